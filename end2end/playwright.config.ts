@@ -1,0 +1,55 @@
+import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+// The Makefile builds the app (`cargo leptos build`) and passes the binary's
+// path; Playwright starts it on a throwaway data folder and waits for /readyz.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const bin = process.env.DRIPFEED_BIN ?? path.resolve(__dirname, "../target/debug/dripfeed");
+const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "dripfeed-e2e-"));
+const ci = !!process.env.CI;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: ci ? 2 : 0,
+  reporter: "list",
+  use: {
+    baseURL,
+    trace: ci ? "on-first-retry" : "off",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  webServer: {
+    command: `"${bin}" serve`,
+    cwd: path.resolve(__dirname, ".."),
+    url: `${baseURL}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      DRIPFEED_LISTEN: `127.0.0.1:${port}`,
+      DRIPFEED_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: path.resolve(__dirname, "../target/site"),
+      DRIPFEED_LOG: "warn",
+    },
+  },
+});

@@ -1,0 +1,5 @@
+//! Server functions, grouped by feature, and the wire types they exchange. Each
+//! one is a thin adapter: who is asking, parse the input into domain types, call
+//! the server-side use-case, map the result to a DTO.
+
+pub mod catalog;

@@ -1,0 +1,55 @@
+//! The HTML shell, the root `<App/>` with its route table, and the layout every
+//! page shares (navigation, the disclaimer footer).
+
+use crate::ui::components::layout::{SiteFooter, SiteHeader};
+use crate::ui::pages::{LandingPage, NotFoundPage, PricingPage, TermsPage};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/dripfeed.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Dripfeed".to_owned() } else { format!("{page} · Dripfeed") }
+        } />
+        <Router>
+            <a class="skip-link" href="#main">
+                "Skip to content"
+            </a>
+            <SiteHeader />
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFoundPage>
+                    <Route path=StaticSegment("") view=LandingPage />
+                    <Route path=StaticSegment("pricing") view=PricingPage />
+                    <Route path=StaticSegment("terms") view=TermsPage />
+                </Routes>
+            </main>
+            <SiteFooter />
+        </Router>
+    }
+}

@@ -1,0 +1,5 @@
+//! The pure domain: value types and rules with no I/O, shared by the server and
+//! the browser. Nothing here imports from the rest of the app.
+
+pub mod legal;
+pub mod tier;

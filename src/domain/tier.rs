@@ -1,0 +1,342 @@
+//! Subscription tiers and what each one allows.
+//!
+//! The four tier ids are fixed; their prices and limits come from configuration
+//! (with the defaults below). Limits are enforced on the server; the browser only
+//! displays them.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which tier a subscriber is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TierId {
+    Free,
+    Basic,
+    Pro,
+    Premium,
+}
+
+impl TierId {
+    pub const ALL: [TierId; 4] = [TierId::Free, TierId::Basic, TierId::Pro, TierId::Premium];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierId::Free => "free",
+            TierId::Basic => "basic",
+            TierId::Pro => "pro",
+            TierId::Premium => "premium",
+        }
+    }
+}
+
+impl fmt::Display for TierId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TierId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TierId::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown tier {s:?}; expected one of free, basic, pro, premium"))
+    }
+}
+
+/// How often a plan may run. `Custom` is a cron expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    Daily,
+    Weekly,
+    Biweekly,
+    Monthly,
+    Custom,
+}
+
+impl Cadence {
+    pub fn label(self) -> &'static str {
+        match self {
+            Cadence::Daily => "daily",
+            Cadence::Weekly => "weekly",
+            Cadence::Biweekly => "every two weeks",
+            Cadence::Monthly => "monthly",
+            Cadence::Custom => "custom schedules",
+        }
+    }
+}
+
+/// One tier's price and entitlements. `None` limits mean unlimited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tier {
+    pub id: TierId,
+    pub name: String,
+    /// US dollars per month; zero for the free tier.
+    pub monthly_price: Decimal,
+    pub live_trading: bool,
+    pub max_plans: Option<u32>,
+    pub max_symbols_per_plan: Option<u32>,
+    pub cadences: Vec<Cadence>,
+    pub recommendations: bool,
+    pub backtests: bool,
+    pub ai_analyst: bool,
+    pub api_access: bool,
+}
+
+impl Tier {
+    /// The built-in tier table, used unless configuration replaces it.
+    pub fn defaults() -> Vec<Tier> {
+        use Cadence::*;
+        let all = vec![Daily, Weekly, Biweekly, Monthly, Custom];
+        vec![
+            Tier {
+                id: TierId::Free,
+                name: "Free".into(),
+                monthly_price: Decimal::ZERO,
+                live_trading: false,
+                max_plans: Some(1),
+                max_symbols_per_plan: Some(3),
+                cadences: vec![Weekly],
+                recommendations: false,
+                backtests: false,
+                ai_analyst: false,
+                api_access: false,
+            },
+            Tier {
+                id: TierId::Basic,
+                name: "Basic".into(),
+                monthly_price: Decimal::from(9),
+                live_trading: true,
+                max_plans: Some(3),
+                max_symbols_per_plan: Some(3),
+                cadences: vec![Weekly],
+                recommendations: false,
+                backtests: false,
+                ai_analyst: false,
+                api_access: false,
+            },
+            Tier {
+                id: TierId::Pro,
+                name: "Pro".into(),
+                monthly_price: Decimal::from(19),
+                live_trading: true,
+                max_plans: Some(10),
+                max_symbols_per_plan: Some(10),
+                cadences: all.clone(),
+                recommendations: true,
+                backtests: true,
+                ai_analyst: false,
+                api_access: false,
+            },
+            Tier {
+                id: TierId::Premium,
+                name: "Premium".into(),
+                monthly_price: Decimal::from(29),
+                live_trading: true,
+                max_plans: None,
+                max_symbols_per_plan: None,
+                cadences: all,
+                recommendations: true,
+                backtests: true,
+                ai_analyst: true,
+                api_access: true,
+            },
+        ]
+    }
+
+    /// "$9/mo", "$19.50/mo", or "Free".
+    pub fn price_label(&self) -> String {
+        let p = self.monthly_price;
+        if p.is_zero() {
+            "Free".to_owned()
+        } else if p.fract().is_zero() {
+            format!("${}/mo", p.normalize())
+        } else {
+            format!("${p:.2}/mo")
+        }
+    }
+
+    /// Human-readable entitlements, in the order the pricing page lists them.
+    pub fn features(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(if self.live_trading {
+            "Paper and live trading".to_owned()
+        } else {
+            "Paper trading only".to_owned()
+        });
+        out.push(match self.max_plans {
+            None => "Unlimited plans".to_owned(),
+            Some(1) => "1 plan".to_owned(),
+            Some(n) => format!("{n} plans"),
+        });
+        out.push(match self.max_symbols_per_plan {
+            None => "Unlimited symbols per plan".to_owned(),
+            Some(1) => "1 symbol per plan".to_owned(),
+            Some(n) => format!("{n} symbols per plan"),
+        });
+        let cadences: Vec<&str> = self.cadences.iter().map(|c| c.label()).collect();
+        out.push(format!("Schedules: {}", cadences.join(", ")));
+        for (on, label) in [
+            (self.recommendations, "Strategy recommendations"),
+            (self.backtests, "Backtests"),
+            (self.ai_analyst, "AI analyst rationale"),
+            (self.api_access, "API access"),
+        ] {
+            if on {
+                out.push(label.to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// Why a configured tier table was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TierTableError {
+    #[error("tier {0} is defined more than once")]
+    Duplicate(TierId),
+    #[error("tier {0} is missing; define all of free, basic, pro and premium")]
+    Missing(TierId),
+    #[error("tier {0}: the monthly price cannot be negative")]
+    NegativePrice(TierId),
+    #[error("tier {0}: a limit of 0 would allow nothing; leave it out for unlimited")]
+    ZeroLimit(TierId),
+    #[error("tier {0}: allow at least one schedule cadence")]
+    NoCadence(TierId),
+    #[error("tier {0}: the name cannot be empty")]
+    EmptyName(TierId),
+}
+
+/// A checked tier table: each tier exactly once, in `TierId` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Tier>", into = "Vec<Tier>")]
+pub struct TierTable(Vec<Tier>);
+
+impl TryFrom<Vec<Tier>> for TierTable {
+    type Error = TierTableError;
+
+    fn try_from(tiers: Vec<Tier>) -> Result<Self, Self::Error> {
+        TierTable::new(tiers)
+    }
+}
+
+impl From<TierTable> for Vec<Tier> {
+    fn from(table: TierTable) -> Self {
+        table.0
+    }
+}
+
+impl TierTable {
+    pub fn new(mut tiers: Vec<Tier>) -> Result<Self, TierTableError> {
+        tiers.sort_by_key(|t| t.id);
+        for pair in tiers.windows(2) {
+            if pair[0].id == pair[1].id {
+                return Err(TierTableError::Duplicate(pair[0].id));
+            }
+        }
+        for id in TierId::ALL {
+            if !tiers.iter().any(|t| t.id == id) {
+                return Err(TierTableError::Missing(id));
+            }
+        }
+        for t in &tiers {
+            if t.name.trim().is_empty() {
+                return Err(TierTableError::EmptyName(t.id));
+            }
+            if t.monthly_price.is_sign_negative() && !t.monthly_price.is_zero() {
+                return Err(TierTableError::NegativePrice(t.id));
+            }
+            if t.max_plans == Some(0) || t.max_symbols_per_plan == Some(0) {
+                return Err(TierTableError::ZeroLimit(t.id));
+            }
+            if t.cadences.is_empty() {
+                return Err(TierTableError::NoCadence(t.id));
+            }
+        }
+        Ok(Self(tiers))
+    }
+
+    pub fn tiers(&self) -> &[Tier] {
+        &self.0
+    }
+
+    pub fn get(&self, id: TierId) -> &Tier {
+        // `new` guarantees every id is present exactly once.
+        self.0
+            .iter()
+            .find(|t| t.id == id)
+            .unwrap_or_else(|| unreachable!("tier table holds every tier"))
+    }
+}
+
+impl Default for TierTable {
+    fn default() -> Self {
+        Self(Tier::defaults())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claims::{assert_err, assert_ok};
+
+    #[test]
+    fn the_default_table_is_valid_and_matches_the_published_prices() {
+        let table = assert_ok!(TierTable::new(Tier::defaults()));
+        let prices: Vec<String> = table.tiers().iter().map(Tier::price_label).collect();
+        assert_eq!(prices, ["Free", "$9/mo", "$19/mo", "$29/mo"]);
+        assert!(!table.get(TierId::Free).live_trading);
+        assert_eq!(table.get(TierId::Premium).max_plans, None);
+    }
+
+    #[test]
+    fn a_table_missing_a_tier_is_refused_by_name() {
+        let mut tiers = Tier::defaults();
+        tiers.retain(|t| t.id != TierId::Pro);
+        assert_eq!(
+            TierTable::new(tiers),
+            Err(TierTableError::Missing(TierId::Pro))
+        );
+    }
+
+    #[test]
+    fn a_duplicated_tier_is_refused() {
+        let mut tiers = Tier::defaults();
+        tiers.push(tiers[0].clone());
+        assert_eq!(
+            TierTable::new(tiers),
+            Err(TierTableError::Duplicate(TierId::Free))
+        );
+    }
+
+    #[test]
+    fn negative_prices_zero_limits_and_empty_cadences_are_refused() {
+        let mut t = Tier::defaults();
+        t[1].monthly_price = Decimal::new(-1, 0);
+        assert_err!(TierTable::new(t));
+        let mut t = Tier::defaults();
+        t[2].max_plans = Some(0);
+        assert_err!(TierTable::new(t));
+        let mut t = Tier::defaults();
+        t[3].cadences.clear();
+        assert_err!(TierTable::new(t));
+    }
+
+    #[test]
+    fn fractional_prices_are_shown_exactly() {
+        let mut t = Tier::defaults().remove(1);
+        t.monthly_price = "19.50".parse().expect("decimal");
+        assert_eq!(t.price_label(), "$19.50/mo");
+    }
+
+    #[test]
+    fn tier_ids_parse_case_insensitively_and_reject_unknowns() {
+        assert_eq!("Premium".parse::<TierId>(), Ok(TierId::Premium));
+        assert_err!("gold".parse::<TierId>());
+    }
+}

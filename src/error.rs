@@ -1,0 +1,114 @@
+//! `AppError`: the one error type that crosses the wire.
+//!
+//! Server functions return `Result<T, AppError>`. Its variants mean something to
+//! the person using the app; internal failures become the opaque
+//! [`AppError::Internal`] carrying only a reference id that matches a server log
+//! line, so no database or network error text ever reaches a browser.
+
+use serde::{Deserialize, Serialize};
+use server_fn_error::{FromServerFnError, ServerFnErrorErr};
+
+// Re-exported by leptos; named once here so the rest of the file reads plainly.
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You do not have access to this.")]
+    Forbidden,
+    #[error("Not found.")]
+    NotFound,
+    /// Bad input: `field` names the form field the message belongs next to.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Something went wrong on our side. Reference: {ref_id}")]
+    Internal { ref_id: String },
+    /// The request never reached the server function, or its answer could not be
+    /// read. The text comes from the server-fn machinery, not from our internals.
+    #[error("Could not reach the server. Please try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Invalid { .. } => 422,
+            Self::Conflict(_) => 409,
+            Self::Internal { .. } => 500,
+            Self::Transport(_) => 400,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = server_fn_error::JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+
+    impl From<anyhow::Error> for AppError {
+        /// Logs the full cause chain under a fresh reference id and hands the
+        /// caller only that id.
+        fn from(error: anyhow::Error) -> Self {
+            let ref_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+            tracing::error!(ref_id = %ref_id, error.cause_chain = ?error, "internal error");
+            AppError::Internal { ref_id }
+        }
+    }
+
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            let status = axum::http::StatusCode::from_u16(self.status_code())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let body = serde_json::json!({ "error": self.to_string() });
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_shows_only_its_reference() {
+        let e = AppError::Internal {
+            ref_id: "abc123".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Something went wrong on our side. Reference: abc123"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn converting_an_internal_failure_hides_its_text() {
+        let e: AppError = anyhow::anyhow!("password authentication failed for user bob").into();
+        assert!(matches!(e, AppError::Internal { .. }));
+        assert!(!e.to_string().contains("bob"));
+    }
+}

@@ -1,0 +1,418 @@
+//! `Settings`: code defaults, overridden by an optional TOML file, overridden by
+//! environment variables. Every variable is listed in README.md.
+//!
+//! Secrets (the database URL may carry a password) are `SecretString` and are
+//! never printed; `Debug` shows them redacted.
+
+use crate::domain::tier::{TierId, TierTable};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The prefix of Dripfeed's own environment variables.
+pub const ENV_PREFIX: &str = "DRIPFEED_";
+
+/// The settings one process runs with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Address the web server binds. `DRIPFEED_LISTEN`.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// The URL people reach this instance at (links in emails, cookie security,
+    /// origin checks). Defaults to `http://<listen>`. `DRIPFEED_PUBLIC_URL`.
+    #[serde(default)]
+    pub public_url: Option<url::Url>,
+    /// Where the embedded database and generated keys live. `DRIPFEED_DATA_DIR`.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres://…`. Defaults to a SQLite file in `data_dir`.
+    /// `DATABASE_URL` or `DRIPFEED_DATABASE_URL` (the latter wins).
+    #[serde(default)]
+    pub database_url: Option<SecretString>,
+    /// Connection pool size. `DRIPFEED_DB_MAX_CONNECTIONS`.
+    #[serde(default = "defaults::db_max_connections")]
+    pub db_max_connections: u32,
+    /// A tracing filter such as `info,dripfeed=debug`. `DRIPFEED_LOG`, else `RUST_LOG`.
+    #[serde(default = "defaults::log")]
+    pub log: String,
+    /// `text` or `json`. `DRIPFEED_LOG_FORMAT`.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// The folder holding the built WASM, JS and CSS (`pkg/`) and public assets.
+    /// Set by cargo-leptos as `LEPTOS_SITE_ROOT`.
+    #[serde(default = "defaults::site_root")]
+    pub site_root: PathBuf,
+    /// Whether Stripe billing decides each user's tier. `DRIPFEED_BILLING_ENABLED`.
+    #[serde(default)]
+    pub billing_enabled: bool,
+    /// The tier every user gets while billing is off (and new users' tier while
+    /// it is on, until they subscribe is `free`). `DRIPFEED_DEFAULT_TIER`.
+    #[serde(default = "defaults::default_tier")]
+    pub default_tier: TierId,
+    /// The tier table; only settable from the config file (`[[tiers]]`).
+    #[serde(default)]
+    pub tiers: TierTable,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+mod defaults {
+    use crate::domain::tier::TierId;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::path::PathBuf;
+
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 3000))
+    }
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from("data")
+    }
+    pub fn db_max_connections() -> u32 {
+        10
+    }
+    pub fn log() -> String {
+        "info,sqlx=warn".to_owned()
+    }
+    pub fn site_root() -> PathBuf {
+        PathBuf::from("target/site")
+    }
+    pub fn default_tier() -> TierId {
+        TierId::Premium
+    }
+}
+
+/// Every `DRIPFEED_` variable `Settings` reads, used to warn about typos.
+const KNOWN_VARS: &[&str] = &[
+    "LISTEN",
+    "PUBLIC_URL",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "DB_MAX_CONNECTIONS",
+    "LOG",
+    "LOG_FORMAT",
+    "BILLING_ENABLED",
+    "DEFAULT_TIER",
+    // Read by the command line rather than by `Settings`:
+    "CONFIG",
+];
+
+/// Why settings could not be loaded. The message names the variable or file key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads settings from code defaults, then `file` (if given), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment
+            .merge(
+                Env::raw()
+                    .only(&["LEPTOS_SITE_ROOT"])
+                    .map(|_| "site_root".into()),
+            )
+            .merge(Env::raw().only(&["RUST_LOG"]).map(|_| "log".into()))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]));
+        Self::extract(figment)
+    }
+
+    /// The code defaults alone, with no file or environment.
+    pub fn defaults() -> Self {
+        Self::extract(Figment::new()).unwrap_or_else(|e| unreachable!("defaults are valid: {e}"))
+    }
+
+    fn extract(figment: Figment) -> Result<Self, SettingsError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| SettingsError::Invalid(describe(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.db_max_connections == 0 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_DB_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(SettingsError::Invalid(format!(
+                "DRIPFEED_PUBLIC_URL must start with http:// or https://, got {url}"
+            )));
+        }
+        if let Some(db) = &self.database_url {
+            crate::server::db::Backend::from_url(db.expose_secret())
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = self.data_dir.join("dripfeed.db");
+                SecretString::from(format!("sqlite://{}", path.display()))
+            }
+        }
+    }
+
+    /// The public URL, defaulting to the listen address.
+    pub fn public_url(&self) -> url::Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            url::Url::parse(&format!("http://{}", self.listen))
+                .unwrap_or_else(|e| unreachable!("a socket address makes a URL: {e}"))
+        })
+    }
+
+    /// `DRIPFEED_*` variables that are set but mean nothing to Dripfeed: most
+    /// likely typos, reported as warnings at start-up.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix(ENV_PREFIX).map(str::to_owned))
+            .filter(|k| !KNOWN_VARS.contains(&k.to_ascii_uppercase().as_str()))
+            .map(|k| format!("{ENV_PREFIX}{k}"))
+            .collect()
+    }
+}
+
+/// Turns a figment error into one line per problem that names where the bad
+/// value came from (an environment variable or a key in the config file) and,
+/// where it helps, what a good value looks like.
+fn describe(errors: figment::Error) -> String {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let origin = e
+                .metadata
+                .as_ref()
+                .map(|m| m.name.to_string())
+                .unwrap_or_default();
+            let file = e
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| s.to_string());
+            let place = if let Some(file) = file {
+                format!("key `{key}` in {file}")
+            } else if origin.contains(ENV_PREFIX) {
+                format!("{ENV_PREFIX}{}", e.path.join("__").to_ascii_uppercase())
+            } else if origin.contains("environment") {
+                match key.as_str() {
+                    "site_root" => "LEPTOS_SITE_ROOT".to_owned(),
+                    "log" => "RUST_LOG".to_owned(),
+                    other => other.to_ascii_uppercase(),
+                }
+            } else if key.is_empty() {
+                "settings".to_owned()
+            } else {
+                format!("setting `{key}`")
+            };
+            let hint = match key.as_str() {
+                "listen" => " (expected IP:PORT, e.g. 127.0.0.1:3000)",
+                "public_url" => " (expected a URL, e.g. https://dripfeed.example.com)",
+                "billing_enabled" => " (expected true or false)",
+                "log_format" => " (expected text or json)",
+                _ => "",
+            };
+            format!("invalid value for {place}: {}{hint}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+// figment's `Jail` closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use claims::{assert_err, assert_ok};
+    use figment::Jail;
+
+    fn load_err() -> String {
+        match Settings::load(None) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn with_nothing_configured_the_app_listens_locally_on_sqlite_under_data() {
+        Jail::expect_with(|_| {
+            let s = assert_ok!(Settings::load(None));
+            assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+            assert_eq!(
+                s.database_url().expose_secret(),
+                "sqlite://data/dripfeed.db"
+            );
+            assert_eq!(s.public_url().as_str(), "http://127.0.0.1:3000/");
+            assert!(!s.billing_enabled);
+            assert_eq!(s.default_tier, TierId::Premium);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_port_names_the_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_LISTEN", "localhost:http");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_LISTEN"), "{msg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_boolean_names_the_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_BILLING_ENABLED", "maybe");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_BILLING_ENABLED"), "{msg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_tier_names_the_variable_and_the_choices() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_DEFAULT_TIER", "gold");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_DEFAULT_TIER"), "{msg}");
+            assert!(msg.contains("premium"), "{msg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unsupported_database_scheme_is_refused_with_the_supported_ones() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "mysql://root@localhost/db");
+            let msg = load_err();
+            assert!(msg.contains("sqlite") && msg.contains("postgres"), "{msg}");
+            assert!(!msg.contains("root@"), "the URL may hold a password: {msg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn dripfeed_database_url_wins_over_database_url() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://a@localhost/one");
+            jail.set_env("DRIPFEED_DATABASE_URL", "postgres://a@localhost/two");
+            let s = assert_ok!(Settings::load(None));
+            assert_eq!(
+                s.database_url().expose_secret(),
+                "postgres://a@localhost/two"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_config_file_is_read_and_the_environment_overrides_it() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "dripfeed.toml",
+                "listen = \"0.0.0.0:8080\"\nlog_format = \"json\"\nbilling_enabled = true\n",
+            )?;
+            jail.set_env("DRIPFEED_LISTEN", "127.0.0.1:9000");
+            let s = assert_ok!(Settings::load(Some(Path::new("dripfeed.toml"))));
+            assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
+            assert_eq!(s.log_format, LogFormat::Json);
+            assert!(s.billing_enabled);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_not_silently_ignored() {
+        Jail::expect_with(|_| {
+            let e = assert_err!(Settings::load(Some(Path::new("nope.toml"))));
+            assert!(e.to_string().contains("nope.toml"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_key_in_the_config_file_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file("dripfeed.toml", "db_max_connections = \"lots\"\n")?;
+            let e = assert_err!(Settings::load(Some(Path::new("dripfeed.toml"))));
+            assert!(e.to_string().contains("db_max_connections"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_tier_table_in_the_file_replaces_the_defaults_and_is_checked() {
+        Jail::expect_with(|jail| {
+            let mut toml = String::new();
+            for (id, price) in [
+                ("free", "0"),
+                ("basic", "5"),
+                ("pro", "15"),
+                ("premium", "25"),
+            ] {
+                toml.push_str(&format!(
+                    "[[tiers]]\nid = \"{id}\"\nname = \"{id}\"\nmonthly_price = \"{price}\"\n\
+                     live_trading = true\nmax_plans = 2\nmax_symbols_per_plan = 4\n\
+                     cadences = [\"weekly\"]\nrecommendations = false\nbacktests = false\n\
+                     ai_analyst = false\napi_access = false\n"
+                ));
+            }
+            jail.create_file("ok.toml", &toml)?;
+            let s = assert_ok!(Settings::load(Some(Path::new("ok.toml"))));
+            assert_eq!(s.tiers.get(TierId::Basic).price_label(), "$5/mo");
+
+            let without_pro = toml.replace("id = \"pro\"", "id = \"basic\"");
+            jail.create_file("bad.toml", &without_pro)?;
+            let e = assert_err!(Settings::load(Some(Path::new("bad.toml"))));
+            assert!(e.to_string().contains("more than once"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_zero_pool_size_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_DB_MAX_CONNECTIONS", "0");
+            assert!(load_err().contains("DRIPFEED_DB_MAX_CONNECTIONS"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/dripfeed");
+            let s = assert_ok!(Settings::load(None));
+            assert!(!format!("{s:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,10 @@
+//! Everything that only runs on the server: configuration, storage, HTTP routes,
+//! and (in later modules) the engine and integrations. Compiled with `ssr` only.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

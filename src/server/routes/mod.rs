@@ -1,0 +1,3 @@
+//! Plain axum routes: everything that is not a page or a server function.
+
+pub mod health;

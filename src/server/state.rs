@@ -1,0 +1,23 @@
+//! `AppState`: what every handler and server function can reach. `leptos_axum`
+//! provides it as context to pages and server functions; plain axum routes take
+//! the parts they need with `State<…>`.
+
+use crate::error::AppError;
+use crate::server::config::Settings;
+use crate::server::db::Store;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+}
+
+/// The `AppState` inside a server function or a server-rendered page.
+pub fn app_state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| anyhow::anyhow!("AppState is missing from the Leptos context").into())
+}

@@ -1,0 +1,172 @@
+//! `spawn_app()`: builds the application on port 0 with a fresh database and
+//! serves it on the test's runtime. No sleeps: the listener is bound before
+//! `spawn_app` returns.
+
+use dripfeed::server::config::Settings;
+use dripfeed::server::db::{self, Store};
+use dripfeed::server::startup::Application;
+use secrecy::SecretString;
+use std::sync::{Arc, Once};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    _database: TestDatabase,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// Calls a server function the way the browser's form fallback does.
+    pub async fn call_server_fn(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+/// Builds and serves the app on a migrated fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(true).await
+}
+
+/// Builds and serves the app; `migrate: false` leaves the database empty.
+pub async fn spawn_app_with(migrate: bool) -> TestApp {
+    init_tracing();
+    let database = TestDatabase::create().await;
+    let mut settings = Settings::defaults();
+    settings.listen = "127.0.0.1:0".parse().expect("address");
+    settings.data_dir = database.dir.path().to_owned();
+    settings.database_url = Some(database.url.clone());
+    let store = db::connect(&database.url, 5)
+        .await
+        .expect("connect to the test database");
+    if migrate {
+        store.migrate().await.expect("migrate the test database");
+    }
+    let app = Application::build_with_store(settings, store.clone())
+        .await
+        .expect("build the application");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("HTTP client");
+    TestApp {
+        address,
+        client,
+        store,
+        _database: database,
+        _stop: stop,
+    }
+}
+
+fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let mut settings = Settings::defaults();
+            settings.log = std::env::var("TEST_LOG").unwrap_or_else(|_| "debug".into());
+            dripfeed::server::telemetry::init(&settings);
+        }
+    });
+}
+
+/// A database used by one test and removed afterwards: a SQLite file in a
+/// temporary folder, or a PostgreSQL database created from `TEST_DATABASE_URL`.
+pub struct TestDatabase {
+    pub url: SecretString,
+    pub dir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin) if admin.starts_with("postgres") => {
+                let name = format!("dripfeed_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = connect_admin(&admin).await;
+                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create the test database");
+                let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                Self {
+                    url: SecretString::from(url.to_string()),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+            Ok(other) if !other.is_empty() => {
+                panic!(
+                    "TEST_DATABASE_URL must be a postgres:// URL (or unset for SQLite), got {other:?}"
+                )
+            }
+            _ => {
+                let path = dir.path().join("test.db");
+                Self {
+                    url: SecretString::from(format!("sqlite://{}", path.display())),
+                    dir,
+                    postgres: None,
+                }
+            }
+        }
+    }
+}
+
+async fn connect_admin(admin: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_DATABASE_URL: {e}"))
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside async; use a short-lived runtime on its own thread.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let mut conn = connect_admin(&admin).await;
+                sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+                    .execute(&mut conn)
+                    .await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("warning: could not drop a test database");
+        }
+    }
+}

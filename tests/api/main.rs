@@ -1,0 +1,8 @@
+//! The integration suite: the real app on a real database, over real HTTP.
+//! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is a
+//! `postgres://` URL (each test then gets its own fresh database).
+
+mod health;
+mod helpers;
+mod pages;
+mod pricing;
