@@ -12,10 +12,10 @@ use axum::body::Body;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -109,8 +109,18 @@ impl Application {
     }
 }
 
+/// The app's route list, generated once per process. Generating it sets a
+/// process-wide flag in leptos_server that makes any `Resource` first polled
+/// meanwhile wait forever (leptos-rs/leptos#4773), so it must never run while
+/// another `Application` in the same process (as in the test suite) is
+/// rendering pages.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let request_id = HeaderName::from_static("x-request-id");
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
