@@ -2,7 +2,9 @@
 //! page shares (navigation, the disclaimer footer).
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
-use crate::ui::pages::{LandingPage, NotFoundPage, PricingPage, TermsPage};
+use crate::ui::pages::{
+    AccountPage, LandingPage, LogInPage, NotFoundPage, PricingPage, SignUpPage, TermsPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::StaticSegment;
@@ -47,6 +49,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=LandingPage />
                     <Route path=StaticSegment("pricing") view=PricingPage />
                     <Route path=StaticSegment("terms") view=TermsPage />
+                    <Route path=StaticSegment("signup") view=SignUpPage />
+                    <Route path=StaticSegment("login") view=LogInPage />
+                    <Route path=StaticSegment("account") view=AccountPage />
                 </Routes>
             </main>
             <SiteFooter />

@@ -22,9 +22,9 @@ pub enum AppError {
     Forbidden,
     #[error("Not found.")]
     NotFound,
-    /// Bad input: `field` names the form field the message belongs next to.
-    #[error("{message}")]
-    Invalid { field: String, message: String },
+    /// Bad input: one message per form field, shown next to that field.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
     #[error("Something went wrong on our side. Reference: {ref_id}")]
@@ -35,11 +35,39 @@ pub enum AppError {
     Transport(String),
 }
 
+/// A message about one form field (`field` is the input's `name`; `form` for
+/// the form as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
+        Self::Invalid(vec![FieldError {
             field: field.into(),
             message: message.into(),
+        }])
+    }
+
+    /// The message for `field`, if this error has one.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// A message not tied to one field: anything but per-field validation, or
+    /// validation addressed to the whole `form`.
+    pub fn general(&self) -> Option<String> {
+        match self {
+            Self::Invalid(_) => self.for_field("form"),
+            other => Some(other.to_string()),
         }
     }
 
@@ -49,7 +77,7 @@ impl AppError {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::Invalid { .. } => 422,
+            Self::Invalid(_) => 422,
             Self::Conflict(_) => 409,
             Self::Internal { .. } => 500,
             Self::Transport(_) => 400,

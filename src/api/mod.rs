@@ -2,4 +2,5 @@
 //! one is a thin adapter: who is asking, parse the input into domain types, call
 //! the server-side use-case, map the result to a DTO.
 
+pub mod auth;
 pub mod catalog;

@@ -2,7 +2,7 @@
 //! `worker`, `admin …` and `backtest`.
 
 use crate::server::config::Settings;
-use crate::server::db;
+use crate::server::db::{self, Store};
 use crate::server::startup::{Application, shutdown_signal};
 use crate::server::telemetry;
 use clap::{Parser, Subcommand};
@@ -95,7 +95,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let url = settings.database_url();
-    let store = db::connect(&url, 1).await?;
+    let store = Store::connect(&url, 1).await?;
     store.migrate().await?;
     let status = store.migration_status().await?;
     store.close().await;

@@ -52,6 +52,14 @@ pub struct Settings {
     /// it is on, until they subscribe is `free`). `DRIPFEED_DEFAULT_TIER`.
     #[serde(default = "defaults::default_tier")]
     pub default_tier: TierId,
+    /// Sessions end after this many minutes without a request.
+    /// `DRIPFEED_SESSION_IDLE_MINUTES`.
+    #[serde(default = "defaults::session_idle_minutes")]
+    pub session_idle_minutes: u64,
+    /// Sessions end this many minutes after sign-in, however active.
+    /// `DRIPFEED_SESSION_ABSOLUTE_MINUTES`.
+    #[serde(default = "defaults::session_absolute_minutes")]
+    pub session_absolute_minutes: u64,
     /// The tier table; only settable from the config file (`[[tiers]]`).
     #[serde(default)]
     pub tiers: TierTable,
@@ -85,6 +93,12 @@ mod defaults {
     pub fn site_root() -> PathBuf {
         PathBuf::from("target/site")
     }
+    pub fn session_idle_minutes() -> u64 {
+        12 * 60
+    }
+    pub fn session_absolute_minutes() -> u64 {
+        7 * 24 * 60
+    }
     pub fn default_tier() -> TierId {
         TierId::Premium
     }
@@ -101,6 +115,8 @@ const KNOWN_VARS: &[&str] = &[
     "LOG_FORMAT",
     "BILLING_ENABLED",
     "DEFAULT_TIER",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_MINUTES",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];
@@ -154,6 +170,12 @@ impl Settings {
         if self.db_max_connections == 0 {
             return Err(SettingsError::Invalid(
                 "DRIPFEED_DB_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        if self.session_idle_minutes == 0 || self.session_absolute_minutes == 0 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_SESSION_IDLE_MINUTES and DRIPFEED_SESSION_ABSOLUTE_MINUTES must be at least 1"
+                    .into(),
             ));
         }
         if let Some(url) = &self.public_url

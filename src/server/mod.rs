@@ -1,6 +1,7 @@
 //! Everything that only runs on the server: configuration, storage, HTTP routes,
 //! and (in later modules) the engine and integrations. Compiled with `ssr` only.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -2,14 +2,16 @@
 //! serves until told to stop. Tests build it on port 0 with a fresh database.
 
 use crate::app::{App, shell};
+use crate::server::auth::origin::{AllowedOrigin, require_same_origin};
+use crate::server::auth::session_store::DbSessionStore;
 use crate::server::config::Settings;
-use crate::server::db::{self, Store};
+use crate::server::db::Store;
 use crate::server::routes::health;
 use crate::server::state::AppState;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -21,8 +23,11 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// The name cargo-leptos gives the WASM/JS/CSS bundle (`output-name` in Cargo.toml).
 const OUTPUT_NAME: &str = "dripfeed";
@@ -38,16 +43,13 @@ impl Application {
     /// Opens the configured database, applies migrations, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let url = settings.database_url();
-        let store = db::connect(&url, settings.db_max_connections).await?;
+        let store = Store::connect(&url, settings.db_max_connections).await?;
         store.migrate().await?;
         Self::build_with_store(settings, store).await
     }
 
     /// Like [`Application::build`] with a store the caller has already opened.
-    pub async fn build_with_store(
-        settings: Settings,
-        store: Arc<dyn Store>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -59,10 +61,17 @@ impl Application {
             .site_addr(local)
             .env(leptos::config::Env::PROD)
             .build();
+        // Without a configured public URL, the site is wherever we are listening.
+        let public = settings
+            .public_url
+            .clone()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|| format!("http://{local}"));
         let state = AppState {
             leptos_options,
             store,
             settings: Arc::new(settings),
+            allowed_origin: AllowedOrigin(public.into()),
         };
         let router = router(state.clone());
         Ok(Self {
@@ -135,7 +144,35 @@ fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // Safe for every page. The script policy (a nonce-based CSP that admits
+        // the hydration scripts) is not set yet.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ));
+
+    let settings = &state.settings;
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
+        .with_name("dripfeed_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.public_url().scheme() == "https")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            i64::try_from(settings.session_idle_minutes).unwrap_or(i64::MAX / 60),
+        )))
+        // Saving on every request keeps "last seen" and the idle expiry current.
+        .with_always_save(true);
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -145,6 +182,11 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.allowed_origin.clone(),
+            require_same_origin,
+        ))
         .layer(middleware)
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 //! the parts they need with `State<…>`.
 
 use crate::error::AppError;
+use crate::server::auth::origin::AllowedOrigin;
 use crate::server::config::Settings;
 use crate::server::db::Store;
 use axum::extract::FromRef;
@@ -12,8 +13,9 @@ use std::sync::Arc;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub settings: Arc<Settings>,
+    pub allowed_origin: AllowedOrigin,
 }
 
 /// The `AppState` inside a server function or a server-rendered page.

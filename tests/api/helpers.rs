@@ -3,17 +3,17 @@
 //! `spawn_app` returns.
 
 use dripfeed::server::config::Settings;
-use dripfeed::server::db::{self, Store};
+use dripfeed::server::db::Store;
 use dripfeed::server::startup::Application;
 use secrecy::SecretString;
-use std::sync::{Arc, Once};
+use std::sync::Once;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     _database: TestDatabase,
     _stop: oneshot::Sender<()>,
 }
@@ -33,7 +33,17 @@ impl TestApp {
 
     /// Calls a server function the way the browser's form fallback does.
     pub async fn call_server_fn(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
+        self.call_server_fn_as(&self.client, path, form).await
+    }
+
+    /// Calls a server function with another client (another browser).
+    pub async fn call_server_fn_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
             .post(self.url(path))
             .header("accept", "application/json")
             .form(form)
@@ -56,7 +66,7 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.data_dir = database.dir.path().to_owned();
     settings.database_url = Some(database.url.clone());
-    let store = db::connect(&database.url, 5)
+    let store = Store::connect(&database.url, 5)
         .await
         .expect("connect to the test database");
     if migrate {
@@ -70,11 +80,7 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("HTTP client");
+    let client = browser_like_client(&address);
     TestApp {
         address,
         client,
@@ -82,6 +88,23 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
         _database: database,
         _stop: stop,
     }
+}
+
+/// A client that keeps cookies, does not follow redirects, and sends this
+/// site's `Origin` like a browser on one of its pages does.
+pub fn browser_like_client(address: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        address.parse().expect("origin header"),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .default_headers(headers)
+        .user_agent("dripfeed-tests/1.0")
+        .build()
+        .expect("HTTP client")
 }
 
 fn init_tracing() {

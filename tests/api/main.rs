@@ -2,6 +2,7 @@
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is a
 //! `postgres://` URL (each test then gets its own fresh database).
 
+mod auth;
 mod health;
 mod helpers;
 mod pages;

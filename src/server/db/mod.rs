@@ -1,24 +1,48 @@
-//! Storage. `Store` is what the rest of the server talks to; `SqliteStore` (the
-//! embedded default) and `PgStore` (production, shared by several instances)
-//! implement it. The database URL's scheme picks one.
+//! Storage. `Store` is what the rest of the server talks to. It has two
+//! implementations, chosen by the database URL's scheme: SQLite (the embedded
+//! default: one file, WAL, foreign keys, busy timeout) and PostgreSQL
+//! (production, shared by several instances, work divided with row locks).
 //!
-//! Queries are runtime-checked `sqlx::query*` with `$n` placeholders, which both
-//! backends accept; the integration suite runs against both to check the SQL.
+//! `Store` is an enum over the two pools rather than a trait with two impls: the
+//! queries are runtime-checked `sqlx::query*` with `$n` placeholders that both
+//! engines accept, so each operation is written once and `with_pool!` runs it on
+//! whichever pool is in use. Only what truly differs (migrations, how a
+//! transaction takes its write lock) is written per backend. The integration
+//! suite runs against both to check the SQL.
+//!
 //! After adding a migration file, `touch src/server/db/mod.rs` so `migrate!`
 //! embeds it.
 
-mod postgres;
-mod sqlite;
-
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub mod audit;
+pub mod rows;
+pub mod sessions;
+pub mod users;
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::server::db::Store::Sqlite($pool) => $body,
+            $crate::server::db::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
 
 /// Which database engine a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +72,27 @@ impl Backend {
             "postgres" | "postgresql" => Ok(Backend::Postgres),
             _ => Err(UnsupportedDatabase { scheme }),
         }
+    }
+}
+
+/// Errors a caller branches on; everything else is `Other` with context.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; carries the constraint's name.
+    #[error("unique constraint {0} violated")]
+    Conflict(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Conflict(db.constraint().unwrap_or("unique").to_owned());
+        }
+        StoreError::Other(e.into())
     }
 }
 
@@ -88,43 +133,108 @@ impl MigrationStatus {
     }
 }
 
-/// The persistence interface. Later issues add the users, plans, slots and
-/// orders operations here; each backend implements all of them.
-#[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    fn backend(&self) -> Backend;
+/// The database, whichever engine it is. Cloning is cheap (the pools are shared).
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Connects to the database `url` names, with at most `max_connections`.
+    /// A SQLite file (and its folder) is created if missing.
+    pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<Self> {
+        let raw = url.expose_secret();
+        let shown = redact(raw);
+        match Backend::from_url(raw)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(raw)
+                    .context("parsing the SQLite URL")?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                if let Some(dir) = options.get_filename().parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating the data folder {}", dir.display()))?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("opening the SQLite database {shown}"))?;
+                Ok(Store::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(raw)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {shown}"))?;
+                Ok(Store::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
 
     /// Applies this binary's migrations; safe to run from several instances at
     /// once (PostgreSQL takes an advisory lock, SQLite serialises writers).
-    async fn migrate(&self) -> anyhow::Result<()>;
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await,
+            Store::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await,
+        }
+        .context("applying database migrations")
+    }
 
     /// One round trip to the database.
-    async fn ping(&self) -> anyhow::Result<()>;
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
 
-    async fn migration_status(&self) -> anyhow::Result<MigrationStatus>;
+    pub async fn migration_status(&self) -> anyhow::Result<MigrationStatus> {
+        const SELECT: &str = "SELECT version, success FROM _sqlx_migrations";
+        let (has_table, migrator): (bool, &Migrator) = match self {
+            Store::Sqlite(pool) => (
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+                     WHERE type = 'table' AND name = '_sqlx_migrations')",
+                )
+                .fetch_one(pool)
+                .await?,
+                &SQLITE_MIGRATOR,
+            ),
+            Store::Postgres(pool) => (
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?,
+                &POSTGRES_MIGRATOR,
+            ),
+        };
+        let applied: Vec<(i64, bool)> = if has_table {
+            with_pool!(self, pool => sqlx::query_as(SELECT).fetch_all(pool).await)?
+        } else {
+            Vec::new()
+        };
+        Ok(MigrationStatus::compare(migrator, &applied))
+    }
 
     /// Closes the pool, waiting for connections in use to be returned.
-    async fn close(&self);
-}
-
-/// Connects to the database `url` names, with at most `max_connections`.
-pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
-    let raw = url.expose_secret();
-    let backend = Backend::from_url(raw)?;
-    let shown = redact(raw);
-    let store: Arc<dyn Store> = match backend {
-        Backend::Sqlite => Arc::new(
-            SqliteStore::connect(raw, max_connections)
-                .await
-                .with_context(|| format!("opening the SQLite database {shown}"))?,
-        ),
-        Backend::Postgres => Arc::new(
-            PgStore::connect(raw, max_connections)
-                .await
-                .with_context(|| format!("connecting to PostgreSQL at {shown}"))?,
-        ),
-    };
-    Ok(store)
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
 }
 
 /// A database URL fit for logs: any password is replaced by `***`.
@@ -138,6 +248,13 @@ pub fn redact(url: &str) -> String {
         Ok(parsed) => parsed.to_string(),
         Err(_) => "<unparseable database URL>".to_owned(),
     }
+}
+
+/// Now, at the microsecond precision both engines store, so a value written and
+/// read back compares (and hashes) equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -18,7 +17,7 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-pub async fn readyz(State(store): State<Arc<dyn Store>>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(store): State<Store>) -> (StatusCode, Json<Value>) {
     let backend = store.backend();
     let ping = tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await;
     if !matches!(ping, Ok(Ok(()))) {

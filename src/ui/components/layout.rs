@@ -23,6 +23,17 @@ pub fn SiteHeader() -> impl IntoView {
                     <li>
                         <A href="/terms">"Terms"</A>
                     </li>
+                    <li>
+                        <A href="/account">"Account"</A>
+                    </li>
+                    <li>
+                        <A href="/login">"Log in"</A>
+                    </li>
+                    <li>
+                        <A href="/signup" attr:class="button primary small">
+                            "Sign up"
+                        </A>
+                    </li>
                 </ul>
             </nav>
         </header>

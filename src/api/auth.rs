@@ -1,0 +1,98 @@
+//! Sign-up, log-in, log-out, and what the signed-in user may see of their own
+//! account.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user, as the browser sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub is_admin: bool,
+    pub time_zone: String,
+}
+
+/// One line of a user's activity (their audit log entries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub occurred_at: String,
+    pub action: String,
+    pub ip: Option<String>,
+}
+
+#[server]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    accept_terms: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::auth::{self, SignUpForm};
+
+    let ctx = auth::request_context().await?;
+    let form = SignUpForm {
+        email,
+        password,
+        accept_terms: matches!(accept_terms.as_deref(), Some("on" | "true" | "yes")),
+    };
+    auth::sign_up(&ctx.state, &ctx.session, &ctx.client, form).await?;
+    leptos_axum::redirect("/account");
+    Ok(())
+}
+
+#[server]
+pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    use crate::server::auth;
+
+    let ctx = auth::request_context().await?;
+    auth::log_in(&ctx.state, &ctx.session, &ctx.client, &email, password).await?;
+    leptos_axum::redirect("/account");
+    Ok(())
+}
+
+#[server]
+pub async fn log_out() -> Result<(), AppError> {
+    use crate::server::auth;
+
+    let ctx = auth::request_context().await?;
+    auth::log_out(&ctx.state, &ctx.session, &ctx.client).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The signed-in user, or `None`. Anyone may ask; it reveals only the asker.
+#[server]
+pub async fn whoami() -> Result<Option<Me>, AppError> {
+    use crate::server::auth;
+
+    let ctx = auth::request_context().await?;
+    Ok(auth::current_user(&ctx.state, &ctx.session)
+        .await?
+        .map(|u| Me {
+            email: u.email,
+            is_admin: u.is_admin,
+            time_zone: u.time_zone,
+        }))
+}
+
+/// The signed-in user's own recent activity, newest first.
+#[server]
+pub async fn my_activity() -> Result<Vec<ActivityEntry>, AppError> {
+    use crate::server::auth;
+
+    let (ctx, user) = auth::require_user().await?;
+    let rows = ctx.state.store.audit_of_user(user.id, 100).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ActivityEntry {
+            id: r.id,
+            occurred_at: r
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            action: r.action,
+            ip: r.ip,
+        })
+        .collect())
+}

@@ -1,0 +1,336 @@
+//! Who is asking: sign-up, log-in, log-out, and `require_user()`, which every
+//! server function that touches a user's data calls first.
+//!
+//! Sessions are tower-sessions backed by [`session_store::DbSessionStore`]. The
+//! session id is rotated at every sign-in; sessions expire after a period of
+//! inactivity (the cookie and row expiry) and, regardless of activity, a fixed
+//! time after sign-in (checked here against `auth_at`).
+
+pub mod origin;
+pub mod password;
+pub mod session_store;
+
+use crate::domain::legal::TERMS_VERSION;
+use crate::error::{AppError, FieldError};
+use crate::server::db::audit::NewAuditEntry;
+use crate::server::db::rows::UserRow;
+use crate::server::db::users::NewUser;
+use crate::server::db::{Store, StoreError};
+use crate::server::state::{AppState, app_state};
+use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
+use session_store::{AUTHENTICATED_AT, IP, USER_AGENT, USER_ID};
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// The signed-in user, as server code sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+    pub time_zone: String,
+}
+
+impl From<&UserRow> for CurrentUser {
+    fn from(row: &UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email.clone(),
+            is_admin: row.role == "admin",
+            time_zone: row.time_zone.clone(),
+        }
+    }
+}
+
+/// Where a request came from, for the sessions list and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub fn from_parts(peer: Option<SocketAddr>, headers: &HeaderMap) -> Self {
+        Self {
+            ip: peer.map(|p| p.ip().to_string()),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(300).collect()),
+        }
+    }
+}
+
+/// Everything a server function needs to act for the person asking.
+pub struct RequestContext {
+    pub state: AppState,
+    pub session: Session,
+    pub client: ClientInfo,
+}
+
+/// The state, session and client of the current server-function request.
+pub async fn request_context() -> Result<RequestContext, AppError> {
+    let state = app_state()?;
+    let session: Session = leptos_axum::extract()
+        .await
+        .map_err(|e| anyhow::anyhow!("no session layer: {e}"))?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .ok_or_else(|| anyhow::anyhow!("no request parts in the Leptos context"))?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let client = ClientInfo::from_parts(peer, &parts.headers);
+    Ok(RequestContext {
+        state,
+        session,
+        client,
+    })
+}
+
+/// The signed-in user, or `Unauthenticated`. Call first in every server
+/// function that reads or changes a user's data.
+pub async fn require_user() -> Result<(RequestContext, CurrentUser), AppError> {
+    let ctx = request_context().await?;
+    match current_user(&ctx.state, &ctx.session).await? {
+        Some(user) => Ok((ctx, user)),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+/// The user signed in on `session`, if the sign-in is still valid: the user
+/// exists, is not disabled, and signed in less than the absolute session
+/// lifetime ago. An invalid sign-in is cleared from the session.
+pub async fn current_user(
+    state: &AppState,
+    session: &Session,
+) -> anyhow::Result<Option<CurrentUser>> {
+    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let signed_in_at = session.get::<i64>(AUTHENTICATED_AT).await?.unwrap_or(0);
+    let max_age = state.settings.session_absolute_minutes.saturating_mul(60);
+    let fresh = chrono::Utc::now().timestamp() - signed_in_at < max_age as i64;
+    let user = state.store.user_by_id(user_id).await?;
+    match user {
+        Some(row) if fresh && row.disabled_at.is_none() => Ok(Some(CurrentUser::from(&row))),
+        _ => {
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Records an audit event.
+pub async fn audit(
+    store: &Store,
+    client: &ClientInfo,
+    actor: Option<i64>,
+    subject: Option<i64>,
+    action: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    store
+        .append_audit(&NewAuditEntry {
+            actor_user_id: actor,
+            subject_user_id: subject,
+            action: action.to_owned(),
+            detail,
+            ip: client.ip.clone(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Lower-cased, trimmed email if it is a plausible address.
+pub fn normalize_email(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("Enter your email address.".into());
+    }
+    if trimmed.len() > 254 || !email_address::EmailAddress::is_valid(trimmed) {
+        return Err("Enter a valid email address, like name@example.com.".into());
+    }
+    Ok(trimmed.to_lowercase())
+}
+
+/// The input of sign-up, as typed.
+pub struct SignUpForm {
+    pub email: String,
+    pub password: String,
+    pub accept_terms: bool,
+}
+
+/// Creates an account and signs it in on `session`. Every field is checked
+/// first; nothing is written unless all are valid.
+pub async fn sign_up(
+    state: &AppState,
+    session: &Session,
+    client: &ClientInfo,
+    form: SignUpForm,
+) -> Result<CurrentUser, AppError> {
+    let mut errors = Vec::new();
+    let email = match normalize_email(&form.email) {
+        Ok(e) => Some(e),
+        Err(message) => {
+            errors.push(FieldError {
+                field: "email".into(),
+                message,
+            });
+            None
+        }
+    };
+    if let Err(message) = password::check_rules(&form.password, &form.email) {
+        errors.push(FieldError {
+            field: "password".into(),
+            message,
+        });
+    }
+    if !form.accept_terms {
+        errors.push(FieldError {
+            field: "accept_terms".into(),
+            message: "Accept the Terms of Service to create an account.".into(),
+        });
+    }
+    let Some(normalized) = email.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Invalid(errors));
+    };
+
+    let hash = password::hash(form.password).await?;
+    let user_id = match state
+        .store
+        .insert_user(&NewUser {
+            email: form.email.trim(),
+            email_normalized: &normalized,
+            password_hash: &hash,
+            role: "user",
+            terms_version: TERMS_VERSION,
+            terms_accepted_at: crate::server::db::now(),
+        })
+        .await
+    {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => {
+            return Err(AppError::invalid(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ));
+        }
+        Err(StoreError::Other(e)) => return Err(e.into()),
+    };
+    audit(
+        &state.store,
+        client,
+        Some(user_id),
+        Some(user_id),
+        "account.signed_up",
+        serde_json::json!({ "terms_version": TERMS_VERSION }),
+    )
+    .await?;
+    let row = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {user_id} vanished after sign-up"))?;
+    start_session(session, client, &row).await?;
+    Ok(CurrentUser::from(&row))
+}
+
+/// The one message for any failed sign-in, whatever the reason, so it does not
+/// reveal which emails have accounts.
+pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
+
+/// Checks the credentials and signs the user in on `session` (with a new id).
+pub async fn log_in(
+    state: &AppState,
+    session: &Session,
+    client: &ClientInfo,
+    email: &str,
+    password: String,
+) -> Result<CurrentUser, AppError> {
+    let user = match normalize_email(email) {
+        Ok(normalized) => state.store.user_by_email(&normalized).await?,
+        Err(_) => None,
+    };
+    // Verify even without a user (against a dummy hash) so both take as long.
+    let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let Some(row) = user.filter(|_| matches) else {
+        audit(
+            &state.store,
+            client,
+            None,
+            None,
+            "login.failed",
+            serde_json::json!({ "reason": "bad_credentials" }),
+        )
+        .await?;
+        return Err(AppError::invalid("form", BAD_CREDENTIALS));
+    };
+    if row.disabled_at.is_some() {
+        audit(
+            &state.store,
+            client,
+            Some(row.id),
+            Some(row.id),
+            "login.refused",
+            serde_json::json!({ "reason": "disabled" }),
+        )
+        .await?;
+        return Err(AppError::invalid(
+            "form",
+            "This account has been disabled. Contact the operator of this Dripfeed instance.",
+        ));
+    }
+    start_session(session, client, &row).await?;
+    audit(
+        &state.store,
+        client,
+        Some(row.id),
+        Some(row.id),
+        "login.succeeded",
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(CurrentUser::from(&row))
+}
+
+/// Ends the sign-in on `session` and deletes it.
+pub async fn log_out(
+    state: &AppState,
+    session: &Session,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    if let Some(user) = current_user(state, session).await? {
+        audit(
+            &state.store,
+            client,
+            Some(user.id),
+            Some(user.id),
+            "logout",
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    session.flush().await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+async fn start_session(
+    session: &Session,
+    client: &ClientInfo,
+    user: &UserRow,
+) -> anyhow::Result<()> {
+    // A new id at every sign-in: a session id planted before sign-in is useless.
+    session.cycle_id().await?;
+    session.insert(USER_ID, user.id).await?;
+    session
+        .insert(AUTHENTICATED_AT, chrono::Utc::now().timestamp())
+        .await?;
+    session
+        .insert(USER_AGENT, client.user_agent.clone())
+        .await?;
+    session.insert(IP, client.ip.clone()).await?;
+    session.save().await?;
+    Ok(())
+}

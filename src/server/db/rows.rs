@@ -1,0 +1,43 @@
+//! Row types as read from the database. They never cross the wire: server
+//! functions map them to DTOs, so internal columns (password hashes, session
+//! data) cannot leak to the browser.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub email_normalized: String,
+    pub password_hash: String,
+    pub role: String,
+    pub time_zone: String,
+    pub terms_version: String,
+    pub terms_accepted_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub subject_user_id: Option<i64>,
+    pub action: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}

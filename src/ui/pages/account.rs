@@ -1,0 +1,66 @@
+//! The signed-in user's account page: who they are, log out, and their recent
+//! activity (their own audit log entries).
+
+use crate::api::auth::{LogOut, my_activity, whoami};
+use crate::error::AppError;
+use crate::ui::error_template::ErrorNotice;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    let activity = Resource::new(|| (), |_| my_activity());
+    let log_out = ServerAction::<LogOut>::new();
+    view! {
+        <Title text="Your account" />
+        <section class="page">
+            <h1>"Your account"</h1>
+            <Suspense fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match (me.await, activity.await) {
+                        (Ok(Some(me)), Ok(entries)) => view! {
+                            <p data-testid="signed-in-as">"Signed in as " <strong>{me.email}</strong></p>
+                            <ActionForm action=log_out>
+                                <button type="submit" class="button">"Log out"</button>
+                            </ActionForm>
+                            <h2>"Recent activity"</h2>
+                            <table class="table" data-testid="activity">
+                                <thead>
+                                    <tr><th scope="col">"When (UTC)"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {entries.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td><time datetime=e.occurred_at.clone()>{e.occurred_at.replace('T', " ").replace('Z', "")}</time></td>
+                                            <td>{describe(&e.action)}</td>
+                                            <td>{e.ip.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        (Ok(None), _) | (_, Err(AppError::Unauthenticated)) => view! {
+                            <p>"You are not signed in. " <A href="/login">"Log in"</A> " or " <A href="/signup">"create an account"</A> "."</p>
+                        }.into_any(),
+                        (Err(error), _) | (_, Err(error)) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Audit actions in words.
+fn describe(action: &str) -> String {
+    match action {
+        "account.signed_up" => "Account created".into(),
+        "login.succeeded" => "Logged in".into(),
+        "login.failed" => "Failed log-in attempt".into(),
+        "login.refused" => "Log-in refused (account disabled)".into(),
+        "logout" => "Logged out".into(),
+        other => other.replace(['.', '_'], " "),
+    }
+}

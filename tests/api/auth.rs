@@ -1,0 +1,461 @@
+use crate::helpers::{TestApp, browser_like_client, spawn_app};
+use dripfeed::api::auth::{ActivityEntry, LogIn, LogOut, Me, MyActivity, SignUp, Whoami};
+use dripfeed::error::AppError;
+use leptos::server_fn::ServerFn;
+
+const PASSWORD: &str = "violet tractor harbour 42";
+
+/// The outcome of a server function call: `Ok(body)` or the `AppError`.
+async fn outcome(response: reqwest::Response) -> Result<String, AppError> {
+    let status = response.status();
+    let body = response.text().await.expect("body");
+    if status.is_success() || status.is_redirection() {
+        Ok(body)
+    } else {
+        Err(serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{status}: not an AppError ({e}): {body}")))
+    }
+}
+
+async fn sign_up(app: &TestApp, client: &reqwest::Client, email: &str) -> Result<String, AppError> {
+    outcome(
+        app.call_server_fn_as(
+            client,
+            SignUp::PATH,
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("accept_terms", "on"),
+            ],
+        )
+        .await,
+    )
+    .await
+}
+
+async fn log_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> Result<String, AppError> {
+    outcome(
+        app.call_server_fn_as(
+            client,
+            LogIn::PATH,
+            &[("email", email), ("password", password)],
+        )
+        .await,
+    )
+    .await
+}
+
+async fn whoami(app: &TestApp, client: &reqwest::Client) -> Option<Me> {
+    let body = outcome(app.call_server_fn_as(client, Whoami::PATH, &[]).await)
+        .await
+        .expect("whoami never fails");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+async fn activity(app: &TestApp, client: &reqwest::Client) -> Result<Vec<ActivityEntry>, AppError> {
+    outcome(app.call_server_fn_as(client, MyActivity::PATH, &[]).await)
+        .await
+        .map(|body| serde_json::from_str(&body).expect("JSON"))
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("dripfeed_session="))
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("dripfeed_session=")
+                .to_owned()
+        })
+}
+
+#[tokio::test]
+async fn signing_up_creates_the_account_records_the_terms_and_signs_in() {
+    let app = spawn_app().await;
+
+    sign_up(&app, &app.client, "Ann@Example.com")
+        .await
+        .expect("sign-up");
+
+    let me = whoami(&app, &app.client).await.expect("signed in");
+    assert_eq!(me.email, "Ann@Example.com");
+    let row = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(row.terms_version, dripfeed::domain::legal::TERMS_VERSION);
+    assert!(row.password_hash.starts_with("$argon2id$"));
+    assert!(!row.password_hash.contains(PASSWORD));
+    let actions: Vec<String> = activity(&app, &app.client)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["account.signed_up"]);
+}
+
+#[tokio::test]
+async fn bad_sign_up_input_gets_a_message_per_field_and_writes_nothing() {
+    let app = spawn_app().await;
+
+    let error = outcome(
+        app.call_server_fn(
+            SignUp::PATH,
+            &[("email", "not-an-email"), ("password", "short")],
+        )
+        .await,
+    )
+    .await
+    .expect_err("refused");
+
+    assert!(error.for_field("email").unwrap().contains("valid email"));
+    assert!(error.for_field("password").unwrap().contains("at least 12"));
+    assert!(error.for_field("accept_terms").unwrap().contains("Terms"));
+    assert!(
+        app.store
+            .user_by_email("not-an-email")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(app.store.verify_audit_chain().await.unwrap().entries == 0);
+    assert!(whoami(&app, &app.client).await.is_none());
+}
+
+#[tokio::test]
+async fn a_common_password_is_refused() {
+    let app = spawn_app().await;
+
+    let error = outcome(
+        app.call_server_fn(
+            SignUp::PATH,
+            &[
+                ("email", "bob@example.com"),
+                ("password", "Password1234"),
+                ("accept_terms", "on"),
+            ],
+        )
+        .await,
+    )
+    .await
+    .expect_err("refused");
+
+    assert!(error.for_field("password").unwrap().contains("too common"));
+}
+
+#[tokio::test]
+async fn an_email_can_hold_only_one_account_whatever_its_case() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com")
+        .await
+        .expect("first");
+
+    let other = browser_like_client(&app.address);
+    let error = sign_up(&app, &other, "  ANN@example.COM ")
+        .await
+        .expect_err("duplicate");
+
+    assert!(error.for_field("email").unwrap().contains("already exists"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com")
+        .await
+        .expect("sign-up");
+    let stranger = browser_like_client(&app.address);
+
+    let wrong_password = log_in(
+        &app,
+        &stranger,
+        "ann@example.com",
+        "not the password at all",
+    )
+    .await
+    .expect_err("refused");
+    let unknown_email = log_in(&app, &stranger, "nobody@example.com", PASSWORD)
+        .await
+        .expect_err("refused");
+
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(
+        wrong_password.general().as_deref(),
+        Some(dripfeed::server::auth::BAD_CREDENTIALS)
+    );
+    assert!(whoami(&app, &stranger).await.is_none());
+}
+
+#[tokio::test]
+async fn logging_in_rotates_the_session_id_and_stores_only_its_hash() {
+    let app = spawn_app().await;
+    let first = app
+        .call_server_fn(
+            SignUp::PATH,
+            &[
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+                ("accept_terms", "on"),
+            ],
+        )
+        .await;
+    let first_id = session_cookie(&first).expect("a session cookie");
+
+    let second = app
+        .call_server_fn(
+            LogIn::PATH,
+            &[("email", "ann@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    let second_id = session_cookie(&second).expect("a new session cookie");
+
+    assert_ne!(first_id, second_id);
+    let cookie_header = second
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(cookie_header.contains("httponly"));
+    assert!(cookie_header.contains("samesite=lax"));
+    let user = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    for session in app.store.sessions_of(user.id).await.unwrap() {
+        assert_ne!(session.user_agent.as_deref(), None);
+    }
+    let dump = dump_sessions(&app).await;
+    assert!(
+        !dump.contains(&second_id),
+        "the session id is stored in plaintext"
+    );
+    assert!(!dump.contains(PASSWORD));
+}
+
+async fn dump_sessions(app: &TestApp) -> String {
+    use dripfeed::server::db::Store;
+    let sql = "SELECT token_hash || ' ' || data FROM sessions";
+    let rows: Vec<String> = match &app.store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql)
+            .fetch_all(pool)
+            .await
+            .expect("sessions"),
+        Store::Postgres(pool) => sqlx::query_scalar(sql)
+            .fetch_all(pool)
+            .await
+            .expect("sessions"),
+    };
+    rows.join("\n")
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_even_for_a_copied_cookie() {
+    let app = spawn_app().await;
+    let response = app
+        .call_server_fn(
+            SignUp::PATH,
+            &[
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+                ("accept_terms", "on"),
+            ],
+        )
+        .await;
+    let stolen = session_cookie(&response).unwrap();
+
+    outcome(app.call_server_fn(LogOut::PATH, &[]).await)
+        .await
+        .expect("log out");
+
+    assert!(whoami(&app, &app.client).await.is_none());
+    let thief = reqwest::Client::new();
+    let answer = thief
+        .post(app.url(Whoami::PATH))
+        .header("origin", &app.address)
+        .header("cookie", format!("dripfeed_session={stolen}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "null");
+}
+
+#[tokio::test]
+async fn a_revoked_session_is_rejected_on_its_next_request() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    let user = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let sessions = app.store.sessions_of(user.id).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+
+    assert!(
+        app.store
+            .revoke_session(user.id, sessions[0].id)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        activity(&app, &app.client).await.unwrap_err(),
+        AppError::Unauthenticated
+    );
+    assert!(whoami(&app, &app.client).await.is_none());
+}
+
+#[tokio::test]
+async fn a_user_cannot_revoke_someone_elses_session() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    let bob_client = browser_like_client(&app.address);
+    sign_up(&app, &bob_client, "bob@example.com").await.unwrap();
+    let ann = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = app
+        .store
+        .user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let ann_session = app.store.sessions_of(ann.id).await.unwrap()[0].id;
+
+    assert!(!app.store.revoke_session(bob.id, ann_session).await.unwrap());
+
+    assert!(whoami(&app, &app.client).await.is_some());
+}
+
+#[tokio::test]
+async fn each_user_sees_only_their_own_activity() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    let bob_client = browser_like_client(&app.address);
+    sign_up(&app, &bob_client, "bob@example.com").await.unwrap();
+    log_in(
+        &app,
+        &bob_client,
+        "bob@example.com",
+        "wrong password, twelve+",
+    )
+    .await
+    .unwrap_err();
+
+    let ann = activity(&app, &app.client).await.unwrap();
+    let bob = activity(&app, &bob_client).await.unwrap();
+
+    assert_eq!(ann.len(), 1);
+    assert_eq!(bob.len(), 1);
+    assert_ne!(ann[0].id, bob[0].id);
+    let anonymous = browser_like_client(&app.address);
+    assert_eq!(
+        activity(&app, &anonymous).await.unwrap_err(),
+        AppError::Unauthenticated
+    );
+}
+
+#[tokio::test]
+async fn state_changing_requests_from_other_sites_are_refused() {
+    let app = spawn_app().await;
+    let form = [
+        ("email", "ann@example.com"),
+        ("password", PASSWORD),
+        ("accept_terms", "on"),
+    ];
+
+    let cross_site = reqwest::Client::new()
+        .post(app.url(SignUp::PATH))
+        .header("origin", "http://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let no_origin = reqwest::Client::new()
+        .post(app.url(SignUp::PATH))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let same_site_referer = reqwest::Client::new()
+        .post(app.url(Whoami::PATH))
+        .header("referer", app.url("/login"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(cross_site.status(), 403);
+    assert_eq!(no_origin.status(), 403);
+    assert_eq!(same_site_referer.status(), 200);
+    assert!(
+        app.store
+            .user_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let app = spawn_app().await;
+
+    let response = app.get("/").await;
+
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_detects_a_tampered_row() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    log_in(&app, &app.client, "ann@example.com", "definitely wrong pw")
+        .await
+        .unwrap_err();
+    log_in(&app, &app.client, "ann@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let report = app.store.verify_audit_chain().await.unwrap();
+    assert!(report.is_intact());
+    assert_eq!(report.entries, 3);
+
+    use dripfeed::server::db::Store;
+    let tamper = "UPDATE audit_log SET action = 'login.succeeded' WHERE id = 2";
+    match &app.store {
+        Store::Sqlite(pool) => sqlx::query(tamper).execute(pool).await.map(|_| ()),
+        Store::Postgres(pool) => sqlx::query(tamper).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+
+    let report = app.store.verify_audit_chain().await.unwrap();
+    assert_eq!(report.first_broken.map(|(id, _)| id), Some(2));
+}
