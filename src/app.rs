@@ -3,12 +3,13 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, LandingPage, LogInPage, NotFoundPage, PricingPage, SignUpPage, TermsPage,
+    AccountPage, AdminUsersPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage, PricingPage,
+    SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::StaticSegment;
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{StaticSegment, path};
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -52,6 +53,10 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=SignUpPage />
                     <Route path=StaticSegment("login") view=LogInPage />
                     <Route path=StaticSegment("account") view=AccountPage />
+                    <Route path=path!("/login/code") view=LoginCodePage />
+                    <Route path=path!("/account/security") view=SecurityPage />
+                    <Route path=path!("/account/settings") view=SettingsPage />
+                    <Route path=path!("/admin/users") view=AdminUsersPage />
                 </Routes>
             </main>
             <SiteFooter />

@@ -27,6 +27,9 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// A rate limit refused the request.
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Reference: {ref_id}")]
     Internal { ref_id: String },
     /// The request never reached the server function, or its answer could not be
@@ -79,6 +82,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
             Self::Conflict(_) => 409,
+            Self::TooManyRequests { .. } => 429,
             Self::Internal { .. } => 500,
             Self::Transport(_) => 400,
         }

@@ -47,7 +47,21 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     use crate::server::auth;
 
     let ctx = auth::request_context().await?;
-    auth::log_in(&ctx.state, &ctx.session, &ctx.client, &email, password).await?;
+    match auth::log_in(&ctx.state, &ctx.session, &ctx.client, &email, password).await? {
+        auth::LogInOutcome::SignedIn(_) => leptos_axum::redirect("/account"),
+        auth::LogInOutcome::NeedsSecondFactor => leptos_axum::redirect("/login/code"),
+    }
+    Ok(())
+}
+
+/// The second step of signing in to an account with 2FA: a code from the
+/// authenticator app, or a recovery code.
+#[server]
+pub async fn verify_login_code(code: String) -> Result<(), AppError> {
+    use crate::server::auth::{self, security};
+
+    let ctx = auth::request_context().await?;
+    security::complete_second_factor(&ctx.state, &ctx.session, &ctx.client, &code).await?;
     leptos_axum::redirect("/account");
     Ok(())
 }

@@ -2,5 +2,7 @@
 //! one is a thin adapter: who is asking, parse the input into domain types, call
 //! the server-side use-case, map the result to a DTO.
 
+pub mod admin;
 pub mod auth;
 pub mod catalog;
+pub mod security;

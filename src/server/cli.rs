@@ -37,6 +37,39 @@ enum Command {
     Serve,
     /// Apply database migrations, then exit.
     Migrate,
+    /// Administration: users, the audit log, the encryption key.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user. The password is read from standard input when it is not a
+    /// terminal, otherwise prompted for (twice, without echo).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List every user.
+    ListUsers,
+    /// Disable a user: they cannot sign in and their sessions end.
+    DisableUser {
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enable a disabled user.
+    EnableUser {
+        #[arg(long)]
+        email: String,
+    },
+    /// Check the audit log's hash chain; exits non-zero if it was tampered with.
+    VerifyAudit,
+    /// Put a new application encryption key first and re-encrypt every stored
+    /// secret under it. Servers keep running: they re-read the key file.
+    RotateKey,
 }
 
 pub fn main() -> ExitCode {
@@ -66,6 +99,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Admin(command) => admin(settings, command).await,
         }
     });
     match result {
@@ -101,5 +135,148 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!(applied = status.applied, database = %db::redact(url.expose_secret()), "migrations are current");
     println!("migrations are current: {} applied", status.applied);
+    Ok(())
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Repeat the password: ")?;
+    anyhow::ensure!(first == second, "the two passwords differ");
+    Ok(first)
+}
+
+async fn user_id_by_email(store: &Store, email: &str) -> anyhow::Result<i64> {
+    let normalized = crate::server::auth::normalize_email(email).map_err(anyhow::Error::msg)?;
+    store
+        .user_by_email(&normalized)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow::anyhow!("no user has the email {email}"))
+}
+
+/// Command-line failures print the user-facing message, never internals.
+fn cli_error(e: crate::error::AppError) -> anyhow::Error {
+    match e {
+        crate::error::AppError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    use crate::server::admin as use_case;
+    use crate::server::auth::ClientInfo;
+
+    let store = Store::connect(&settings.database_url(), 2).await?;
+    store.migrate().await?;
+    let cli = ClientInfo {
+        ip: None,
+        user_agent: Some("dripfeed admin (command line)".into()),
+    };
+    let result = match command {
+        AdminCommand::CreateUser { email, admin } => {
+            let password = read_new_password()?;
+            let id = use_case::create_user(&store, &cli, None, &email, password, admin)
+                .await
+                .map_err(cli_error)?;
+            println!(
+                "created {} {email} (id {id}); Terms of Service version {} recorded as accepted",
+                if admin { "admin" } else { "user" },
+                crate::domain::legal::TERMS_VERSION
+            );
+            Ok(())
+        }
+        AdminCommand::ListUsers => {
+            for u in store.list_users().await? {
+                let state = if u.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                let tfa = if u.totp_enabled_at.is_some() {
+                    "2fa"
+                } else {
+                    "-"
+                };
+                println!(
+                    "{:>6}  {:<40} {:<6} {:<9} {}",
+                    u.id, u.email, u.role, state, tfa
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::DisableUser { email } => {
+            let id = user_id_by_email(&store, &email).await?;
+            use_case::set_disabled(&store, &cli, None, id, true)
+                .await
+                .map_err(cli_error)?;
+            println!("disabled {email}; their sessions have ended");
+            Ok(())
+        }
+        AdminCommand::EnableUser { email } => {
+            let id = user_id_by_email(&store, &email).await?;
+            use_case::set_disabled(&store, &cli, None, id, false)
+                .await
+                .map_err(cli_error)?;
+            println!("enabled {email}");
+            Ok(())
+        }
+        AdminCommand::VerifyAudit => {
+            let report = store.verify_audit_chain().await?;
+            match report.first_broken {
+                None => {
+                    println!("audit log intact: {} entries", report.entries);
+                    Ok(())
+                }
+                Some((id, why)) => Err(anyhow::anyhow!(
+                    "AUDIT LOG TAMPERED: entry {id} {why} ({} entries checked)",
+                    report.entries
+                )),
+            }
+        }
+        AdminCommand::RotateKey => rotate_key(&settings, &store).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn rotate_key(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    use crate::server::crypto::{KeySource, Secrets};
+
+    let secrets = Secrets::load(settings.secret_key.as_ref(), &settings.data_dir)?;
+    match secrets.source() {
+        KeySource::File(path) => {
+            let next = secrets.ring().with_new_key();
+            secrets.replace(next)?;
+            println!(
+                "new key {} written first in {}",
+                secrets.ring().current_id(),
+                path.display()
+            );
+        }
+        KeySource::Environment => println!(
+            "keys come from DRIPFEED_SECRET_KEY: re-encrypting under its first key {}. \
+             (To rotate, put a new key first in DRIPFEED_SECRET_KEY on every instance, keeping the \
+             old ones after it, then run this command.)",
+            secrets.ring().current_id()
+        ),
+    }
+    let rewritten = crate::server::auth::security::reseal_all(store, &secrets).await?;
+    println!(
+        "re-encrypted {rewritten} stored secret(s) under key {}",
+        secrets.ring().current_id()
+    );
     Ok(())
 }

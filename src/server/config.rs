@@ -32,6 +32,11 @@ pub struct Settings {
     /// `DATABASE_URL` or `DRIPFEED_DATABASE_URL` (the latter wins).
     #[serde(default)]
     pub database_url: Option<SecretString>,
+    /// The application encryption key ring: base64 32-byte keys, comma-separated,
+    /// current first. Without it, `<data_dir>/secret.key` is used (and created).
+    /// `DRIPFEED_SECRET_KEY`.
+    #[serde(default)]
+    pub secret_key: Option<SecretString>,
     /// Connection pool size. `DRIPFEED_DB_MAX_CONNECTIONS`.
     #[serde(default = "defaults::db_max_connections")]
     pub db_max_connections: u32,
@@ -110,6 +115,7 @@ const KNOWN_VARS: &[&str] = &[
     "PUBLIC_URL",
     "DATA_DIR",
     "DATABASE_URL",
+    "SECRET_KEY",
     "DB_MAX_CONNECTIONS",
     "LOG",
     "LOG_FORMAT",

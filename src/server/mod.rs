@@ -1,9 +1,11 @@
 //! Everything that only runs on the server: configuration, storage, HTTP routes,
 //! and (in later modules) the engine and integrations. Compiled with `ssr` only.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod routes;
 pub mod startup;

@@ -3,8 +3,10 @@
 
 use crate::app::{App, shell};
 use crate::server::auth::origin::{AllowedOrigin, require_same_origin};
+use crate::server::auth::rate_limit::RateLimits;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::config::Settings;
+use crate::server::crypto::Secrets;
 use crate::server::db::Store;
 use crate::server::routes::health;
 use crate::server::state::AppState;
@@ -67,11 +69,15 @@ impl Application {
             .clone()
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|| format!("http://{local}"));
+        let secrets = Secrets::load(settings.secret_key.as_ref(), &settings.data_dir)
+            .context("loading the application encryption key")?;
         let state = AppState {
             leptos_options,
             store,
             settings: Arc::new(settings),
             allowed_origin: AllowedOrigin(public.into()),
+            secrets: Arc::new(secrets),
+            limits: Arc::new(RateLimits::default()),
         };
         let router = router(state.clone());
         Ok(Self {

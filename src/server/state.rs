@@ -4,7 +4,9 @@
 
 use crate::error::AppError;
 use crate::server::auth::origin::AllowedOrigin;
+use crate::server::auth::rate_limit::RateLimits;
 use crate::server::config::Settings;
+use crate::server::crypto::Secrets;
 use crate::server::db::Store;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -16,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub allowed_origin: AllowedOrigin,
+    pub secrets: Arc<Secrets>,
+    pub limits: Arc<RateLimits>,
 }
 
 /// The `AppState` inside a server function or a server-rendered page.

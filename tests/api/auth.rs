@@ -3,10 +3,10 @@ use dripfeed::api::auth::{ActivityEntry, LogIn, LogOut, Me, MyActivity, SignUp, 
 use dripfeed::error::AppError;
 use leptos::server_fn::ServerFn;
 
-const PASSWORD: &str = "violet tractor harbour 42";
+pub const PASSWORD: &str = "violet tractor harbour 42";
 
 /// The outcome of a server function call: `Ok(body)` or the `AppError`.
-async fn outcome(response: reqwest::Response) -> Result<String, AppError> {
+pub async fn outcome(response: reqwest::Response) -> Result<String, AppError> {
     let status = response.status();
     let body = response.text().await.expect("body");
     if status.is_success() || status.is_redirection() {
@@ -17,7 +17,11 @@ async fn outcome(response: reqwest::Response) -> Result<String, AppError> {
     }
 }
 
-async fn sign_up(app: &TestApp, client: &reqwest::Client, email: &str) -> Result<String, AppError> {
+pub async fn sign_up(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+) -> Result<String, AppError> {
     outcome(
         app.call_server_fn_as(
             client,
@@ -33,7 +37,7 @@ async fn sign_up(app: &TestApp, client: &reqwest::Client, email: &str) -> Result
     .await
 }
 
-async fn log_in(
+pub async fn log_in(
     app: &TestApp,
     client: &reqwest::Client,
     email: &str,
@@ -50,20 +54,23 @@ async fn log_in(
     .await
 }
 
-async fn whoami(app: &TestApp, client: &reqwest::Client) -> Option<Me> {
+pub async fn whoami(app: &TestApp, client: &reqwest::Client) -> Option<Me> {
     let body = outcome(app.call_server_fn_as(client, Whoami::PATH, &[]).await)
         .await
         .expect("whoami never fails");
     serde_json::from_str(&body).expect("JSON")
 }
 
-async fn activity(app: &TestApp, client: &reqwest::Client) -> Result<Vec<ActivityEntry>, AppError> {
+pub async fn activity(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> Result<Vec<ActivityEntry>, AppError> {
     outcome(app.call_server_fn_as(client, MyActivity::PATH, &[]).await)
         .await
         .map(|body| serde_json::from_str(&body).expect("JSON"))
 }
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")

@@ -12,6 +12,10 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub address: String,
+    /// The app's data folder (its key file lives here).
+    pub data_dir: std::path::PathBuf,
+    /// The database URL, for running the `dripfeed` binary against it.
+    pub database_url: String,
     pub client: reqwest::Client,
     pub store: Store,
     _database: TestDatabase,
@@ -83,6 +87,8 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
     let client = browser_like_client(&address);
     TestApp {
         address,
+        data_dir: database.dir.path().to_owned(),
+        database_url: secrecy::ExposeSecret::expose_secret(&database.url).to_owned(),
         client,
         store,
         _database: database,

@@ -3,7 +3,9 @@
 //! `postgres://` URL (each test then gets its own fresh database).
 
 mod auth;
+mod cli;
 mod health;
 mod helpers;
 mod pages;
 mod pricing;
+mod security;

@@ -8,7 +8,10 @@
 
 pub mod origin;
 pub mod password;
+pub mod rate_limit;
+pub mod security;
 pub mod session_store;
+pub mod two_factor;
 
 use crate::domain::legal::TERMS_VERSION;
 use crate::error::{AppError, FieldError};
@@ -170,6 +173,9 @@ pub async fn sign_up(
     client: &ClientInfo,
     form: SignUpForm,
 ) -> Result<CurrentUser, AppError> {
+    state
+        .limits
+        .check(rate_limit::Attempt::SignUp, client.ip.as_deref(), None)?;
     let mut errors = Vec::new();
     let email = match normalize_email(&form.email) {
         Ok(e) => Some(e),
@@ -241,14 +247,33 @@ pub async fn sign_up(
 /// reveal which emails have accounts.
 pub const BAD_CREDENTIALS: &str = "That email and password do not match an account.";
 
-/// Checks the credentials and signs the user in on `session` (with a new id).
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogInOutcome {
+    SignedIn(CurrentUser),
+    /// The account has 2FA: the session now waits for a code
+    /// ([`security::complete_second_factor`]).
+    NeedsSecondFactor,
+}
+
+/// Session keys of a sign-in waiting for its second factor.
+pub const PENDING_USER_ID: &str = "pending_uid";
+pub const PENDING_SINCE: &str = "pending_at";
+
+/// Checks the credentials and signs the user in on `session` (with a new id),
+/// or, for an account with 2FA, leaves the session waiting for a code.
 pub async fn log_in(
     state: &AppState,
     session: &Session,
     client: &ClientInfo,
     email: &str,
     password: String,
-) -> Result<CurrentUser, AppError> {
+) -> Result<LogInOutcome, AppError> {
+    state.limits.check(
+        rate_limit::Attempt::LogIn,
+        client.ip.as_deref(),
+        Some(email.trim()),
+    )?;
     let user = match normalize_email(email) {
         Ok(normalized) => state.store.user_by_email(&normalized).await?,
         Err(_) => None,
@@ -282,6 +307,27 @@ pub async fn log_in(
             "This account has been disabled. Contact the operator of this Dripfeed instance.",
         ));
     }
+    if row.totp_enabled_at.is_some() {
+        session.cycle_id().await.map_err(anyhow::Error::from)?;
+        session
+            .insert(PENDING_USER_ID, row.id)
+            .await
+            .map_err(anyhow::Error::from)?;
+        session
+            .insert(PENDING_SINCE, chrono::Utc::now().timestamp())
+            .await
+            .map_err(anyhow::Error::from)?;
+        audit(
+            &state.store,
+            client,
+            Some(row.id),
+            Some(row.id),
+            "login.awaiting_code",
+            serde_json::json!({}),
+        )
+        .await?;
+        return Ok(LogInOutcome::NeedsSecondFactor);
+    }
     start_session(session, client, &row).await?;
     audit(
         &state.store,
@@ -292,7 +338,7 @@ pub async fn log_in(
         serde_json::json!({}),
     )
     .await?;
-    Ok(CurrentUser::from(&row))
+    Ok(LogInOutcome::SignedIn(CurrentUser::from(&row)))
 }
 
 /// Ends the sign-in on `session` and deletes it.
@@ -316,7 +362,7 @@ pub async fn log_out(
     Ok(())
 }
 
-async fn start_session(
+pub(crate) async fn start_session(
     session: &Session,
     client: &ClientInfo,
     user: &UserRow,
@@ -331,6 +377,8 @@ async fn start_session(
         .insert(USER_AGENT, client.user_agent.clone())
         .await?;
     session.insert(IP, client.ip.clone()).await?;
+    session.remove_value(PENDING_USER_ID).await?;
+    session.remove_value(PENDING_SINCE).await?;
     session.save().await?;
     Ok(())
 }

@@ -16,6 +16,14 @@ pub struct UserRow {
     pub terms_accepted_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Sealed with the application key; never the secret itself.
+    pub totp_secret_sealed: Option<String>,
+    pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub totp_last_step: Option<i64>,
+    pub notification_email: Option<String>,
+    pub notify_on_fill: bool,
+    pub notify_on_skip: bool,
+    pub notify_security: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

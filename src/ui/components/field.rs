@@ -10,6 +10,13 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional)] hint: &'static str,
+    /// The initial value.
+    #[prop(optional, into)]
+    value: String,
+    /// Leave it empty if you like.
+    #[prop(optional)]
+    optional: bool,
+    #[prop(optional)] inputmode: &'static str,
     /// The message to show under the field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
@@ -25,7 +32,9 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
-                required
+                inputmode=(!inputmode.is_empty()).then_some(inputmode)
+                value=value
+                required=!optional
                 aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
                 aria-describedby=described
             />

@@ -23,6 +23,11 @@ pub fn AccountPage() -> impl IntoView {
                     match (me.await, activity.await) {
                         (Ok(Some(me)), Ok(entries)) => view! {
                             <p data-testid="signed-in-as">"Signed in as " <strong>{me.email}</strong></p>
+                            <nav class="subnav" aria-label="Account">
+                                <A href="/account/security">"Security and sessions"</A>
+                                <A href="/account/settings">"Settings"</A>
+                                {me.is_admin.then(|| view! { <A href="/admin/users">"Admin: users"</A> })}
+                            </nav>
                             <ActionForm action=log_out>
                                 <button type="submit" class="button">"Log out"</button>
                             </ActionForm>
@@ -61,6 +66,14 @@ fn describe(action: &str) -> String {
         "login.failed" => "Failed log-in attempt".into(),
         "login.refused" => "Log-in refused (account disabled)".into(),
         "logout" => "Logged out".into(),
+        "login.awaiting_code" => "Password accepted, waiting for the 2FA code".into(),
+        "login.code_failed" => "Wrong two-factor code".into(),
+        "2fa.enrolment_started" => "Started setting up two-factor authentication".into(),
+        "2fa.enabled" => "Turned on two-factor authentication".into(),
+        "2fa.disabled" => "Turned off two-factor authentication".into(),
+        "password.changed" => "Changed password".into(),
+        "session.revoked" => "Signed out a session".into(),
+        "settings.changed" => "Changed settings".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

@@ -1,15 +1,23 @@
 //! One component per route.
 
 mod account;
+mod admin;
 mod auth;
 mod landing;
+mod login_code;
 mod not_found;
 mod pricing;
+mod security;
+mod settings;
 mod terms;
 
 pub use account::AccountPage;
+pub use admin::AdminUsersPage;
 pub use auth::{LogInPage, SignUpPage};
 pub use landing::LandingPage;
+pub use login_code::LoginCodePage;
 pub use not_found::NotFoundPage;
 pub use pricing::PricingPage;
+pub use security::SecurityPage;
+pub use settings::SettingsPage;
 pub use terms::TermsPage;

@@ -1,0 +1,41 @@
+//! The second step of signing in to an account with two-factor authentication.
+
+use crate::api::auth::VerifyLoginCode;
+use crate::error::AppError;
+use crate::ui::components::field::Field;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn LoginCodePage() -> impl IntoView {
+    let action = ServerAction::<VerifyLoginCode>::new();
+    let last: Signal<Option<Result<(), AppError>>> = action.value().into();
+    let code_error = Signal::derive(move || {
+        last.get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field("code"))
+    });
+    let general = move || {
+        last.get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.general())
+            .map(|msg| view! { <div class="notice error" role="alert" data-testid="form-error">{msg}</div> })
+    };
+    view! {
+        <Title text="Enter your code" />
+        <section class="page narrow">
+            <h1>"Two-factor code"</h1>
+            <p class="lead">"Enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
+            {general}
+            <ActionForm action attr:class="form" attr:novalidate=true>
+                <Field name="code" label="Code" autocomplete="one-time-code" inputmode="text" error=code_error />
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    "Verify"
+                </button>
+            </ActionForm>
+            <p><A href="/login">"Start again"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,61 @@
+//! Personal settings: time zone (schedules are written in it) and notifications.
+
+use crate::api::security::{SaveSettings, get_settings};
+use crate::error::AppError;
+use crate::ui::components::field::Field;
+use crate::ui::error_template::ErrorNotice;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_settings());
+    let error_for = move |name: &'static str| {
+        Signal::derive(move || {
+            save.value()
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.for_field(name))
+        })
+    };
+    view! {
+        <Title text="Settings" />
+        <section class="page narrow">
+            <p><A href="/account">"← Your account"</A></p>
+            <h1>"Settings"</h1>
+            {move || save.value().get().and_then(|r| r.ok()).map(|_| view! {
+                <p class="notice info" role="status" data-testid="settings-saved">"Saved."</p>
+            })}
+            <Suspense fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) => view! {
+                            <ActionForm action=save attr:class="form" attr:novalidate=true>
+                                <Field name="time_zone" label="Time zone" value=s.time_zone
+                                    hint="An IANA name such as America/New_York or Europe/London. Schedules use it."
+                                    error=error_for("time_zone") />
+                                <Field name="notification_email" label="Notification email" kind="email" optional=true
+                                    value=s.notification_email hint="Leave empty to use your sign-in email."
+                                    error=error_for("notification_email") />
+                                <fieldset>
+                                    <legend>"Email me when"</legend>
+                                    <label><input type="checkbox" name="notify_on_fill" checked=s.notify_on_fill />" a scheduled buy fills"</label>
+                                    <label><input type="checkbox" name="notify_on_skip" checked=s.notify_on_skip />" a scheduled buy is skipped or missed"</label>
+                                    <label><input type="checkbox" name="notify_security" checked=s.notify_security />" something changes in my account's security"</label>
+                                </fieldset>
+                                <button type="submit" class="button primary">"Save"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(AppError::Unauthenticated) => view! {
+                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

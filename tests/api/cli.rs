@@ -1,0 +1,153 @@
+//! The `dripfeed admin …` command line, run as a real process against the test
+//! database.
+
+use crate::helpers::{TestApp, spawn_app};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn dripfeed(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dripfeed"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("DRIPFEED_DATA_DIR", &app.data_dir)
+        .env("DRIPFEED_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dripfeed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("dripfeed finished")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn create_user_refuses_a_weak_password_like_the_web_does() {
+    let app = spawn_app().await;
+
+    let output = dripfeed(
+        &app,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "root@example.com",
+            "--admin",
+        ],
+        "password1234\n",
+    );
+
+    assert!(!output.status.success());
+    assert!(text(&output).contains("too common"), "{}", text(&output));
+    assert!(
+        app.store
+            .user_by_email("root@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn create_user_makes_an_admin_who_can_disable_users_and_it_is_audited() {
+    let app = spawn_app().await;
+
+    let created = dripfeed(
+        &app,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "root@example.com",
+            "--admin",
+        ],
+        "violet tractor harbour 42\n",
+    );
+    assert!(created.status.success(), "{}", text(&created));
+    let row = app
+        .store
+        .user_by_email("root@example.com")
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(row.role, "admin");
+    assert!(
+        !text(&created).contains("violet tractor"),
+        "the password was echoed"
+    );
+
+    let disabled = dripfeed(
+        &app,
+        &["admin", "disable-user", "--email", "root@example.com"],
+        "",
+    );
+    assert!(disabled.status.success(), "{}", text(&disabled));
+    assert!(
+        app.store
+            .user_by_email("root@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+
+    let verified = dripfeed(&app, &["admin", "verify-audit"], "");
+    assert!(verified.status.success());
+    assert!(
+        text(&verified).contains("intact: 2 entries"),
+        "{}",
+        text(&verified)
+    );
+}
+
+#[tokio::test]
+async fn verify_audit_fails_loudly_when_a_row_was_changed() {
+    let app = spawn_app().await;
+    let created = dripfeed(
+        &app,
+        &["admin", "create-user", "--email", "ann@example.com"],
+        "violet tractor harbour 42\n",
+    );
+    assert!(created.status.success());
+    let tamper = "UPDATE audit_log SET detail = '{\"role\":\"admin\"}' WHERE id = 1";
+    match &app.store {
+        dripfeed::server::db::Store::Sqlite(pool) => {
+            sqlx::query(tamper).execute(pool).await.map(|_| ())
+        }
+        dripfeed::server::db::Store::Postgres(pool) => {
+            sqlx::query(tamper).execute(pool).await.map(|_| ())
+        }
+    }
+    .unwrap();
+
+    let verified = dripfeed(&app, &["admin", "verify-audit"], "");
+
+    assert!(!verified.status.success());
+    assert!(
+        text(&verified).contains("TAMPERED: entry 1"),
+        "{}",
+        text(&verified)
+    );
+}
+
+#[tokio::test]
+async fn version_and_help_answer_without_a_database() {
+    let app = spawn_app().await;
+    let version = dripfeed(&app, &["--version"], "");
+    assert!(text(&version).contains(env!("CARGO_PKG_VERSION")));
+    let help = dripfeed(&app, &["admin", "--help"], "");
+    assert!(text(&help).contains("rotate-key"));
+}
