@@ -3,8 +3,8 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminUsersPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage, PricingPage,
-    SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, LandingPage, LogInPage, LoginCodePage,
+    NotFoundPage, PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -13,6 +13,10 @@ use leptos_router::{StaticSegment, path};
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Pages get a script policy that admits only our bundle and the inline
+    // hydration scripts carrying this response's nonce.
+    #[cfg(feature = "ssr")]
+    crate::server::csp::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />
                     <Route path=path!("/admin/users") view=AdminUsersPage />
+                    <Route path=path!("/admin/audit") view=AdminAuditPage />
                 </Routes>
             </main>
             <SiteFooter />

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod csp;
 pub mod db;
 pub mod routes;
 pub mod startup;

@@ -151,8 +151,8 @@ fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        // Safe for every page. The script policy (a nonce-based CSP that admits
-        // the hydration scripts) is not set yet.
+        // A default policy for every response; rendered pages replace it with a
+        // nonce-based script policy (server::csp).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

@@ -496,3 +496,90 @@ async fn only_admins_see_users_and_a_disabled_user_is_signed_out_and_kept_out() 
     .await;
     assert_eq!(by_user.unwrap_err(), AppError::Unauthenticated);
 }
+
+#[tokio::test]
+async fn admins_filter_the_audit_log_and_users_cannot_read_it() {
+    use dripfeed::api::admin::{AdminAudit, AuditEntryView};
+    let app = spawn_app().await;
+    let cli = dripfeed::server::auth::ClientInfo::default();
+    dripfeed::server::admin::create_user(
+        &app.store,
+        &cli,
+        None,
+        "root@example.com",
+        PASSWORD.into(),
+        true,
+    )
+    .await
+    .unwrap();
+    let admin = browser_like_client(&app.address);
+    log_in(&app, &admin, "root@example.com", PASSWORD)
+        .await
+        .unwrap();
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    log_in(&app, &app.client, "ann@example.com", "not the password!!")
+        .await
+        .unwrap_err();
+
+    let everything: Vec<AuditEntryView> = call(
+        &app,
+        &admin,
+        AdminAudit::PATH,
+        &[("email", ""), ("action", "")],
+    )
+    .await
+    .unwrap();
+    let anns: Vec<AuditEntryView> = call(
+        &app,
+        &admin,
+        AdminAudit::PATH,
+        &[("email", "ann@example.com"), ("action", "")],
+    )
+    .await
+    .unwrap();
+    let logins: Vec<AuditEntryView> = call(
+        &app,
+        &admin,
+        AdminAudit::PATH,
+        &[("email", ""), ("action", "login")],
+    )
+    .await
+    .unwrap();
+    let wildcard: Vec<AuditEntryView> = call(
+        &app,
+        &admin,
+        AdminAudit::PATH,
+        &[("email", ""), ("action", "%")],
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(everything.len(), 4);
+    assert!(
+        anns.iter()
+            .all(|e| e.subject.as_deref() == Some("ann@example.com"))
+    );
+    assert_eq!(anns.len(), 2);
+    assert!(logins.iter().all(|e| e.action.starts_with("login")));
+    assert_eq!(logins.len(), 2);
+    assert!(
+        wildcard.is_empty(),
+        "a % in the filter is a literal, not a wildcard"
+    );
+    let unknown = call::<Vec<AuditEntryView>>(
+        &app,
+        &admin,
+        AdminAudit::PATH,
+        &[("email", "ghost@example.com"), ("action", "")],
+    )
+    .await;
+    assert!(unknown.unwrap_err().for_field("email").is_some());
+    let as_user = call::<Vec<AuditEntryView>>(
+        &app,
+        &app.client,
+        AdminAudit::PATH,
+        &[("email", ""), ("action", "")],
+    )
+    .await;
+    assert_eq!(as_user.unwrap_err(), AppError::Forbidden);
+}

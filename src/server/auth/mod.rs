@@ -280,12 +280,14 @@ pub async fn log_in(
     };
     // Verify even without a user (against a dummy hash) so both take as long.
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    // A failed attempt on an existing account shows in that account's activity.
+    let target = user.as_ref().map(|u| u.id);
     let Some(row) = user.filter(|_| matches) else {
         audit(
             &state.store,
             client,
             None,
-            None,
+            target,
             "login.failed",
             serde_json::json!({ "reason": "bad_credentials" }),
         )

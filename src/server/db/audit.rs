@@ -152,6 +152,34 @@ impl Store {
             .await)?)
     }
 
+    /// Entries for the admin view, newest first: optionally only those that
+    /// concern `user_id`, and only actions starting with `action_prefix`.
+    pub async fn audit_entries(
+        &self,
+        user_id: Option<i64>,
+        action_prefix: Option<&str>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<AuditRow>> {
+        let pattern = action_prefix.map(|p| {
+            let escaped = p
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("{escaped}%")
+        });
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log \
+             WHERE ($1 IS NULL OR subject_user_id = $1 OR actor_user_id = $1) \
+             AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\') ORDER BY id DESC LIMIT $3"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, AuditRow>(&sql)
+            .bind(user_id)
+            .bind(pattern.as_deref())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
     /// Recomputes every hash in order and checks each link.
     pub async fn verify_audit_chain(&self) -> anyhow::Result<ChainReport> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id");

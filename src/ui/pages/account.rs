@@ -26,7 +26,10 @@ pub fn AccountPage() -> impl IntoView {
                             <nav class="subnav" aria-label="Account">
                                 <A href="/account/security">"Security and sessions"</A>
                                 <A href="/account/settings">"Settings"</A>
-                                {me.is_admin.then(|| view! { <A href="/admin/users">"Admin: users"</A> })}
+                                {me.is_admin.then(|| view! {
+                                    <A href="/admin/users">"Admin: users"</A>
+                                    <A href="/admin/audit">"Admin: audit log"</A>
+                                })}
                             </nav>
                             <ActionForm action=log_out>
                                 <button type="submit" class="button">"Log out"</button>

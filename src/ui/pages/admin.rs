@@ -53,3 +53,61 @@ pub fn AdminUsersPage() -> impl IntoView {
         </section>
     }
 }
+
+/// The audit log, filterable by user and action; filters live in the URL.
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    use crate::api::admin::admin_audit;
+    use leptos_router::components::Form;
+    use leptos_router::hooks::use_query_map;
+
+    let query = use_query_map();
+    let filters = move || {
+        query.with(|q| {
+            (
+                q.get("email").unwrap_or_default(),
+                q.get("action").unwrap_or_default(),
+            )
+        })
+    };
+    let entries = Resource::new(filters, |(email, action)| admin_audit(email, action));
+    view! {
+        <Title text="Audit log" />
+        <section class="page">
+            <h1>"Audit log"</h1>
+            <Form method="GET" action="" attr:class="filters">
+                <label>"User email " <input type="search" name="email" value=move || filters().0 /></label>
+                <label>"Action starts with " <input type="search" name="action" value=move || filters().1 placeholder="login" /></label>
+                <button type="submit" class="button">"Filter"</button>
+            </Form>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match entries.await {
+                        Ok(list) => view! {
+                            <table class="table" data-testid="audit">
+                                <thead><tr>
+                                    <th scope="col">"#"</th><th scope="col">"When (UTC)"</th><th scope="col">"Action"</th>
+                                    <th scope="col">"By"</th><th scope="col">"About"</th><th scope="col">"Detail"</th><th scope="col">"IP"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td>{e.id}</td>
+                                            <td>{e.occurred_at.replace('T', " ").replace('Z', "")}</td>
+                                            <td>{e.action}</td>
+                                            <td>{e.actor.unwrap_or_else(|| "system".into())}</td>
+                                            <td>{e.subject.unwrap_or_default()}</td>
+                                            <td><code>{e.detail}</code></td>
+                                            <td>{e.ip.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -12,7 +12,7 @@ mod settings;
 mod terms;
 
 pub use account::AccountPage;
-pub use admin::AdminUsersPage;
+pub use admin::{AdminAuditPage, AdminUsersPage};
 pub use auth::{LogInPage, SignUpPage};
 pub use landing::LandingPage;
 pub use login_code::LoginCodePage;
