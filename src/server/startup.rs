@@ -112,6 +112,7 @@ impl Application {
             router,
             state,
         } = self;
+        let housekeeping = tokio::spawn(housekeeping(state.store.clone()));
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -119,6 +120,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+        housekeeping.abort();
         state.store.close().await;
         Ok(())
     }
@@ -195,6 +197,19 @@ fn router(state: AppState) -> Router {
         ))
         .layer(middleware)
         .with_state(state)
+}
+
+/// Periodic clean-up while the server runs: expired sessions are deleted.
+async fn housekeeping(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(30 * 60));
+    loop {
+        every.tick().await;
+        match store.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(e) => tracing::warn!(error.cause_chain = ?e, "could not remove expired sessions"),
+        }
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.

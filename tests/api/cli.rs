@@ -151,3 +151,77 @@ async fn version_and_help_answer_without_a_database() {
     let help = dripfeed(&app, &["admin", "--help"], "");
     assert!(text(&help).contains("rotate-key"));
 }
+
+#[tokio::test]
+async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
+    let app = spawn_app().await;
+    crate::auth::sign_up(&app, &app.client, "ann@example.com")
+        .await
+        .unwrap();
+    let _: dripfeed::api::security::TwoFactorEnrollment = crate::auth::outcome(
+        app.call_server_fn(
+            <dripfeed::api::security::BeginTwoFactor as leptos::server_fn::ServerFn>::PATH,
+            &[],
+        )
+        .await,
+    )
+    .await
+    .map(|body| serde_json::from_str(&body).expect("JSON"))
+    .unwrap();
+    let sealed = || async {
+        app.store
+            .user_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret_sealed
+            .unwrap()
+    };
+    let before = sealed().await;
+
+    let output = dripfeed(&app, &["admin", "rotate-key"], "");
+
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("re-encrypted 1 stored secret"),
+        "{}",
+        text(&output)
+    );
+    let after = sealed().await;
+    assert_ne!(
+        dripfeed::server::crypto::KeyRing::key_id_of(&before),
+        dripfeed::server::crypto::KeyRing::key_id_of(&after)
+    );
+    let ring = dripfeed::server::crypto::Secrets::load(None, &app.data_dir).unwrap();
+    assert_eq!(
+        ring.ring().key_ids().len(),
+        2,
+        "the old key stays to open old values"
+    );
+}
+
+#[tokio::test]
+async fn expired_sessions_are_purged() {
+    let app = spawn_app().await;
+    crate::auth::sign_up(&app, &app.client, "ann@example.com")
+        .await
+        .unwrap();
+    let expire = "UPDATE sessions SET expires_at = $1";
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    match &app.store {
+        dripfeed::server::db::Store::Sqlite(pool) => sqlx::query(expire)
+            .bind(past)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        dripfeed::server::db::Store::Postgres(pool) => sqlx::query(expire)
+            .bind(past)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+
+    assert_eq!(app.store.purge_expired_sessions().await.unwrap(), 1);
+    assert!(crate::auth::whoami(&app, &app.client).await.is_none());
+}

@@ -90,17 +90,6 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn set_user_role(&self, user_id: i64, role: &str) -> anyhow::Result<()> {
-        with_pool!(self, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-            .bind(role)
-            .bind(super::now())
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
-    }
-
     pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> anyhow::Result<()> {
         with_pool!(self, pool => sqlx::query(
             "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
