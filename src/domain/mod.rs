@@ -1,5 +1,6 @@
 //! The pure domain: value types and rules with no I/O, shared by the server and
 //! the browser. Nothing here imports from the rest of the app.
 
+pub mod calendar;
 pub mod legal;
 pub mod tier;
