@@ -173,9 +173,11 @@ pub async fn sign_up(
     client: &ClientInfo,
     form: SignUpForm,
 ) -> Result<CurrentUser, AppError> {
-    state
-        .limits
-        .check(rate_limit::Attempt::SignUp, client.ip.as_deref(), None)?;
+    state.limits.check(
+        rate_limit::Attempt::SignUp,
+        client.ip.as_deref(),
+        Some(form.email.trim()),
+    )?;
     let mut errors = Vec::new();
     let email = match normalize_email(&form.email) {
         Ok(e) => Some(e),

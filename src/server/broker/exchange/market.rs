@@ -1,0 +1,968 @@
+//! Simulated market data for the embedded exchange: a universe of popular US
+//! ETFs and stocks, and deterministic synthetic prices. THESE PRICES ARE
+//! SIMULATED: plausible drift and volatility per symbol, not market history.
+//!
+//! Every symbol has its own seeded random stream, so the same symbol always has
+//! the same history, on every machine and in every process. Daily bars start on
+//! 2000-01-03 and run through today on NYSE trading days; they are generated
+//! once per process and extended as days pass. Minute bars are derived per day
+//! from that day's bar (seeded by symbol and date): they start at the day's
+//! open, end at its close, and reach exactly its high and low.
+//!
+//! All arithmetic is exact decimal: each day's return is drift plus volatility
+//! times an approximately normal draw (the sum of twelve uniform draws, less
+//! six), applied multiplicatively; no floating point is involved.
+
+use crate::domain::calendar::{self, TradingDay};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
+
+/// Where the listing trades, as Alpaca names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Nasdaq,
+    Nyse,
+    Arca,
+}
+
+impl Listing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listing::Nasdaq => "NASDAQ",
+            Listing::Nyse => "NYSE",
+            Listing::Arca => "ARCA",
+        }
+    }
+}
+
+/// One simulated asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssetSpec {
+    pub symbol: &'static str,
+    pub name: &'static str,
+    pub listing: Listing,
+    pub fractionable: bool,
+    pub tradable: bool,
+    /// Price on 2000-01-03, in cents.
+    pub start_cents: i64,
+    /// Expected yearly return, in basis points.
+    pub drift_bp: i64,
+    /// Yearly volatility, in basis points.
+    pub vol_bp: i64,
+    /// Typical shares traded a day.
+    pub volume: u64,
+}
+
+const fn etf(
+    symbol: &'static str,
+    name: &'static str,
+    start_cents: i64,
+    drift_bp: i64,
+    vol_bp: i64,
+) -> AssetSpec {
+    AssetSpec {
+        symbol,
+        name,
+        listing: Listing::Arca,
+        fractionable: true,
+        tradable: true,
+        start_cents,
+        drift_bp,
+        vol_bp,
+        volume: 5_000_000,
+    }
+}
+
+const fn stock(
+    symbol: &'static str,
+    name: &'static str,
+    listing: Listing,
+    start_cents: i64,
+    drift_bp: i64,
+    vol_bp: i64,
+) -> AssetSpec {
+    AssetSpec {
+        symbol,
+        name,
+        listing,
+        fractionable: true,
+        tradable: true,
+        start_cents,
+        drift_bp,
+        vol_bp,
+        volume: 20_000_000,
+    }
+}
+
+/// The universe, ETFs first. A few assets are deliberately not fractionable or
+/// not tradable, as on the real exchange, so those paths can be exercised.
+pub const UNIVERSE: &[AssetSpec] = &[
+    etf("SPY", "SPDR S&P 500 ETF Trust", 14_500, 700, 1_800),
+    etf("VOO", "Vanguard S&P 500 ETF", 13_300, 700, 1_800),
+    etf("IVV", "iShares Core S&P 500 ETF", 14_600, 700, 1_800),
+    etf("SPLG", "SPDR Portfolio S&P 500 ETF", 1_450, 700, 1_800),
+    etf("VTI", "Vanguard Total Stock Market ETF", 7_200, 700, 1_900),
+    etf(
+        "ITOT",
+        "iShares Core S&P Total U.S. Stock Market ETF",
+        3_300,
+        700,
+        1_900,
+    ),
+    etf("SCHX", "Schwab U.S. Large-Cap ETF", 1_100, 700, 1_800),
+    etf("QQQ", "Invesco QQQ Trust", 9_000, 900, 2_600),
+    etf(
+        "DIA",
+        "SPDR Dow Jones Industrial Average ETF Trust",
+        11_500,
+        650,
+        1_700,
+    ),
+    etf("IWM", "iShares Russell 2000 ETF", 5_000, 600, 2_400),
+    etf(
+        "VEA",
+        "Vanguard FTSE Developed Markets ETF",
+        3_000,
+        400,
+        1_900,
+    ),
+    etf("EFA", "iShares MSCI EAFE ETF", 4_500, 400, 1_900),
+    etf(
+        "VWO",
+        "Vanguard FTSE Emerging Markets ETF",
+        2_500,
+        450,
+        2_400,
+    ),
+    etf(
+        "EEM",
+        "iShares MSCI Emerging Markets ETF",
+        2_700,
+        450,
+        2_500,
+    ),
+    etf(
+        "VXUS",
+        "Vanguard Total International Stock ETF",
+        3_600,
+        400,
+        1_900,
+    ),
+    etf(
+        "VIG",
+        "Vanguard Dividend Appreciation ETF",
+        4_000,
+        650,
+        1_600,
+    ),
+    etf("VYM", "Vanguard High Dividend Yield ETF", 3_500, 600, 1_600),
+    etf("SCHD", "Schwab U.S. Dividend Equity ETF", 1_600, 700, 1_600),
+    etf(
+        "VGT",
+        "Vanguard Information Technology ETF",
+        5_500,
+        1_000,
+        2_700,
+    ),
+    etf(
+        "XLK",
+        "Technology Select Sector SPDR Fund",
+        4_700,
+        950,
+        2_600,
+    ),
+    etf(
+        "XLF",
+        "Financial Select Sector SPDR Fund",
+        1_800,
+        450,
+        2_600,
+    ),
+    etf("XLE", "Energy Select Sector SPDR Fund", 2_800, 450, 3_000),
+    etf(
+        "XLV",
+        "Health Care Select Sector SPDR Fund",
+        3_000,
+        650,
+        1_700,
+    ),
+    etf(
+        "XLY",
+        "Consumer Discretionary Select Sector SPDR Fund",
+        3_200,
+        700,
+        2_300,
+    ),
+    etf(
+        "XLP",
+        "Consumer Staples Select Sector SPDR Fund",
+        2_600,
+        500,
+        1_400,
+    ),
+    etf(
+        "XLI",
+        "Industrial Select Sector SPDR Fund",
+        2_900,
+        600,
+        2_100,
+    ),
+    etf(
+        "XLU",
+        "Utilities Select Sector SPDR Fund",
+        3_000,
+        450,
+        1_700,
+    ),
+    etf("VNQ", "Vanguard Real Estate ETF", 4_000, 500, 2_500),
+    etf("SMH", "VanEck Semiconductor ETF", 2_500, 1_100, 3_300),
+    etf("SOXX", "iShares Semiconductor ETF", 5_500, 1_100, 3_300),
+    etf("ARKK", "ARK Innovation ETF", 2_000, 600, 4_500),
+    etf("BND", "Vanguard Total Bond Market ETF", 7_000, 200, 500),
+    etf(
+        "AGG",
+        "iShares Core U.S. Aggregate Bond ETF",
+        9_500,
+        200,
+        500,
+    ),
+    etf(
+        "TLT",
+        "iShares 20+ Year Treasury Bond ETF",
+        8_500,
+        150,
+        1_400,
+    ),
+    etf(
+        "IEF",
+        "iShares 7-10 Year Treasury Bond ETF",
+        8_000,
+        150,
+        700,
+    ),
+    etf("SHY", "iShares 1-3 Year Treasury Bond ETF", 8_000, 100, 150),
+    etf(
+        "LQD",
+        "iShares iBoxx Investment Grade Corporate Bond ETF",
+        10_000,
+        250,
+        800,
+    ),
+    etf(
+        "HYG",
+        "iShares iBoxx High Yield Corporate Bond ETF",
+        9_000,
+        300,
+        900,
+    ),
+    etf("GLD", "SPDR Gold Shares", 4_500, 600, 1_600),
+    etf("SLV", "iShares Silver Trust", 700, 400, 3_000),
+    stock(
+        "AAPL",
+        "Apple Inc. Common Stock",
+        Listing::Nasdaq,
+        100,
+        2_000,
+        3_300,
+    ),
+    stock(
+        "MSFT",
+        "Microsoft Corporation Common Stock",
+        Listing::Nasdaq,
+        5_800,
+        900,
+        2_700,
+    ),
+    stock(
+        "NVDA",
+        "NVIDIA Corporation Common Stock",
+        Listing::Nasdaq,
+        50,
+        2_800,
+        5_000,
+    ),
+    stock(
+        "AMZN",
+        "Amazon.com, Inc. Common Stock",
+        Listing::Nasdaq,
+        450,
+        1_700,
+        3_800,
+    ),
+    stock(
+        "GOOGL",
+        "Alphabet Inc. Class A Common Stock",
+        Listing::Nasdaq,
+        2_500,
+        1_300,
+        3_000,
+    ),
+    stock(
+        "GOOG",
+        "Alphabet Inc. Class C Capital Stock",
+        Listing::Nasdaq,
+        2_500,
+        1_300,
+        3_000,
+    ),
+    stock(
+        "META",
+        "Meta Platforms, Inc. Class A Common Stock",
+        Listing::Nasdaq,
+        2_000,
+        1_500,
+        4_000,
+    ),
+    stock(
+        "TSLA",
+        "Tesla, Inc. Common Stock",
+        Listing::Nasdaq,
+        150,
+        2_200,
+        5_500,
+    ),
+    stock(
+        "BRK.B",
+        "Berkshire Hathaway Inc. Class B",
+        Listing::Nyse,
+        3_500,
+        800,
+        1_800,
+    ),
+    stock(
+        "JPM",
+        "JPMorgan Chase & Co. Common Stock",
+        Listing::Nyse,
+        4_800,
+        800,
+        2_800,
+    ),
+    stock("V", "Visa Inc.", Listing::Nyse, 1_500, 1_400, 2_400),
+    stock(
+        "MA",
+        "Mastercard Incorporated Common Stock",
+        Listing::Nyse,
+        1_000,
+        1_700,
+        2_600,
+    ),
+    stock(
+        "UNH",
+        "UnitedHealth Group Incorporated Common Stock",
+        Listing::Nyse,
+        1_500,
+        1_500,
+        2_500,
+    ),
+    stock(
+        "JNJ",
+        "Johnson & Johnson Common Stock",
+        Listing::Nyse,
+        4_700,
+        550,
+        1_700,
+    ),
+    stock(
+        "PG",
+        "Procter & Gamble Company Common Stock",
+        Listing::Nyse,
+        5_400,
+        550,
+        1_700,
+    ),
+    stock(
+        "XOM",
+        "Exxon Mobil Corporation Common Stock",
+        Listing::Nyse,
+        4_000,
+        450,
+        2_600,
+    ),
+    stock(
+        "HD",
+        "Home Depot, Inc. Common Stock",
+        Listing::Nyse,
+        6_000,
+        900,
+        2_500,
+    ),
+    stock(
+        "KO",
+        "Coca-Cola Company Common Stock",
+        Listing::Nyse,
+        2_900,
+        500,
+        1_700,
+    ),
+    stock(
+        "PEP",
+        "PepsiCo, Inc. Common Stock",
+        Listing::Nasdaq,
+        3_500,
+        650,
+        1_700,
+    ),
+    stock(
+        "COST",
+        "Costco Wholesale Corporation Common Stock",
+        Listing::Nasdaq,
+        4_500,
+        1_300,
+        2_200,
+    ),
+    stock(
+        "WMT",
+        "Walmart Inc. Common Stock",
+        Listing::Nyse,
+        2_200,
+        700,
+        2_000,
+    ),
+    stock(
+        "DIS",
+        "Walt Disney Company Common Stock",
+        Listing::Nyse,
+        2_900,
+        600,
+        2_800,
+    ),
+    stock(
+        "NFLX",
+        "Netflix, Inc. Common Stock",
+        Listing::Nasdaq,
+        100,
+        2_500,
+        5_000,
+    ),
+    stock(
+        "AMD",
+        "Advanced Micro Devices, Inc. Common Stock",
+        Listing::Nasdaq,
+        1_500,
+        1_100,
+        5_500,
+    ),
+    stock(
+        "INTC",
+        "Intel Corporation Common Stock",
+        Listing::Nasdaq,
+        4_000,
+        100,
+        3_200,
+    ),
+    stock(
+        "CSCO",
+        "Cisco Systems, Inc. Common Stock",
+        Listing::Nasdaq,
+        5_000,
+        100,
+        3_000,
+    ),
+    stock(
+        "ORCL",
+        "Oracle Corporation Common Stock",
+        Listing::Nyse,
+        2_800,
+        900,
+        3_000,
+    ),
+    stock(
+        "ADBE",
+        "Adobe Inc. Common Stock",
+        Listing::Nasdaq,
+        3_300,
+        1_200,
+        3_300,
+    ),
+    stock(
+        "MCD",
+        "McDonald's Corporation Common Stock",
+        Listing::Nyse,
+        3_900,
+        1_000,
+        1_900,
+    ),
+    stock(
+        "BAC",
+        "Bank of America Corporation Common Stock",
+        Listing::Nyse,
+        2_500,
+        300,
+        3_500,
+    ),
+    stock(
+        "PFE",
+        "Pfizer Inc. Common Stock",
+        Listing::Nyse,
+        3_200,
+        50,
+        2_300,
+    ),
+    // Not fractionable: fractional (notional) orders are refused.
+    AssetSpec {
+        symbol: "BRK.A",
+        name: "Berkshire Hathaway Inc. Class A",
+        listing: Listing::Nyse,
+        fractionable: false,
+        tradable: true,
+        start_cents: 5_500_000,
+        drift_bp: 800,
+        vol_bp: 1_800,
+        volume: 2_000,
+    },
+    AssetSpec {
+        symbol: "TQQQ",
+        name: "ProShares UltraPro QQQ",
+        listing: Listing::Nasdaq,
+        fractionable: false,
+        tradable: true,
+        start_cents: 300,
+        drift_bp: 1_500,
+        vol_bp: 7_000,
+        volume: 50_000_000,
+    },
+    AssetSpec {
+        symbol: "SQQQ",
+        name: "ProShares UltraPro Short QQQ",
+        listing: Listing::Nasdaq,
+        fractionable: false,
+        tradable: true,
+        start_cents: 90_000,
+        drift_bp: -3_000,
+        vol_bp: 7_000,
+        volume: 80_000_000,
+    },
+    // Listed but not tradable (halted or delisted).
+    AssetSpec {
+        symbol: "TWTR",
+        name: "Twitter, Inc. Common Stock",
+        listing: Listing::Nyse,
+        fractionable: true,
+        tradable: false,
+        start_cents: 2_600,
+        drift_bp: 300,
+        vol_bp: 4_000,
+        volume: 10_000_000,
+    },
+];
+
+/// The asset for `symbol` (case-insensitive).
+pub fn asset(symbol: &str) -> Option<&'static AssetSpec> {
+    UNIVERSE
+        .iter()
+        .find(|a| a.symbol.eq_ignore_ascii_case(symbol))
+}
+
+/// A stable id per symbol, shaped like Alpaca's asset UUIDs.
+pub fn asset_id(symbol: &str) -> String {
+    let h = Sha256::digest(format!("dripfeed-asset:{symbol}"));
+    let hex = hex::encode(&h[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// One day's prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyBar {
+    pub date: NaiveDate,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: u64,
+}
+
+/// One minute's prices; `start` is the minute's first instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteBar {
+    pub start: DateTime<Utc>,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: u64,
+}
+
+/// The first day of simulated history.
+pub fn history_start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 3).unwrap_or(NaiveDate::MIN)
+}
+
+fn seed(symbol: &str, salt: &str) -> u64 {
+    let h = Sha256::digest(format!("{salt}:{symbol}"));
+    u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+}
+
+/// A uniform draw in [0, 1) with six decimal places.
+fn uniform(rng: &mut ChaCha8Rng) -> Decimal {
+    Decimal::new((rng.next_u64() % 1_000_000) as i64, 6)
+}
+
+/// Approximately standard normal: the sum of twelve uniforms, less six.
+fn normal(rng: &mut ChaCha8Rng) -> Decimal {
+    (0..12).map(|_| uniform(rng)).sum::<Decimal>() - Decimal::from(6)
+}
+
+fn round_price(p: Decimal) -> Decimal {
+    let dp = if p < Decimal::ONE { 4 } else { 2 };
+    p.round_dp(dp).max(Decimal::new(1, 4))
+}
+
+/// √252, to turn yearly volatility into daily.
+fn sqrt_252() -> Decimal {
+    Decimal::new(15_8745, 4)
+}
+
+struct Series {
+    rng: ChaCha8Rng,
+    bars: Vec<DailyBar>,
+}
+
+impl Series {
+    fn new(spec: &AssetSpec) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed(spec.symbol, "daily")),
+            bars: Vec::new(),
+        }
+    }
+
+    /// Extends the series through `through`, one trading day at a time.
+    fn extend(&mut self, spec: &AssetSpec, through: NaiveDate) {
+        let drift = Decimal::new(spec.drift_bp, 4) / Decimal::from(252);
+        let vol = Decimal::new(spec.vol_bp, 4) / sqrt_252();
+        let mut prev_close = self
+            .bars
+            .last()
+            .map(|b| b.close)
+            .unwrap_or_else(|| Decimal::new(spec.start_cents, 2));
+        let next = self
+            .bars
+            .last()
+            .map(|b| b.date + Duration::days(1))
+            .unwrap_or_else(history_start);
+        for day in calendar::trading_days(next, through) {
+            let rng = &mut self.rng;
+            let gap = vol * normal(rng) / Decimal::from(5);
+            let ret = (drift + vol * normal(rng)).max(Decimal::new(-25, 2));
+            let wick_up = vol * normal(rng).abs() / Decimal::TWO;
+            let wick_down = vol * normal(rng).abs() / Decimal::TWO;
+            let volume_factor = Decimal::new(5, 1) + uniform(rng);
+            let open = round_price(prev_close * (Decimal::ONE + gap));
+            let close = round_price(prev_close * (Decimal::ONE + ret));
+            let high = round_price(open.max(close) * (Decimal::ONE + wick_up));
+            let low =
+                round_price(open.min(close) * (Decimal::ONE - wick_down).max(Decimal::new(5, 1)));
+            let volume = (Decimal::from(spec.volume) * volume_factor).trunc();
+            self.bars.push(DailyBar {
+                date: day.date,
+                open,
+                high,
+                low,
+                close,
+                volume: volume.to_u64().unwrap_or(spec.volume),
+            });
+            prev_close = close;
+        }
+    }
+}
+
+static BOOK: LazyLock<RwLock<HashMap<&'static str, Series>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
+/// Today in New York, the exchange's date.
+pub fn exchange_today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive()
+}
+
+/// Daily bars of `symbol` from `from` to `to` (both included, and never past
+/// today: the future is not simulated in advance). Unknown symbols have none.
+pub fn daily_bars(symbol: &str, from: NaiveDate, to: NaiveDate) -> Vec<DailyBar> {
+    let Some(spec) = asset(symbol) else {
+        return Vec::new();
+    };
+    let to = to.min(exchange_today());
+    let covered = |book: &HashMap<&'static str, Series>| {
+        book.get(spec.symbol)
+            .and_then(|s| s.bars.last())
+            .is_some_and(|last| last.date >= calendar::previous_trading_day_from(to).date)
+    };
+    {
+        let book = BOOK.read().unwrap_or_else(|e| e.into_inner());
+        if covered(&book) {
+            return slice(&book[spec.symbol].bars, from, to);
+        }
+    }
+    let mut book = BOOK.write().unwrap_or_else(|e| e.into_inner());
+    let series = book.entry(spec.symbol).or_insert_with(|| Series::new(spec));
+    series.extend(spec, to);
+    slice(&series.bars, from, to)
+}
+
+fn slice(bars: &[DailyBar], from: NaiveDate, to: NaiveDate) -> Vec<DailyBar> {
+    let start = bars.partition_point(|b| b.date < from);
+    let end = bars.partition_point(|b| b.date <= to);
+    bars[start..end.max(start)].to_vec()
+}
+
+/// The daily bar of `symbol` on `date`, if it traded.
+pub fn daily_bar(symbol: &str, date: NaiveDate) -> Option<DailyBar> {
+    daily_bars(symbol, date, date).into_iter().next()
+}
+
+/// The minute bars of `symbol` on trading day `day`: from the open to the
+/// close, reaching exactly the day's high and low.
+pub fn minute_bars(symbol: &str, day: &TradingDay) -> Vec<MinuteBar> {
+    let (Some(spec), Some(bar)) = (asset(symbol), daily_bar(symbol, day.date)) else {
+        return Vec::new();
+    };
+    let minutes = usize::try_from((day.close_at() - day.open_at()).num_minutes()).unwrap_or(0);
+    if minutes == 0 {
+        return Vec::new();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed(spec.symbol, "minute") ^ u64::from(day.date.num_days_from_ce().unsigned_abs()),
+    );
+    // A random walk pinned to the open at the start and the close at the end…
+    let mut walk = vec![Decimal::ZERO; minutes + 1];
+    for i in 1..=minutes {
+        walk[i] = walk[i - 1] + normal(&mut rng);
+    }
+    let n = Decimal::from(minutes as u64);
+    let bridge: Vec<Decimal> = (0..=minutes)
+        .map(|i| walk[i] - walk[minutes] * Decimal::from(i as u64) / n)
+        .collect();
+    // …scaled so it stays within the day's range…
+    let (hi_dev, lo_dev) = bridge
+        .iter()
+        .fold((Decimal::ZERO, Decimal::ZERO), |(h, l), b| {
+            (h.max(*b), l.min(*b))
+        });
+    let trend = |i: usize| bar.open + (bar.close - bar.open) * Decimal::from(i as u64) / n;
+    let room_up = (bar.high - bar.open.max(bar.close)).max(Decimal::ZERO);
+    let room_down = (bar.open.min(bar.close) - bar.low).max(Decimal::ZERO);
+    let scale_up = if hi_dev.is_zero() {
+        Decimal::ZERO
+    } else {
+        room_up / hi_dev
+    };
+    let scale_down = if lo_dev.is_zero() {
+        Decimal::ZERO
+    } else {
+        room_down / -lo_dev
+    };
+    let path: Vec<Decimal> = (0..=minutes)
+        .map(|i| {
+            let dev = bridge[i];
+            let scaled = if dev >= Decimal::ZERO {
+                dev * scale_up
+            } else {
+                dev * scale_down
+            };
+            round_price(trend(i) + scaled).clamp(bar.low, bar.high)
+        })
+        .collect();
+    let argmax = (0..minutes)
+        .max_by_key(|i| path[*i].max(path[*i + 1]))
+        .unwrap_or(0);
+    let argmin = (0..minutes)
+        .min_by_key(|i| path[*i].min(path[*i + 1]))
+        .unwrap_or(0);
+    let per_minute = bar.volume / minutes as u64;
+    (0..minutes)
+        .map(|i| {
+            let (open, close) = (path[i], path[i + 1]);
+            // …and the day's extremes fall in the minutes nearest them.
+            let high = if i == argmax {
+                bar.high
+            } else {
+                open.max(close)
+            };
+            let low = if i == argmin {
+                bar.low
+            } else {
+                open.min(close)
+            };
+            MinuteBar {
+                start: day.open_at() + Duration::minutes(i as i64),
+                open,
+                high,
+                low,
+                close,
+                volume: per_minute,
+            }
+        })
+        .collect()
+}
+
+/// The simulated last trade price of `symbol` at `at`: the current minute's
+/// open during the session, otherwise the last close.
+pub fn price_at(symbol: &str, at: DateTime<Utc>) -> Option<Decimal> {
+    asset(symbol)?;
+    let ny_date = at.with_timezone(&chrono_tz::America::New_York).date_naive();
+    let day = calendar::previous_trading_day_from(ny_date);
+    if day.date == ny_date && day.is_open_at(at) {
+        let minute = usize::try_from((at - day.open_at()).num_minutes()).unwrap_or(0);
+        return minute_bars(symbol, &day).get(minute).map(|m| m.open);
+    }
+    let last_closed = if day.date == ny_date && at < day.open_at() {
+        calendar::previous_trading_day_from(day.date - Duration::days(1))
+    } else {
+        day
+    };
+    daily_bar(symbol, last_closed.date).map(|b| b.close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_universe_is_large_unique_and_has_the_popular_funds() {
+        assert!(UNIVERSE.len() >= 60);
+        let symbols: HashSet<&str> = UNIVERSE.iter().map(|a| a.symbol).collect();
+        assert_eq!(symbols.len(), UNIVERSE.len());
+        for s in ["SPY", "QQQ", "VOO", "VTI", "AAPL", "MSFT"] {
+            assert!(asset(s).is_some(), "{s}");
+        }
+        assert!(UNIVERSE.iter().any(|a| !a.fractionable));
+        assert!(UNIVERSE.iter().any(|a| !a.tradable));
+        assert_eq!(asset("spy").map(|a| a.symbol), Some("SPY"));
+        assert_eq!(asset_id("SPY"), asset_id("SPY"));
+        assert_ne!(asset_id("SPY"), asset_id("VOO"));
+    }
+
+    #[test]
+    fn there_are_at_least_twenty_years_of_daily_bars_on_trading_days_only() {
+        let bars = daily_bars("VTI", d("2000-01-01"), d("2025-12-31"));
+        assert_eq!(bars.first().map(|b| b.date), Some(history_start()));
+        assert!(bars.len() > 20 * 246);
+        assert!(bars.iter().all(|b| calendar::trading_day(b.date).is_some()));
+        assert!(bars.windows(2).all(|w| w[0].date < w[1].date));
+    }
+
+    #[test]
+    fn every_bar_is_consistent() {
+        for symbol in ["SPY", "NVDA", "BND", "SQQQ", "BRK.A"] {
+            for b in daily_bars(symbol, d("2000-01-01"), d("2025-12-31")) {
+                assert!(b.low > Decimal::ZERO, "{symbol} {b:?}");
+                assert!(
+                    b.low <= b.open.min(b.close) && b.open.max(b.close) <= b.high,
+                    "{symbol} {b:?}"
+                );
+                assert!(b.volume > 0);
+            }
+        }
+    }
+
+    #[test]
+    fn histories_are_deterministic_and_differ_between_symbols() {
+        let a = daily_bars("QQQ", d("2010-01-01"), d("2010-03-01"));
+        let mut fresh = Series::new(asset("QQQ").unwrap());
+        fresh.extend(asset("QQQ").unwrap(), d("2010-03-01"));
+        assert_eq!(a, slice(&fresh.bars, d("2010-01-01"), d("2010-03-01")));
+        let b = daily_bars("VOO", d("2010-01-01"), d("2010-03-01"));
+        assert_ne!(
+            a.iter().map(|x| x.close).collect::<Vec<_>>(),
+            b.iter().map(|x| x.close).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn daily_moves_have_roughly_the_configured_volatility() {
+        let spec = asset("SPY").unwrap();
+        let bars = daily_bars("SPY", d("2000-01-01"), d("2019-12-31"));
+        let returns: Vec<Decimal> = bars
+            .windows(2)
+            .map(|w| w[1].close / w[0].close - Decimal::ONE)
+            .collect();
+        let n = Decimal::from(returns.len() as u64);
+        let mean = returns.iter().sum::<Decimal>() / n;
+        let variance = returns
+            .iter()
+            .map(|r| (r - mean) * (r - mean))
+            .sum::<Decimal>()
+            / n;
+        let target = Decimal::new(spec.vol_bp, 4) / sqrt_252();
+        let target_var = target * target;
+        assert!(
+            variance > target_var / Decimal::TWO && variance < target_var * Decimal::TWO,
+            "{variance} vs {target_var}"
+        );
+    }
+
+    #[test]
+    fn minute_bars_run_from_open_to_close_and_reach_the_days_extremes() {
+        for date in ["2024-06-03", "2024-11-29"] {
+            let day = calendar::trading_day(d(date)).unwrap();
+            let bar = daily_bar("AAPL", day.date).unwrap();
+            let minutes = minute_bars("AAPL", &day);
+            let expected = if day.is_early_close() { 210 } else { 390 };
+            assert_eq!(minutes.len(), expected, "{date}");
+            assert_eq!(minutes[0].start, day.open_at());
+            assert_eq!(minutes[0].open, bar.open);
+            assert_eq!(minutes.last().unwrap().close, bar.close);
+            assert_eq!(minutes.iter().map(|m| m.high).max(), Some(bar.high));
+            assert_eq!(minutes.iter().map(|m| m.low).min(), Some(bar.low));
+            assert!(
+                minutes
+                    .iter()
+                    .all(|m| m.low <= m.open.min(m.close) && m.open.max(m.close) <= m.high)
+            );
+            assert_eq!(minute_bars("AAPL", &day), minutes, "deterministic");
+        }
+    }
+
+    #[test]
+    fn the_future_is_not_served() {
+        let tomorrow = exchange_today() + Duration::days(1);
+        let bars = daily_bars(
+            "SPY",
+            exchange_today() - Duration::days(10),
+            tomorrow + Duration::days(30),
+        );
+        assert!(bars.iter().all(|b| b.date <= exchange_today()));
+    }
+
+    #[test]
+    fn the_price_follows_the_session() {
+        let day = calendar::trading_day(d("2024-06-03")).unwrap();
+        let bar = daily_bar("SPY", day.date).unwrap();
+        let previous = daily_bar("SPY", d("2024-05-31")).unwrap();
+        assert_eq!(price_at("SPY", day.open_at()), Some(bar.open));
+        assert_eq!(
+            price_at("SPY", day.open_at() - Duration::minutes(1)),
+            Some(previous.close)
+        );
+        assert_eq!(price_at("SPY", day.close_at()), Some(bar.close));
+        assert_eq!(
+            price_at("SPY", day.close_at() + Duration::hours(6)),
+            Some(bar.close)
+        );
+        // Friday's close holds all weekend.
+        let friday = calendar::trading_day(d("2024-05-31")).unwrap();
+        assert_eq!(
+            price_at("SPY", friday.close_at() + Duration::hours(40)),
+            Some(previous.close)
+        );
+        assert_eq!(price_at("NOPE", day.open_at()), None);
+    }
+}
