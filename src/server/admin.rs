@@ -1,11 +1,9 @@
 //! Administration use-cases, shared by the `dripfeed admin …` command line and
 //! the admin pages: creating users, disabling and re-enabling them.
 
-use crate::domain::legal::TERMS_VERSION;
-use crate::error::{AppError, FieldError};
-use crate::server::auth::{ClientInfo, audit, normalize_email, password};
-use crate::server::db::users::NewUser;
-use crate::server::db::{Store, StoreError};
+use crate::error::AppError;
+use crate::server::auth::{ClientInfo, audit, check_new_credentials, create_account};
+use crate::server::db::Store;
 use serde_json::json;
 
 /// Creates a user with the same rules as sign-up. `actor` is the admin doing it
@@ -19,45 +17,12 @@ pub async fn create_user(
     admin: bool,
 ) -> Result<i64, AppError> {
     let mut errors = Vec::new();
-    let normalized = normalize_email(email)
-        .map_err(|message| {
-            errors.push(FieldError {
-                field: "email".into(),
-                message,
-            })
-        })
-        .ok();
-    if let Err(message) = password::check_rules(&new_password, email) {
-        errors.push(FieldError {
-            field: "password".into(),
-            message,
-        });
-    }
+    let normalized = check_new_credentials(email, &new_password, &mut errors);
     let Some(normalized) = normalized.filter(|_| errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-    let hash = password::hash(new_password).await?;
     let role = if admin { "admin" } else { "user" };
-    let id = match store
-        .insert_user(&NewUser {
-            email: email.trim(),
-            email_normalized: &normalized,
-            password_hash: &hash,
-            role,
-            terms_version: TERMS_VERSION,
-            terms_accepted_at: crate::server::db::now(),
-        })
-        .await
-    {
-        Ok(id) => id,
-        Err(StoreError::Conflict(_)) => {
-            return Err(AppError::invalid(
-                "email",
-                "An account with this email already exists.",
-            ));
-        }
-        Err(StoreError::Other(e)) => return Err(e.into()),
-    };
+    let id = create_account(store, email, &normalized, new_password, role).await?;
     audit(
         store,
         client,

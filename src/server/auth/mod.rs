@@ -158,6 +158,60 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
     Ok(trimmed.to_lowercase())
 }
 
+/// Checks a new account's email and password as sign-up does, adding any
+/// problems to `errors`. Returns the normalized email if it is valid.
+pub(crate) fn check_new_credentials(
+    email: &str,
+    new_password: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let normalized = normalize_email(email)
+        .map_err(|message| {
+            errors.push(FieldError {
+                field: "email".into(),
+                message,
+            })
+        })
+        .ok();
+    if let Err(message) = password::check_rules(new_password, email) {
+        errors.push(FieldError {
+            field: "password".into(),
+            message,
+        });
+    }
+    normalized
+}
+
+/// Hashes the password and stores the account, with the current Terms of
+/// Service recorded as accepted now. A taken email is a field error.
+pub(crate) async fn create_account(
+    store: &Store,
+    email: &str,
+    normalized: &str,
+    new_password: String,
+    role: &str,
+) -> Result<i64, AppError> {
+    let hash = password::hash(new_password).await?;
+    let created = store
+        .insert_user(&NewUser {
+            email: email.trim(),
+            email_normalized: normalized,
+            password_hash: &hash,
+            role,
+            terms_version: TERMS_VERSION,
+            terms_accepted_at: crate::server::db::now(),
+        })
+        .await;
+    match created {
+        Ok(id) => Ok(id),
+        Err(StoreError::Conflict(_)) => Err(AppError::invalid(
+            "email",
+            "An account with this email already exists.",
+        )),
+        Err(StoreError::Other(e)) => Err(e.into()),
+    }
+}
+
 /// The input of sign-up, as typed.
 pub struct SignUpForm {
     pub email: String,
@@ -179,22 +233,7 @@ pub async fn sign_up(
         Some(form.email.trim()),
     )?;
     let mut errors = Vec::new();
-    let email = match normalize_email(&form.email) {
-        Ok(e) => Some(e),
-        Err(message) => {
-            errors.push(FieldError {
-                field: "email".into(),
-                message,
-            });
-            None
-        }
-    };
-    if let Err(message) = password::check_rules(&form.password, &form.email) {
-        errors.push(FieldError {
-            field: "password".into(),
-            message,
-        });
-    }
+    let email = check_new_credentials(&form.email, &form.password, &mut errors);
     if !form.accept_terms {
         errors.push(FieldError {
             field: "accept_terms".into(),
@@ -204,29 +243,14 @@ pub async fn sign_up(
     let Some(normalized) = email.filter(|_| errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-
-    let hash = password::hash(form.password).await?;
-    let user_id = match state
-        .store
-        .insert_user(&NewUser {
-            email: form.email.trim(),
-            email_normalized: &normalized,
-            password_hash: &hash,
-            role: "user",
-            terms_version: TERMS_VERSION,
-            terms_accepted_at: crate::server::db::now(),
-        })
-        .await
-    {
-        Ok(id) => id,
-        Err(StoreError::Conflict(_)) => {
-            return Err(AppError::invalid(
-                "email",
-                "An account with this email already exists. Log in instead.",
-            ));
-        }
-        Err(StoreError::Other(e)) => return Err(e.into()),
-    };
+    let user_id = create_account(
+        &state.store,
+        &form.email,
+        &normalized,
+        form.password,
+        "user",
+    )
+    .await?;
     audit(
         &state.store,
         client,

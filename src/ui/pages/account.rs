@@ -3,6 +3,7 @@
 
 use crate::api::auth::{LogOut, my_activity, whoami};
 use crate::error::AppError;
+use crate::ui::components::format::utc_label;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -42,7 +43,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <tbody>
                                     {entries.into_iter().map(|e| view! {
                                         <tr>
-                                            <td><time datetime=e.occurred_at.clone()>{e.occurred_at.replace('T', " ").replace('Z', "")}</time></td>
+                                            <td><time datetime=e.occurred_at.clone()>{utc_label(&e.occurred_at)}</time></td>
                                             <td>{describe(&e.action)}</td>
                                             <td>{e.ip.unwrap_or_default()}</td>
                                         </tr>

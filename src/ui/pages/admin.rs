@@ -1,6 +1,7 @@
 //! Admin: every user, with a way to disable or re-enable each.
 
 use crate::api::admin::{AdminSetUserDisabled, admin_list_users};
+use crate::ui::components::format::utc_label;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -30,7 +31,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                             <td>{u.email.clone()}</td>
                                             <td>{if u.is_admin { "admin" } else { "user" }}</td>
                                             <td>{if u.two_factor { "on" } else { "off" }}</td>
-                                            <td>{u.created_at.replace('T', " ").replace('Z', "")}</td>
+                                            <td>{utc_label(&u.created_at)}</td>
                                             <td>
                                                 <ActionForm action=toggle>
                                                     <input type="hidden" name="user_id" value=u.id.to_string() />
@@ -93,7 +94,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                                     {list.into_iter().map(|e| view! {
                                         <tr>
                                             <td>{e.id}</td>
-                                            <td>{e.occurred_at.replace('T', " ").replace('Z', "")}</td>
+                                            <td>{utc_label(&e.occurred_at)}</td>
                                             <td>{e.action}</td>
                                             <td>{e.actor.unwrap_or_else(|| "system".into())}</td>
                                             <td>{e.subject.unwrap_or_default()}</td>

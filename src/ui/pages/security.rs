@@ -7,6 +7,7 @@ use crate::api::security::{
 };
 use crate::error::AppError;
 use crate::ui::components::field::Field;
+use crate::ui::components::format::utc_label;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -173,8 +174,8 @@ fn SessionsSection(status: SecurityStatus, revoke: ServerAction<RevokeSession>) 
                     <tr>
                         <td>{s.user_agent.unwrap_or_else(|| "Unknown".into())}</td>
                         <td>{s.ip.unwrap_or_default()}</td>
-                        <td>{s.created_at.replace('T', " ").replace('Z', "")}</td>
-                        <td>{s.last_seen_at.replace('T', " ").replace('Z', "")}</td>
+                        <td>{utc_label(&s.created_at)}</td>
+                        <td>{utc_label(&s.last_seen_at)}</td>
                         <td>
                             {if s.current {
                                 view! { <span class="badge">"This device"</span> }.into_any()
