@@ -9,9 +9,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/dripfeed/target
-export DRIPFEED_TOOLS_DIR ?= $(HOME)/.cache/dripfeed/tools
+# Where npm-installed build tools go (not exported: the app reads DRIPFEED_*).
+TOOLS_DIR ?= $(HOME)/.cache/dripfeed/tools
 # npm's wasm-opt first: Debian's binaryen 108 breaks hydration.
-export PATH := $(DRIPFEED_TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # cargo-leptos exports these while it builds; setting the same values for plain
 # cargo keeps both on one set of compiled dependencies instead of rebuilding.
 export LEPTOS_OUTPUT_NAME := dripfeed
@@ -29,10 +30,10 @@ help:
 	@echo "make test   run every check and test (SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)"
 
 tools:
-	@.ci/tools.sh build
+	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh build
 
 tools-test:
-	@.ci/tools.sh test
+	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh test
 
 run: tools
 	cargo leptos serve --release

@@ -12,7 +12,7 @@ CARGO_LEPTOS_VERSION=0.3.11
 # npm's binaryen runs on node; Debian's binaryen 108 produces WASM that fails to
 # hydrate in current Chromium, so it must never be the wasm-opt on PATH.
 BINARYEN_NPM_VERSION=132.0.0
-TOOLS_DIR=${DRIPFEED_TOOLS_DIR:-$HOME/.cache/dripfeed/tools}
+TOOLS_DIR=${TOOLS_DIR:-$HOME/.cache/dripfeed/tools}
 
 say() { printf '\033[1m[tools]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
