@@ -481,13 +481,8 @@ async fn the_audit_chain_verifies_and_detects_a_tampered_row() {
     assert!(report.is_intact());
     assert_eq!(report.entries, 3);
 
-    use dripfeed::server::db::Store;
-    let tamper = "UPDATE audit_log SET action = 'login.succeeded' WHERE id = 2";
-    match &app.store {
-        Store::Sqlite(pool) => sqlx::query(tamper).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::query(tamper).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    app.execute_sql("UPDATE audit_log SET action = 'login.succeeded' WHERE id = 2")
+        .await;
 
     let report = app.store.verify_audit_chain().await.unwrap();
     assert_eq!(report.first_broken.map(|(id, _)| id), Some(2));

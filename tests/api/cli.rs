@@ -122,16 +122,8 @@ async fn verify_audit_fails_loudly_when_a_row_was_changed() {
         "violet tractor harbour 42\n",
     );
     assert!(created.status.success());
-    let tamper = "UPDATE audit_log SET detail = '{\"role\":\"admin\"}' WHERE id = 1";
-    match &app.store {
-        dripfeed::server::db::Store::Sqlite(pool) => {
-            sqlx::query(tamper).execute(pool).await.map(|_| ())
-        }
-        dripfeed::server::db::Store::Postgres(pool) => {
-            sqlx::query(tamper).execute(pool).await.map(|_| ())
-        }
-    }
-    .unwrap();
+    app.execute_sql("UPDATE audit_log SET detail = '{\"role\":\"admin\"}' WHERE id = 1")
+        .await;
 
     let verified = dripfeed(&app, &["admin", "verify-audit"], "");
 

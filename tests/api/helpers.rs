@@ -35,6 +35,16 @@ impl TestApp {
             .expect("request failed")
     }
 
+    /// Runs one SQL statement directly on the app's database, as an attacker
+    /// with database access (or a test arranging a state) would.
+    pub async fn execute_sql(&self, sql: &str) {
+        match &self.store {
+            Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        }
+        .expect("SQL statement");
+    }
+
     /// Calls a server function the way the browser's form fallback does.
     pub async fn call_server_fn(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.call_server_fn_as(&self.client, path, form).await
