@@ -420,22 +420,19 @@ pub async fn update_settings(
 /// Re-seals every stored secret under the ring's current key. Returns how
 /// many values were rewritten.
 pub async fn reseal_all(
-    state_store: &crate::server::db::Store,
+    store: &crate::server::db::Store,
     secrets: &crate::server::crypto::Secrets,
 ) -> anyhow::Result<u64> {
     let ring = secrets.ring();
     let mut rewritten = 0;
-    for (user_id, sealed) in state_store.sealed_totp_secrets().await? {
+    for (user_id, sealed) in store.sealed_totp_secrets().await? {
         if crate::server::crypto::KeyRing::key_id_of(&sealed) == Some(ring.current_id()) {
             continue;
         }
         let context = tf::secret_context(user_id);
         let plain = secrets.open(&sealed, &context)?;
         let fresh = ring.seal(&plain, &context);
-        if state_store
-            .reseal_totp_secret(user_id, &sealed, &fresh)
-            .await?
-        {
+        if store.reseal_totp_secret(user_id, &sealed, &fresh).await? {
             rewritten += 1;
         }
     }

@@ -1,5 +1,6 @@
 //! Reusable, prop-driven view pieces.
 
+pub mod action_errors;
 pub mod field;
 pub mod format;
 pub mod layout;

@@ -1,7 +1,7 @@
 //! The second step of signing in to an account with two-factor authentication.
 
 use crate::api::auth::VerifyLoginCode;
-use crate::error::AppError;
+use crate::ui::components::action_errors::{field_error, form_error};
 use crate::ui::components::field::Field;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -11,26 +11,14 @@ use leptos_router::components::A;
 #[component]
 pub fn LoginCodePage() -> impl IntoView {
     let action = ServerAction::<VerifyLoginCode>::new();
-    let last: Signal<Option<Result<(), AppError>>> = action.value().into();
-    let code_error = Signal::derive(move || {
-        last.get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.for_field("code"))
-    });
-    let general = move || {
-        last.get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.general())
-            .map(|msg| view! { <div class="notice error" role="alert" data-testid="form-error">{msg}</div> })
-    };
     view! {
         <Title text="Enter your code" />
         <section class="page narrow">
             <h1>"Two-factor code"</h1>
             <p class="lead">"Enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
-            {general}
+            {form_error(action)}
             <ActionForm action attr:class="form" attr:novalidate=true>
-                <Field name="code" label="Code" autocomplete="one-time-code" inputmode="text" error=code_error />
+                <Field name="code" label="Code" autocomplete="one-time-code" inputmode="text" error=field_error(action, "code") />
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
                     "Verify"
                 </button>

@@ -6,6 +6,7 @@ use crate::api::security::{
     SecurityStatus, security_overview,
 };
 use crate::error::AppError;
+use crate::ui::components::action_errors::{field_error, form_error};
 use crate::ui::components::field::Field;
 use crate::ui::components::format::utc_label;
 use crate::ui::error_template::ErrorNotice;
@@ -13,35 +14,6 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-
-fn field<T>(action: ServerAction<T>, name: &'static str) -> Signal<Option<String>>
-where
-    T: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    T::Output: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.for_field(name))
-    })
-}
-
-fn general<T>(action: ServerAction<T>) -> impl IntoView
-where
-    T: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    T::Output: Clone + Send + Sync + 'static,
-{
-    move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.general())
-            .map(|msg| view! { <div class="notice error" role="alert">{msg}</div> })
-    }
-}
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
@@ -82,16 +54,16 @@ pub fn SecurityPage() -> impl IntoView {
                 })}
             </Transition>
             <h2>"Password"</h2>
-            {general(password)}
+            {form_error(password)}
             {move || password.value().get().and_then(|r| r.ok()).map(|ended| view! {
                 <p class="notice info" role="status" data-testid="password-changed">
                     "Password changed. " {ended} " other session(s) were signed out."
                 </p>
             })}
             <ActionForm action=password attr:class="form" attr:novalidate=true>
-                <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=field(password, "current_password") />
+                <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=field_error(password, "current_password") />
                 <Field name="new_password" label="New password" kind="password" autocomplete="new-password"
-                    hint="At least 12 characters. Other sessions will be signed out." error=field(password, "new_password") />
+                    hint="At least 12 characters. Other sessions will be signed out." error=field_error(password, "new_password") />
                 <button type="submit" class="button">"Change password"</button>
             </ActionForm>
         </section>
@@ -119,26 +91,26 @@ fn TwoFactorSection(
             view! {
                 <p data-testid="2fa-status">"On. " {status.recovery_codes_left} " recovery codes left."</p>
                 <h3>"Turn off"</h3>
-                {general(disable)}
+                {form_error(disable)}
                 <ActionForm action=disable attr:class="form" attr:novalidate=true>
-                    <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=field(disable, "current_password") />
-                    <Field name="code" label="Code from your app (or a recovery code)" autocomplete="one-time-code" error=field(disable, "code") />
+                    <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=field_error(disable, "current_password") />
+                    <Field name="code" label="Code from your app (or a recovery code)" autocomplete="one-time-code" error=field_error(disable, "code") />
                     <button type="submit" class="button">"Turn off two-factor authentication"</button>
                 </ActionForm>
             }.into_any()
         } else {
             view! {
                 <p data-testid="2fa-status">"Off. Add a code from an authenticator app to every sign-in."</p>
-                {general(begin)}
+                {form_error(begin)}
                 {move || match begin.value().get() {
                     Some(Ok(enrollment)) => view! {
                         <div class="enrol" data-testid="enrolment">
                             <p>"Scan this QR code with your authenticator app, or type the key below."</p>
                             <div class="qr" inner_html=enrollment.qr_svg></div>
                             <p>"Key: " <code data-testid="totp-secret">{enrollment.secret}</code></p>
-                            {general(confirm)}
+                            {form_error(confirm)}
                             <ActionForm action=confirm attr:class="form" attr:novalidate=true>
-                                <Field name="code" label="The 6-digit code your app shows" autocomplete="one-time-code" inputmode="numeric" error=field(confirm, "code") />
+                                <Field name="code" label="The 6-digit code your app shows" autocomplete="one-time-code" inputmode="numeric" error=field_error(confirm, "code") />
                                 <button type="submit" class="button primary">"Turn on"</button>
                             </ActionForm>
                         </div>
@@ -158,7 +130,7 @@ fn TwoFactorSection(
 fn SessionsSection(status: SecurityStatus, revoke: ServerAction<RevokeSession>) -> impl IntoView {
     view! {
         <h2>"Where you are signed in"</h2>
-        {general(revoke)}
+        {form_error(revoke)}
         <table class="table" data-testid="sessions">
             <thead>
                 <tr>

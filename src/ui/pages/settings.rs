@@ -2,6 +2,7 @@
 
 use crate::api::security::{SaveSettings, get_settings};
 use crate::error::AppError;
+use crate::ui::components::action_errors::field_error;
 use crate::ui::components::field::Field;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
@@ -13,14 +14,6 @@ use leptos_router::components::A;
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveSettings>::new();
     let settings = Resource::new(move || save.version().get(), |_| get_settings());
-    let error_for = move |name: &'static str| {
-        Signal::derive(move || {
-            save.value()
-                .get()
-                .and_then(|r| r.err())
-                .and_then(|e| e.for_field(name))
-        })
-    };
     view! {
         <Title text="Settings" />
         <section class="page narrow">
@@ -36,10 +29,10 @@ pub fn SettingsPage() -> impl IntoView {
                             <ActionForm action=save attr:class="form" attr:novalidate=true>
                                 <Field name="time_zone" label="Time zone" value=s.time_zone
                                     hint="An IANA name such as America/New_York or Europe/London. Schedules use it."
-                                    error=error_for("time_zone") />
+                                    error=field_error(save, "time_zone") />
                                 <Field name="notification_email" label="Notification email" kind="email" optional=true
                                     value=s.notification_email hint="Leave empty to use your sign-in email."
-                                    error=error_for("notification_email") />
+                                    error=field_error(save, "notification_email") />
                                 <fieldset>
                                     <legend>"Email me when"</legend>
                                     <label><input type="checkbox" name="notify_on_fill" checked=s.notify_on_fill />" a scheduled buy fills"</label>
