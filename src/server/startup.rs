@@ -195,6 +195,12 @@ fn router(state: AppState) -> Router {
             state.allowed_origin.clone(),
             require_same_origin,
         ))
+        // The WASM/JS/CSS bundle is served outside the session layer, so a
+        // signed-in page load does not rewrite the session row once per asset.
+        .route_service(
+            &leptos_axum::site_pkg_dir_service_route_path(&state.leptos_options),
+            leptos_axum::site_pkg_dir_service(&state.leptos_options),
+        )
         .layer(middleware)
         .with_state(state)
 }
