@@ -6,6 +6,9 @@
 //! `server/` is server-only; every other module compiles for both targets. This is
 //! the only file with module-level `cfg` gates.
 
+// The embedded exchange writes Alpaca's ~40-field account object with `json!`.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod domain;

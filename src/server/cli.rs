@@ -5,6 +5,7 @@ use crate::server::config::Settings;
 use crate::server::db::{self, Store};
 use crate::server::startup::{Application, shutdown_signal};
 use crate::server::telemetry;
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -40,6 +41,32 @@ enum Command {
     /// Administration: users, the audit log, the encryption key.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Run the embedded Alpaca-compatible paper exchange on its own (Trading
+    /// API v2 and Market Data v2 on one listener), for development and tests.
+    Exchange(ExchangeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExchangeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    listen: std::net::SocketAddr,
+    /// Keep the books in this JSON file (default: in memory only).
+    #[arg(long, value_name = "FILE")]
+    books: Option<PathBuf>,
+    /// Refuse unknown API keys instead of opening a funded account for each
+    /// key pair seen for the first time.
+    #[arg(long)]
+    known_keys_only: bool,
+    /// Open a funded account for KEY_ID:SECRET at start (repeatable).
+    #[arg(long = "account", value_name = "KEY_ID:SECRET")]
+    accounts: Vec<String>,
+    /// Start the exchange's clock at this instant (RFC 3339), e.g. during a session.
+    #[arg(long, value_name = "TIME")]
+    clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Simulated seconds per real second (0 stops the clock).
+    #[arg(long, default_value_t = 1)]
+    speed: i32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +127,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Admin(command) => admin(settings, command).await,
+            Command::Exchange(args) => exchange(args).await,
         }
     });
     match result {
@@ -124,6 +152,44 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
+    use crate::server::broker::exchange::{Exchange, KeyPolicy, http};
+    let policy = if args.known_keys_only {
+        KeyPolicy::Known
+    } else {
+        KeyPolicy::OpenOnFirstUse
+    };
+    let exchange = Exchange::open(args.books, policy)?;
+    if let Some(at) = args.clock {
+        exchange.set_clock(at, args.speed);
+    } else if args.speed != 1 {
+        exchange.set_clock(chrono::Utc::now(), args.speed);
+    }
+    for pair in &args.accounts {
+        let (key, secret) = pair
+            .split_once(':')
+            .filter(|(k, s)| !k.is_empty() && !s.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--account takes KEY_ID:SECRET"))?;
+        let open = exchange.with_ledger(|l| l.by_key(key, secret).is_some())?;
+        if !open {
+            exchange.open_account(key, secret)?;
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        clock = %exchange.now(),
+        "the paper exchange is serving (simulated prices, no real money)"
+    );
+    axum::serve(listener, http::router(exchange))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving the paper exchange")?;
     Ok(())
 }
 
