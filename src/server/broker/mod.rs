@@ -1,5 +1,280 @@
-//! Brokerage. Later modules add the `Broker` trait the rest of the app uses and
-//! the Alpaca client; `exchange` is the embedded Alpaca-compatible paper
-//! exchange (the demo broker and the test fake).
+//! Brokerage: the [`Broker`] seam the rest of the app trades through, its
+//! broker-neutral model (exact decimals, UTC times), and its implementations:
+//! [`alpaca`] (any Alpaca-compatible host: paper, live, or the embedded
+//! [`exchange`]). Plans and strategies only ever see this module's types, so
+//! another broker is one more implementation of the trait.
 
+pub mod alpaca;
 pub mod exchange;
+pub mod market_data;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// Why a broker call failed, with what the broker said where it said anything.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrokerError {
+    /// The credentials were refused (401): the connection needs reconnecting.
+    #[error("the broker refused the credentials: {message}")]
+    Unauthorized { message: String },
+    /// The broker answered with an error status and (usually) a numeric code.
+    #[error("the broker answered {status}: {message}")]
+    Api {
+        status: u16,
+        code: Option<u64>,
+        message: String,
+    },
+    /// Too many requests; the limit resets in this many seconds.
+    #[error("the broker's rate limit was reached; it resets in {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the broker did not answer in time")]
+    Timeout,
+    #[error("the broker could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the broker's answer could not be read: {0}")]
+    Decode(String),
+    /// An order was sent but no answer came back: it may or may not have been
+    /// placed. Never resend it blindly; look it up by its client order id.
+    #[error("the order was sent but its outcome is unknown: {0}")]
+    Uncertain(String),
+}
+
+impl BrokerError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, BrokerError::Api { status: 404, .. })
+    }
+}
+
+pub type BrokerResult<T> = Result<T, BrokerError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub number: String,
+    pub status: String,
+    pub currency: String,
+    pub cash: Decimal,
+    pub equity: Decimal,
+    /// Equity at the previous trading day's close.
+    pub last_equity: Decimal,
+    pub buying_power: Decimal,
+    pub non_marginable_buying_power: Decimal,
+    pub long_market_value: Decimal,
+    pub trading_blocked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    pub symbol: String,
+    pub qty: Decimal,
+    pub avg_entry_price: Decimal,
+    pub cost_basis: Decimal,
+    pub market_value: Option<Decimal>,
+    pub current_price: Option<Decimal>,
+    pub lastday_price: Option<Decimal>,
+    pub unrealized_pl: Option<Decimal>,
+    pub unrealized_plpc: Option<Decimal>,
+    pub unrealized_intraday_pl: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// How much to trade: shares, or dollars (fractional, market DAY only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    Qty(Decimal),
+    Notional(Decimal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    Market,
+    Limit(Decimal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeInForce {
+    Day,
+    Gtc,
+}
+
+/// An order to place. `client_order_id` is the idempotency key: the same id
+/// is never placed twice, and an uncertain submission is resolved by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub symbol: String,
+    pub side: Side,
+    pub amount: Amount,
+    pub kind: OrderKind,
+    pub time_in_force: TimeInForce,
+    pub client_order_id: String,
+}
+
+/// An order's state as the broker reports it (Alpaca's names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderStatus {
+    New,
+    Accepted,
+    PendingNew,
+    PartiallyFilled,
+    Filled,
+    DoneForDay,
+    Canceled,
+    Expired,
+    Replaced,
+    PendingCancel,
+    PendingReplace,
+    Rejected,
+    Suspended,
+    Stopped,
+    Other(String),
+}
+
+impl OrderStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "new" => Self::New,
+            "accepted" => Self::Accepted,
+            "pending_new" => Self::PendingNew,
+            "partially_filled" => Self::PartiallyFilled,
+            "filled" => Self::Filled,
+            "done_for_day" => Self::DoneForDay,
+            "canceled" => Self::Canceled,
+            "expired" => Self::Expired,
+            "replaced" => Self::Replaced,
+            "pending_cancel" => Self::PendingCancel,
+            "pending_replace" => Self::PendingReplace,
+            "rejected" => Self::Rejected,
+            "suspended" => Self::Suspended,
+            "stopped" => Self::Stopped,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::New => "new",
+            Self::Accepted => "accepted",
+            Self::PendingNew => "pending_new",
+            Self::PartiallyFilled => "partially_filled",
+            Self::Filled => "filled",
+            Self::DoneForDay => "done_for_day",
+            Self::Canceled => "canceled",
+            Self::Expired => "expired",
+            Self::Replaced => "replaced",
+            Self::PendingCancel => "pending_cancel",
+            Self::PendingReplace => "pending_replace",
+            Self::Rejected => "rejected",
+            Self::Suspended => "suspended",
+            Self::Stopped => "stopped",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// No further fills or changes will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::Filled | Self::Canceled | Self::Expired | Self::Replaced | Self::Rejected
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: String,
+    pub client_order_id: String,
+    pub symbol: String,
+    pub side: Side,
+    pub amount: Amount,
+    pub status: OrderStatus,
+    pub filled_qty: Decimal,
+    pub filled_avg_price: Option<Decimal>,
+    pub created_at: DateTime<Utc>,
+    pub filled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderFilter {
+    #[default]
+    Open,
+    Closed,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketClock {
+    pub now: DateTime<Utc>,
+    pub is_open: bool,
+    pub next_open: DateTime<Utc>,
+    pub next_close: DateTime<Utc>,
+}
+
+/// One trading session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketDay {
+    pub date: NaiveDate,
+    pub open_at: DateTime<Utc>,
+    pub close_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub symbol: String,
+    pub name: Option<String>,
+    pub tradable: bool,
+    pub fractionable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    pub time: DateTime<Utc>,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trade {
+    pub time: DateTime<Utc>,
+    pub price: Decimal,
+}
+
+/// What the app needs from a brokerage. Implementations map their errors to
+/// [`BrokerError`] and their numbers to exact decimals.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    async fn account(&self) -> BrokerResult<Account>;
+    async fn positions(&self) -> BrokerResult<Vec<Position>>;
+    /// Places an order. Never retried: on [`BrokerError::Uncertain`] the
+    /// caller resolves the outcome with [`Broker::order_by_client_id`].
+    async fn submit_order(&self, req: &OrderRequest) -> BrokerResult<Order>;
+    async fn order(&self, id: &str) -> BrokerResult<Order>;
+    /// `None` when the broker has no order with that client order id.
+    async fn order_by_client_id(&self, client_order_id: &str) -> BrokerResult<Option<Order>>;
+    /// Newest first.
+    async fn orders(&self, filter: OrderFilter, limit: usize) -> BrokerResult<Vec<Order>>;
+    async fn cancel_order(&self, id: &str) -> BrokerResult<()>;
+    async fn clock(&self) -> BrokerResult<MarketClock>;
+    /// Sessions from `start` to `end`, both included.
+    async fn calendar(&self, start: NaiveDate, end: NaiveDate) -> BrokerResult<Vec<MarketDay>>;
+    /// `None` for a symbol the broker does not know.
+    async fn asset(&self, symbol: &str) -> BrokerResult<Option<Asset>>;
+    /// Daily bars from `start` to `end` (both included), oldest first.
+    async fn daily_bars(
+        &self,
+        symbol: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> BrokerResult<Vec<Bar>>;
+    /// The latest trade per symbol; unknown symbols are left out.
+    async fn latest_trades(&self, symbols: &[String]) -> BrokerResult<HashMap<String, Trade>>;
+}

@@ -1,0 +1,283 @@
+//! Endpoints apca does not define (or whose model lacks fields we show), in
+//! the same `http_endpoint::Endpoint` shape so one transport drives them all:
+//! the full account, latest trades for many symbols, multi-symbol bars.
+
+use chrono::{DateTime, Utc};
+use http_endpoint::{Bytes, Endpoint, Str};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error(transparent)]
+    Http(#[from] http::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("unexpected HTTP status {0}")]
+    Status(http::StatusCode),
+}
+
+#[derive(Debug, thiserror::Error, Deserialize)]
+#[error("{message}")]
+pub struct ApiMessage {
+    #[serde(default)]
+    pub message: String,
+}
+
+/// Implements the parts of `Endpoint` every JSON GET here shares.
+macro_rules! json_get {
+    ($name:ident, $input:ty, $output:ty, |$i:ident| path: $path:expr, query: $query:expr) => {
+        impl Endpoint for $name {
+            type Input = $input;
+            type Output = $output;
+            type Error = EndpointError;
+            type ConversionError = serde_json::Error;
+            type ApiError = ApiMessage;
+
+            fn path(_: &Self::Input) -> Str {
+                $path
+            }
+
+            fn query($i: &Self::Input) -> Result<Option<Str>, Self::ConversionError> {
+                Ok($query)
+            }
+
+            fn body(_: &Self::Input) -> Result<Option<Bytes>, Self::ConversionError> {
+                Ok(None)
+            }
+
+            fn parse(body: &[u8]) -> Result<Self::Output, Self::ConversionError> {
+                serde_json::from_slice(body)
+            }
+
+            fn parse_err(body: &[u8]) -> Result<Self::ApiError, Vec<u8>> {
+                serde_json::from_slice(body).map_err(|_| body.to_vec())
+            }
+
+            fn evaluate(
+                status: http::StatusCode,
+                body: &[u8],
+            ) -> Result<Self::Output, Self::Error> {
+                if status.is_success() {
+                    Ok(Self::parse(body)?)
+                } else {
+                    Err(EndpointError::Status(status))
+                }
+            }
+        }
+    };
+}
+
+/// A Market Data number (JSON number or string) read as an exact decimal:
+/// the number's own digits, never a binary float's expansion.
+pub fn decimal_from_number<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let text = match &v {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => return Err(serde::de::Error::custom(format!("not a number: {other}"))),
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(serde::de::Error::custom)
+}
+
+fn string_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    decimal_from_number(d)
+}
+
+/// `GET /v2/account`, with the fields apca's model leaves out.
+#[derive(Debug, Clone, Copy)]
+pub struct GetAccount;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountBody {
+    pub id: String,
+    #[serde(default)]
+    pub account_number: String,
+    pub status: String,
+    #[serde(default = "usd")]
+    pub currency: String,
+    #[serde(deserialize_with = "string_decimal")]
+    pub cash: Decimal,
+    #[serde(deserialize_with = "string_decimal")]
+    pub equity: Decimal,
+    #[serde(deserialize_with = "string_decimal")]
+    pub last_equity: Decimal,
+    #[serde(deserialize_with = "string_decimal")]
+    pub buying_power: Decimal,
+    #[serde(deserialize_with = "string_decimal")]
+    pub non_marginable_buying_power: Decimal,
+    #[serde(deserialize_with = "string_decimal")]
+    pub long_market_value: Decimal,
+    #[serde(default)]
+    pub trading_blocked: bool,
+}
+
+fn usd() -> String {
+    "USD".into()
+}
+
+json_get!(GetAccount, (), AccountBody, |_i| path: "/v2/account".into(), query: None);
+
+/// `GET /v2/stocks/trades/latest?symbols=…`.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestTrades;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TradeBody {
+    pub t: DateTime<Utc>,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub p: Decimal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestTradesBody {
+    #[serde(default)]
+    pub trades: HashMap<String, TradeBody>,
+}
+
+/// (symbols, feed)
+pub type LatestTradesInput = (Vec<String>, String);
+
+json_get!(LatestTrades, LatestTradesInput, LatestTradesBody, |i| path: "/v2/stocks/trades/latest".into(),
+query: Some(
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("symbols", &i.0.join(","))
+        .append_pair("feed", &i.1)
+        .finish()
+        .into()
+));
+
+/// One bar (`t,o,h,l,c,v,n,vw`; prices are JSON numbers).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BarBody {
+    pub t: DateTime<Utc>,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub o: Decimal,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub h: Decimal,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub l: Decimal,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub c: Decimal,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub v: Decimal,
+}
+
+/// `GET /v2/stocks/bars?symbols=…`: bars per symbol, and the next page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MultiBarsBody {
+    #[serde(default)]
+    pub bars: HashMap<String, Vec<BarBody>>,
+    pub next_page_token: Option<String>,
+}
+
+/// `GET /v2/stocks/bars/latest?symbols=…`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestBarsBody {
+    #[serde(default)]
+    pub bars: HashMap<String, BarBody>,
+}
+
+/// `GET /v2/stocks/{symbol}/trades/latest`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestTradeBody {
+    pub symbol: String,
+    pub trade: TradeBody,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuoteBody {
+    pub t: DateTime<Utc>,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub ap: Decimal,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub bp: Decimal,
+}
+
+/// `GET /v2/stocks/quotes/latest?symbols=…`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestQuotesBody {
+    #[serde(default)]
+    pub quotes: HashMap<String, QuoteBody>,
+}
+
+/// `GET /v2/stocks/{symbol}/quotes/latest`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatestQuoteBody {
+    pub symbol: String,
+    pub quote: QuoteBody,
+}
+
+/// `GET /v2/stocks/{symbol}/snapshot` (and each value of the multi form).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotBody {
+    pub latest_trade: Option<TradeBody>,
+    pub latest_quote: Option<QuoteBody>,
+    pub minute_bar: Option<BarBody>,
+    pub daily_bar: Option<BarBody>,
+    pub prev_daily_bar: Option<BarBody>,
+}
+
+/// `GET /v2/stocks/snapshots?symbols=…`.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshots;
+
+/// (symbols, feed)
+pub type SnapshotsInput = (Vec<String>, String);
+
+json_get!(Snapshots, SnapshotsInput, HashMap<String, SnapshotBody>, |i| path: "/v2/stocks/snapshots".into(),
+query: Some(
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("symbols", &i.0.join(","))
+        .append_pair("feed", &i.1)
+        .finish()
+        .into()
+));
+
+/// `GET /v2/stocks/bars?symbols=…&timeframe=…`.
+#[derive(Debug, Clone, Copy)]
+pub struct MultiBars;
+
+#[derive(Debug, Clone)]
+pub struct MultiBarsInput {
+    pub symbols: Vec<String>,
+    pub timeframe: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub feed: String,
+    pub page_token: Option<String>,
+}
+
+json_get!(MultiBars, MultiBarsInput, MultiBarsBody, |i| path: "/v2/stocks/bars".into(),
+query: Some({
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("symbols", &i.symbols.join(","))
+        .append_pair("timeframe", &i.timeframe)
+        .append_pair("start", &i.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .append_pair("end", &i.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .append_pair("limit", "10000")
+        .append_pair("feed", &i.feed);
+    if let Some(t) = &i.page_token {
+        q.append_pair("page_token", t);
+    }
+    q.finish().into()
+}));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_data_numbers_keep_their_printed_digits() {
+        let body: LatestTradesBody = serde_json::from_str(
+            r#"{"trades":{"AAPL":{"t":"2022-08-17T09:50:43.361102308Z","p":172.78,"s":100}}}"#,
+        )
+        .unwrap();
+        assert_eq!(body.trades["AAPL"].p, Decimal::new(17278, 2));
+    }
+}

@@ -1,0 +1,168 @@
+//! A process-wide cache of latest trades, keyed by market-data host and
+//! symbol, so many users viewing the same symbols cost one broker call a
+//! minute rather than one each. Prices are public data: sharing them across
+//! users leaks nothing.
+
+use super::{Broker, BrokerResult, Trade};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const TTL: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct TradeCache {
+    entries: Mutex<HashMap<(String, String), (Instant, Trade)>>,
+}
+
+impl TradeCache {
+    /// Latest trades for `symbols` from `host`'s data, fetching only those
+    /// missing or older than [`TTL`] through `broker`.
+    pub async fn latest(
+        &self,
+        host: &str,
+        broker: &dyn Broker,
+        symbols: &[String],
+    ) -> BrokerResult<HashMap<String, Trade>> {
+        let now = Instant::now();
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            for s in symbols {
+                match entries.get(&(host.to_owned(), s.clone())) {
+                    Some((at, t)) if now.duration_since(*at) < TTL => {
+                        out.insert(s.clone(), *t);
+                    }
+                    _ => missing.push(s.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let fresh = broker.latest_trades(&missing).await?;
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.retain(|_, (at, _)| now.duration_since(*at) < TTL);
+            for (s, t) in fresh {
+                entries.insert((host.to_owned(), s.clone()), (now, t));
+                out.insert(s, t);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::broker::{
+        Account, Asset, Bar, BrokerError, MarketClock, MarketDay, Order, OrderFilter, OrderRequest,
+        Position,
+    };
+    use async_trait::async_trait;
+    use chrono::{NaiveDate, Utc};
+    use rust_decimal::Decimal;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A broker that only knows latest trades, and counts how often it is asked.
+    #[derive(Default)]
+    struct Counting {
+        calls: AtomicUsize,
+        asked: Mutex<Vec<Vec<String>>>,
+    }
+
+    fn nothing<T>() -> BrokerResult<T> {
+        Err(BrokerError::Unreachable("not part of this test".into()))
+    }
+
+    #[async_trait]
+    impl Broker for Counting {
+        async fn account(&self) -> BrokerResult<Account> {
+            nothing()
+        }
+        async fn positions(&self) -> BrokerResult<Vec<Position>> {
+            nothing()
+        }
+        async fn submit_order(&self, _: &OrderRequest) -> BrokerResult<Order> {
+            nothing()
+        }
+        async fn order(&self, _: &str) -> BrokerResult<Order> {
+            nothing()
+        }
+        async fn order_by_client_id(&self, _: &str) -> BrokerResult<Option<Order>> {
+            nothing()
+        }
+        async fn orders(&self, _: OrderFilter, _: usize) -> BrokerResult<Vec<Order>> {
+            nothing()
+        }
+        async fn cancel_order(&self, _: &str) -> BrokerResult<()> {
+            nothing()
+        }
+        async fn clock(&self) -> BrokerResult<MarketClock> {
+            nothing()
+        }
+        async fn calendar(&self, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<MarketDay>> {
+            nothing()
+        }
+        async fn asset(&self, _: &str) -> BrokerResult<Option<Asset>> {
+            nothing()
+        }
+        async fn daily_bars(&self, _: &str, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<Bar>> {
+            nothing()
+        }
+        async fn latest_trades(&self, symbols: &[String]) -> BrokerResult<HashMap<String, Trade>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.asked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(symbols.to_vec());
+            Ok(symbols
+                .iter()
+                .map(|s| {
+                    (
+                        s.clone(),
+                        Trade {
+                            time: Utc::now(),
+                            price: Decimal::from(s.len()),
+                        },
+                    )
+                })
+                .collect())
+        }
+    }
+
+    fn syms(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn many_viewers_of_the_same_symbols_cost_one_broker_call() {
+        let cache = TradeCache::default();
+        let broker = Counting::default();
+        for _ in 0..5 {
+            let got = cache
+                .latest("https://data", &broker, &syms(&["SPY", "VTI"]))
+                .await
+                .unwrap();
+            assert_eq!(got.len(), 2);
+        }
+        assert_eq!(broker.calls.load(Ordering::SeqCst), 1);
+
+        // Only the symbol not yet cached is fetched.
+        let got = cache
+            .latest("https://data", &broker, &syms(&["SPY", "QQQ"]))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            broker.asked.lock().unwrap().last().cloned(),
+            Some(syms(&["QQQ"]))
+        );
+
+        // Another data host is another cache entry.
+        cache
+            .latest("http://other", &broker, &syms(&["SPY"]))
+            .await
+            .unwrap();
+        assert_eq!(broker.calls.load(Ordering::SeqCst), 3);
+    }
+}
