@@ -2,10 +2,16 @@ import { defineConfig } from "@playwright/test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { goodKey, sessionClock } from "./tests/fixtures/alpaca_fake";
 
 // The Makefile builds the app (`cargo leptos build`) and passes the binary's
 // path; Playwright starts it on a throwaway data folder and waits for /readyz.
 const port = Number(process.env.E2E_PORT ?? 3100);
+// A stand-alone paper exchange plays Alpaca for the API-key form: it knows
+// only the key opened below, so any other key is refused like a bad one.
+const alpacaPort = port + 1;
+const alpacaURL = `http://127.0.0.1:${alpacaPort}`;
+
 const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.DRIPFEED_BIN ?? path.resolve(__dirname, "../target/debug/dripfeed");
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "dripfeed-e2e-"));
@@ -37,7 +43,17 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: {
+  webServer: [
+   {
+    command: `"${bin}" exchange --listen 127.0.0.1:${alpacaPort} --known-keys-only --account ${goodKey.id}:${goodKey.secret} --clock ${sessionClock} --speed 0`,
+    url: `${alpacaURL}/v2/clock`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { DRIPFEED_LOG: "warn" },
+   },
+   {
     command: `"${bin}" serve`,
     cwd: path.resolve(__dirname, ".."),
     url: `${baseURL}/readyz`,
@@ -50,6 +66,11 @@ export default defineConfig({
       DRIPFEED_DATA_DIR: dataDir,
       LEPTOS_SITE_ROOT: path.resolve(__dirname, "../target/site"),
       DRIPFEED_LOG: "warn",
+      DRIPFEED_ALPACA_PAPER_URL: alpacaURL,
+      DRIPFEED_ALPACA_DATA_URL: alpacaURL,
+      DRIPFEED_EXCHANGE_CLOCK: sessionClock,
+      DRIPFEED_EXCHANGE_SPEED: "0",
     },
-  },
+   },
+  ],
 });

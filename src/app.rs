@@ -3,8 +3,9 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, LandingPage, LogInPage, LoginCodePage,
-    NotFoundPage, PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, LandingPage,
+    LogInPage, LoginCodePage, NotFoundPage, PricingPage, SecurityPage, SettingsPage, SignUpPage,
+    TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -57,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=SignUpPage />
                     <Route path=StaticSegment("login") view=LogInPage />
                     <Route path=StaticSegment("account") view=AccountPage />
+                    <Route path=StaticSegment("brokerage") view=BrokeragePage />
+                    <Route path=StaticSegment("dashboard") view=DashboardPage />
                     <Route path=path!("/login/code") view=LoginCodePage />
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />

@@ -4,5 +4,6 @@
 
 pub mod admin;
 pub mod auth;
+pub mod broker;
 pub mod catalog;
 pub mod security;

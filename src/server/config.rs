@@ -65,9 +65,56 @@ pub struct Settings {
     /// `DRIPFEED_SESSION_ABSOLUTE_MINUTES`.
     #[serde(default = "defaults::session_absolute_minutes")]
     pub session_absolute_minutes: u64,
+    /// Alpaca's paper trading host. `DRIPFEED_ALPACA_PAPER_URL`.
+    #[serde(default = "defaults::alpaca_paper_url")]
+    pub alpaca_paper_url: url::Url,
+    /// Alpaca's live trading host. `DRIPFEED_ALPACA_LIVE_URL`.
+    #[serde(default = "defaults::alpaca_live_url")]
+    pub alpaca_live_url: url::Url,
+    /// Alpaca's market data host. `DRIPFEED_ALPACA_DATA_URL`.
+    #[serde(default = "defaults::alpaca_data_url")]
+    pub alpaca_data_url: url::Url,
+    /// Seconds before a broker request is abandoned. `DRIPFEED_ALPACA_TIMEOUT_SECS`.
+    #[serde(default = "defaults::alpaca_timeout_secs")]
+    pub alpaca_timeout_secs: u64,
+    /// Your Alpaca OAuth app's client id. Without it, "Connect with OAuth" runs
+    /// against the embedded exchange's simulated consent page.
+    /// `DRIPFEED_ALPACA_OAUTH_CLIENT_ID`.
+    #[serde(default)]
+    pub alpaca_oauth_client_id: Option<String>,
+    /// `DRIPFEED_ALPACA_OAUTH_CLIENT_SECRET`.
+    #[serde(default)]
+    pub alpaca_oauth_client_secret: Option<SecretString>,
+    /// `DRIPFEED_ALPACA_OAUTH_AUTHORIZE_URL`.
+    #[serde(default = "defaults::alpaca_oauth_authorize_url")]
+    pub alpaca_oauth_authorize_url: url::Url,
+    /// `DRIPFEED_ALPACA_OAUTH_TOKEN_URL`.
+    #[serde(default = "defaults::alpaca_oauth_token_url")]
+    pub alpaca_oauth_token_url: url::Url,
+    /// Which host OAuth tokens trade on: `live` or `paper`.
+    /// `DRIPFEED_ALPACA_OAUTH_ENVIRONMENT`.
+    #[serde(default)]
+    pub alpaca_oauth_environment: OAuthEnvironment,
+    /// Start the embedded exchange's clock at this instant (RFC 3339) instead
+    /// of now, e.g. to demo during a session at night. `DRIPFEED_EXCHANGE_CLOCK`.
+    #[serde(default)]
+    pub exchange_clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Simulated seconds per real second on the embedded exchange (1 = real
+    /// time, 0 = stopped). `DRIPFEED_EXCHANGE_SPEED`.
+    #[serde(default = "defaults::exchange_speed")]
+    pub exchange_speed: i32,
     /// The tier table; only settable from the config file (`[[tiers]]`).
     #[serde(default)]
     pub tiers: TierTable,
+}
+
+/// Where OAuth-connected accounts trade.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthEnvironment {
+    #[default]
+    Live,
+    Paper,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -107,6 +154,30 @@ mod defaults {
     pub fn default_tier() -> TierId {
         TierId::Premium
     }
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap_or_else(|e| unreachable!("built-in URL {s}: {e}"))
+    }
+    pub fn alpaca_paper_url() -> url::Url {
+        url("https://paper-api.alpaca.markets")
+    }
+    pub fn alpaca_live_url() -> url::Url {
+        url("https://api.alpaca.markets")
+    }
+    pub fn alpaca_data_url() -> url::Url {
+        url("https://data.alpaca.markets")
+    }
+    pub fn alpaca_timeout_secs() -> u64 {
+        10
+    }
+    pub fn alpaca_oauth_authorize_url() -> url::Url {
+        url("https://app.alpaca.markets/oauth/authorize")
+    }
+    pub fn alpaca_oauth_token_url() -> url::Url {
+        url("https://api.alpaca.markets/oauth/token")
+    }
+    pub fn exchange_speed() -> i32 {
+        1
+    }
 }
 
 /// Every `DRIPFEED_` variable `Settings` reads, used to warn about typos.
@@ -123,6 +194,17 @@ const KNOWN_VARS: &[&str] = &[
     "DEFAULT_TIER",
     "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_MINUTES",
+    "ALPACA_PAPER_URL",
+    "ALPACA_LIVE_URL",
+    "ALPACA_DATA_URL",
+    "ALPACA_TIMEOUT_SECS",
+    "ALPACA_OAUTH_CLIENT_ID",
+    "ALPACA_OAUTH_CLIENT_SECRET",
+    "ALPACA_OAUTH_AUTHORIZE_URL",
+    "ALPACA_OAUTH_TOKEN_URL",
+    "ALPACA_OAUTH_ENVIRONMENT",
+    "EXCHANGE_CLOCK",
+    "EXCHANGE_SPEED",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];
@@ -190,6 +272,17 @@ impl Settings {
             return Err(SettingsError::Invalid(format!(
                 "DRIPFEED_PUBLIC_URL must start with http:// or https://, got {url}"
             )));
+        }
+        if self.alpaca_oauth_client_id.is_some() != self.alpaca_oauth_client_secret.is_some() {
+            return Err(SettingsError::Invalid(
+                "set both DRIPFEED_ALPACA_OAUTH_CLIENT_ID and DRIPFEED_ALPACA_OAUTH_CLIENT_SECRET, or neither"
+                    .into(),
+            ));
+        }
+        if !(0..=10_000).contains(&self.exchange_speed) {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_EXCHANGE_SPEED must be between 0 and 10000".into(),
+            ));
         }
         if let Some(db) = &self.database_url {
             crate::server::db::Backend::from_url(db.expose_secret())

@@ -5,10 +5,13 @@ use crate::app::{App, shell};
 use crate::server::auth::origin::{AllowedOrigin, require_same_origin};
 use crate::server::auth::rate_limit::RateLimits;
 use crate::server::auth::session_store::DbSessionStore;
+use crate::server::broker::exchange::http as exchange_http;
+use crate::server::broker::exchange::{Exchange, KeyPolicy, MOUNT};
+use crate::server::broker::market_data::TradeCache;
 use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
-use crate::server::routes::health;
+use crate::server::routes::{alpaca_oauth, health};
 use crate::server::state::AppState;
 use anyhow::Context;
 use axum::Router;
@@ -71,6 +74,33 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"));
         let secrets = Secrets::load(settings.secret_key.as_ref(), &settings.data_dir)
             .context("loading the application encryption key")?;
+        let exchange = Exchange::open(
+            Some(settings.data_dir.join("paper-exchange.json")),
+            KeyPolicy::Known,
+        )?;
+        if let Some(at) = settings.exchange_clock {
+            exchange.set_clock(at, settings.exchange_speed);
+        } else if settings.exchange_speed != 1 {
+            exchange.set_clock(chrono::Utc::now(), settings.exchange_speed);
+        }
+        let loopback = if local.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], local.port()))
+        } else {
+            local
+        };
+        let exchange_url = url::Url::parse(&format!("http://{loopback}{MOUNT}"))
+            .context("the embedded exchange's URL")?;
+        let public_url = match settings.public_url.clone() {
+            Some(u) => u,
+            None => url::Url::parse(&format!("http://{loopback}"))
+                .context("the public URL from the bound address")?,
+        };
+        let broker_http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("dripfeed/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the broker HTTP client")?;
         let state = AppState {
             leptos_options,
             store,
@@ -78,6 +108,11 @@ impl Application {
             allowed_origin: AllowedOrigin(public.into()),
             secrets: Arc::new(secrets),
             limits: Arc::new(RateLimits::default()),
+            public_url,
+            exchange,
+            exchange_url,
+            broker_http,
+            trade_cache: Arc::new(TradeCache::default()),
         };
         let router = router(state.clone());
         Ok(Self {
@@ -185,6 +220,8 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(alpaca_oauth::START, get(alpaca_oauth::start))
+        .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -201,6 +238,9 @@ fn router(state: AppState) -> Router {
             &leptos_axum::site_pkg_dir_service_route_path(&state.leptos_options),
             leptos_axum::site_pkg_dir_service(&state.leptos_options),
         )
+        // The embedded exchange is an API for programs (and its own consent
+        // page): no app session, no same-origin rule.
+        .nest_service(MOUNT, exchange_http::router(state.exchange.clone()))
         .layer(middleware)
         .with_state(state)
 }

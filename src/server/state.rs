@@ -5,6 +5,8 @@
 use crate::error::AppError;
 use crate::server::auth::origin::AllowedOrigin;
 use crate::server::auth::rate_limit::RateLimits;
+use crate::server::broker::exchange::Exchange;
+use crate::server::broker::market_data::TradeCache;
 use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
@@ -20,6 +22,18 @@ pub struct AppState {
     pub allowed_origin: AllowedOrigin,
     pub secrets: Arc<Secrets>,
     pub limits: Arc<RateLimits>,
+    /// The URL users reach this instance at (configured, or the bound address).
+    #[from_ref(skip)]
+    pub public_url: url::Url,
+    /// The embedded paper exchange (the demo broker).
+    pub exchange: Exchange,
+    /// Where this process reaches the embedded exchange over HTTP.
+    #[from_ref(skip)]
+    pub exchange_url: url::Url,
+    /// The HTTP client broker transports share (connection pooling).
+    pub broker_http: reqwest::Client,
+    /// Latest trades shared across users.
+    pub trade_cache: Arc<TradeCache>,
 }
 
 /// The `AppState` inside a server function or a server-rendered page.

@@ -2,6 +2,7 @@
 //! serves it on the test's runtime. No sleeps: the listener is bound before
 //! `spawn_app` returns.
 
+use dripfeed::server::broker::exchange::{Exchange, KeyPolicy, http as exchange_http};
 use dripfeed::server::config::Settings;
 use dripfeed::server::db::Store;
 use dripfeed::server::startup::Application;
@@ -18,6 +19,11 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     pub store: Store,
+    /// The app's embedded paper exchange (the demo broker).
+    pub demo_exchange: Exchange,
+    /// A separate Alpaca fake the app's paper, live and data URLs point at:
+    /// it knows only the keys a test opens on it.
+    pub alpaca: Exchange,
     _database: TestDatabase,
     _stop: oneshot::Sender<()>,
 }
@@ -43,6 +49,24 @@ impl TestApp {
             Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         }
         .expect("SQL statement");
+    }
+
+    /// The first column of every row `sql` returns, as text.
+    pub async fn text_column(&self, sql: &str) -> Vec<String> {
+        match &self.store {
+            Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+        .expect("SQL query")
+    }
+
+    /// The single number `sql` returns (a `COUNT(*)`, say).
+    pub async fn count(&self, sql: &str) -> i64 {
+        match &self.store {
+            Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .expect("SQL query")
     }
 
     /// Calls a server function the way the browser's form fallback does.
@@ -72,14 +96,40 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(true).await
 }
 
+/// Serves an in-memory exchange on its own port, as a stand-in for Alpaca.
+pub async fn spawn_alpaca_fake(policy: KeyPolicy) -> (Exchange, String) {
+    let exchange = Exchange::open(None, policy).expect("an in-memory exchange");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the Alpaca fake");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let router = exchange_http::router(exchange.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (exchange, url)
+}
+
 /// Builds and serves the app; `migrate: false` leaves the database empty.
 pub async fn spawn_app_with(migrate: bool) -> TestApp {
+    spawn_app_configured(migrate, |_| {}).await
+}
+
+/// Builds and serves the app after `configure` adjusts its settings.
+pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_tracing();
     let database = TestDatabase::create().await;
+    let (alpaca, alpaca_url) = spawn_alpaca_fake(KeyPolicy::Known).await;
     let mut settings = Settings::defaults();
+    let fake: url::Url = alpaca_url.parse().expect("fake URL");
+    settings.alpaca_paper_url = fake.clone();
+    settings.alpaca_live_url = fake.clone();
+    settings.alpaca_data_url = fake;
+    settings.alpaca_timeout_secs = 2;
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.data_dir = database.dir.path().to_owned();
     settings.database_url = Some(database.url.clone());
+    configure(&mut settings);
     let store = Store::connect(&database.url, 5)
         .await
         .expect("connect to the test database");
@@ -90,6 +140,7 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
         .await
         .expect("build the application");
     let address = format!("http://{}", app.local_addr());
+    let demo_exchange = app.state().exchange.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -101,6 +152,8 @@ pub async fn spawn_app_with(migrate: bool) -> TestApp {
         database_url: secrecy::ExposeSecret::expose_secret(&database.url).to_owned(),
         client,
         store,
+        demo_exchange,
+        alpaca,
         _database: database,
         _stop: stop,
     }

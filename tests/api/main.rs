@@ -2,10 +2,13 @@
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is a
 //! `postgres://` URL (each test then gets its own fresh database).
 
+mod alpaca_contract;
 mod auth;
+mod brokerage;
 mod cli;
 mod health;
 mod helpers;
 mod pages;
 mod pricing;
 mod security;
+mod transport;

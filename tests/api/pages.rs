@@ -1,7 +1,14 @@
 use crate::helpers::spawn_app;
 use dripfeed::domain::legal::DISCLAIMER;
 
-const PAGES: &[&str] = &["/", "/pricing", "/terms", "/no/such/page"];
+const PAGES: &[&str] = &[
+    "/",
+    "/pricing",
+    "/terms",
+    "/brokerage",
+    "/dashboard",
+    "/no/such/page",
+];
 
 #[tokio::test]
 async fn every_page_carries_the_disclaimer() {

@@ -17,11 +17,13 @@ pub enum Attempt {
     LogIn,
     SignUp,
     SecondFactor,
+    /// Checking brokerage API keys with the broker (no key-guessing oracle).
+    BrokerKey,
 }
 
 pub struct RateLimits {
-    by_ip: [DefaultKeyedRateLimiter<String>; 3],
-    by_account: [DefaultKeyedRateLimiter<String>; 3],
+    by_ip: [DefaultKeyedRateLimiter<String>; 4],
+    by_account: [DefaultKeyedRateLimiter<String>; 4],
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -46,12 +48,14 @@ impl Default for RateLimits {
                 RateLimiter::keyed(quota(20, minute)),
                 RateLimiter::keyed(quota(10, 60 * minute)),
                 RateLimiter::keyed(quota(20, minute)),
+                RateLimiter::keyed(quota(30, 60 * minute)),
             ],
             // Per account: a handful of guesses, then a pause.
             by_account: [
                 RateLimiter::keyed(quota(5, 5 * minute)),
                 RateLimiter::keyed(quota(5, 5 * minute)),
                 RateLimiter::keyed(quota(5, 5 * minute)),
+                RateLimiter::keyed(quota(10, 60 * minute)),
             ],
         }
     }
@@ -63,6 +67,7 @@ impl RateLimits {
             Attempt::LogIn => 0,
             Attempt::SignUp => 1,
             Attempt::SecondFactor => 2,
+            Attempt::BrokerKey => 3,
         }
     }
 

@@ -436,6 +436,20 @@ pub async fn reseal_all(
             rewritten += 1;
         }
     }
+    for (id, user_id, sealed) in store.sealed_connection_credentials().await? {
+        if crate::server::crypto::KeyRing::key_id_of(&sealed) == Some(ring.current_id()) {
+            continue;
+        }
+        let context = crate::server::connections::credentials_context(user_id);
+        let plain = secrets.open(&sealed, &context)?;
+        let fresh = ring.seal(&plain, &context);
+        if store
+            .reseal_connection_credentials(id, &sealed, &fresh)
+            .await?
+        {
+            rewritten += 1;
+        }
+    }
     Ok(rewritten)
 }
 

@@ -14,6 +14,7 @@
 //! embeds it.
 
 pub mod audit;
+pub mod connections;
 pub mod rows;
 pub mod sessions;
 pub mod users;

@@ -49,3 +49,18 @@ pub struct AuditRow {
     pub prev_hash: String,
     pub hash: String,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub environment: String,
+    pub auth_kind: String,
+    pub key_hint: Option<String>,
+    /// Sealed with the application key; never the credentials themselves.
+    pub credentials_sealed: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,3 +1,4 @@
 //! Plain axum routes: everything that is not a page or a server function.
 
+pub mod alpaca_oauth;
 pub mod health;

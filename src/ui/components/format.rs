@@ -1,5 +1,7 @@
 //! Small display helpers shared by pages.
 
+use rust_decimal::Decimal;
+
 /// An RFC 3339 UTC timestamp (`2026-11-21T05:30:00Z`) as `2026-11-21 05:30:00`.
 pub fn utc_label(rfc3339: &str) -> String {
     rfc3339
@@ -8,8 +10,71 @@ pub fn utc_label(rfc3339: &str) -> String {
         .to_owned()
 }
 
+/// Dollars with thousands separators and cents: `$12,345.60`, `-$3.10`.
+pub fn money(d: Decimal) -> String {
+    let rounded = d.round_dp(2);
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    let text = format!("{:.2}", rounded.abs());
+    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{cents}")
+}
+
+/// Money with an explicit sign for gains: `+$5.00`, `-$5.00`.
+pub fn signed_money(d: Decimal) -> String {
+    if d.round_dp(2) > Decimal::ZERO {
+        format!("+{}", money(d))
+    } else {
+        money(d)
+    }
+}
+
+/// A percentage with a sign: `+1.25%`.
+pub fn signed_pct(p: Decimal) -> String {
+    let p = p.round_dp(2);
+    if p > Decimal::ZERO {
+        format!("+{p:.2}%")
+    } else {
+        format!("{p:.2}%")
+    }
+}
+
+/// A quantity without trailing zeros.
+pub fn qty(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn money_reads_like_a_bank_statement() {
+        assert_eq!(super::money(d("1234567.891")), "$1,234,567.89");
+        assert_eq!(super::money(d("-3.1")), "-$3.10");
+        assert_eq!(super::money(d("0")), "$0.00");
+        assert_eq!(super::money(d("-0.001")), "$0.00");
+        assert_eq!(super::money(d("999.995")), "$1,000.00");
+        assert_eq!(super::signed_money(d("5")), "+$5.00");
+        assert_eq!(super::signed_pct(d("-1.234")), "-1.23%");
+        assert_eq!(super::qty(d("0.250000000")), "0.25");
+    }
+
     #[test]
     fn a_utc_timestamp_reads_as_date_and_time() {
         assert_eq!(

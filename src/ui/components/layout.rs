@@ -24,6 +24,9 @@ pub fn SiteHeader() -> impl IntoView {
                         <A href="/terms">"Terms"</A>
                     </li>
                     <li>
+                        <A href="/dashboard">"Dashboard"</A>
+                    </li>
+                    <li>
                         <A href="/account">"Account"</A>
                     </li>
                     <li>

@@ -27,6 +27,8 @@ pub fn AccountPage() -> impl IntoView {
                             <nav class="subnav" aria-label="Account">
                                 <A href="/account/security">"Security and sessions"</A>
                                 <A href="/account/settings">"Settings"</A>
+                                <A href="/brokerage">"Brokerage connections"</A>
+                                <A href="/dashboard">"Dashboard"</A>
                                 {me.is_admin.then(|| view! {
                                     <A href="/admin/users">"Admin: users"</A>
                                     <A href="/admin/audit">"Admin: audit log"</A>
@@ -78,6 +80,9 @@ fn describe(action: &str) -> String {
         "password.changed" => "Changed password".into(),
         "session.revoked" => "Signed out a session".into(),
         "settings.changed" => "Changed settings".into(),
+        "broker.connected" => "Connected a brokerage account".into(),
+        "broker.disconnected" => "Disconnected a brokerage account".into(),
+        "broker.validation_failed" => "Brokerage credentials were refused".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

@@ -3,6 +3,8 @@
 mod account;
 mod admin;
 mod auth;
+mod brokerage;
+mod dashboard;
 mod landing;
 mod login_code;
 mod not_found;
@@ -14,6 +16,8 @@ mod terms;
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
 pub use auth::{LogInPage, SignUpPage};
+pub use brokerage::BrokeragePage;
+pub use dashboard::DashboardPage;
 pub use landing::LandingPage;
 pub use login_code::LoginCodePage;
 pub use not_found::NotFoundPage;

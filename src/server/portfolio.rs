@@ -1,0 +1,215 @@
+//! The portfolio dashboard: for each of a user's connections, the account,
+//! P&L, positions, recent orders and the market clock, fetched from the
+//! broker in parallel. A refused credential marks the connection
+//! "reconnect needed"; an unreachable broker is shown as such, never as an
+//! empty portfolio.
+
+use crate::api::broker::{
+    AccountDto, BrokerageSummary, ConnectionDto, DashboardDto, DashboardState, MarketDto, OrderDto,
+    PositionDto,
+};
+use crate::error::AppError;
+use crate::server::auth::CurrentUser;
+use crate::server::broker::{Amount, Broker, BrokerError, OrderFilter, Side};
+use crate::server::connections::{DEMO_LABEL, broker_for};
+use crate::server::db::rows::ConnectionRow;
+use crate::server::routes::alpaca_oauth;
+use crate::server::state::AppState;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+
+const RECENT_ORDERS: usize = 20;
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn connection_dto(row: &ConnectionRow) -> ConnectionDto {
+    ConnectionDto {
+        id: row.id,
+        label: row.label.clone(),
+        environment: row.environment.clone(),
+        auth_kind: row.auth_kind.clone(),
+        key_hint: row.key_hint.clone(),
+        status: row.status.clone(),
+        created_at: time(row.created_at),
+    }
+}
+
+pub async fn overview(state: &AppState, user: &CurrentUser) -> Result<BrokerageSummary, AppError> {
+    let rows = state.store.connections_of(user.id).await?;
+    let simulated = alpaca_oauth::is_simulated(state);
+    Ok(BrokerageSummary {
+        demo_connected: rows.iter().any(|r| r.label == DEMO_LABEL),
+        connections: rows.iter().map(connection_dto).collect(),
+        oauth_simulated: simulated,
+        oauth_environment: if simulated {
+            "demo".into()
+        } else {
+            match state.settings.alpaca_oauth_environment {
+                crate::server::config::OAuthEnvironment::Live => "live".into(),
+                crate::server::config::OAuthEnvironment::Paper => "paper".into(),
+            }
+        },
+    })
+}
+
+pub async fn dashboards(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<DashboardDto>, AppError> {
+    let rows = state.store.connections_of(user.id).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(dashboard(state, row).await?);
+    }
+    Ok(out)
+}
+
+fn pct(num: Decimal, den: Decimal) -> Option<Decimal> {
+    (!den.is_zero()).then(|| (num / den * Decimal::ONE_HUNDRED).round_dp(2))
+}
+
+async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<DashboardDto, AppError> {
+    let (broker, data_host) = broker_for(state, &row)?;
+    let fetched = tokio::try_join!(
+        broker.account(),
+        broker.positions(),
+        broker.orders(OrderFilter::All, RECENT_ORDERS),
+        broker.clock(),
+    );
+    let fetched_at = time(Utc::now());
+    let (account, positions, orders, clock) = match fetched {
+        Ok(all) => all,
+        Err(e) => {
+            let dashboard_state = match e {
+                BrokerError::Unauthorized { .. } => {
+                    state
+                        .store
+                        .set_connection_status(row.id, "reconnect_needed")
+                        .await?;
+                    row.status = "reconnect_needed".into();
+                    DashboardState::ReconnectNeeded
+                }
+                other => {
+                    tracing::warn!(connection_id = row.id, error = %other, "broker unavailable for the dashboard");
+                    DashboardState::BrokerUnreachable(unreachable_text(&other))
+                }
+            };
+            return Ok(DashboardDto {
+                connection: connection_dto(&row),
+                state: dashboard_state,
+                fetched_at,
+                account: None,
+                positions: Vec::new(),
+                orders: Vec::new(),
+                market: None,
+            });
+        }
+    };
+    if row.status != "active" {
+        state.store.set_connection_status(row.id, "active").await?;
+        row.status = "active".into();
+    }
+    // Prices for positions the broker did not price, from the shared cache.
+    let unpriced: Vec<String> = positions
+        .iter()
+        .filter(|p| p.current_price.is_none())
+        .map(|p| p.symbol.clone())
+        .collect();
+    let cached = if unpriced.is_empty() {
+        Default::default()
+    } else {
+        state
+            .trade_cache
+            .latest(&data_host, &broker as &dyn Broker, &unpriced)
+            .await
+            .unwrap_or_default()
+    };
+    let positions: Vec<PositionDto> = positions
+        .into_iter()
+        .map(|p| {
+            let last = p
+                .current_price
+                .or_else(|| cached.get(&p.symbol).map(|t| t.price));
+            let market_value = p
+                .market_value
+                .or_else(|| last.map(|l| (l * p.qty).round_dp(2)));
+            let unrealized = p
+                .unrealized_pl
+                .or_else(|| market_value.map(|v| v - p.cost_basis));
+            PositionDto {
+                unrealized_pl_pct: unrealized.and_then(|u| pct(u, p.cost_basis)),
+                symbol: p.symbol,
+                qty: p.qty,
+                avg_entry_price: p.avg_entry_price,
+                last_price: last,
+                market_value,
+                unrealized_pl: unrealized,
+            }
+        })
+        .collect();
+    let total_pl: Decimal = positions.iter().filter_map(|p| p.unrealized_pl).sum();
+    let total_cost: Decimal = positions
+        .iter()
+        .map(|p| (p.avg_entry_price * p.qty).round_dp(2))
+        .sum();
+    let today_pl = account.equity - account.last_equity;
+    Ok(DashboardDto {
+        connection: connection_dto(&row),
+        state: DashboardState::Ok,
+        fetched_at,
+        account: Some(AccountDto {
+            number: account.number,
+            status: account.status,
+            currency: account.currency,
+            equity: account.equity,
+            cash: account.cash,
+            buying_power: account.buying_power,
+            non_marginable_buying_power: account.non_marginable_buying_power,
+            today_pl,
+            today_pl_pct: pct(today_pl, account.last_equity),
+            total_pl,
+            total_pl_pct: pct(total_pl, total_cost),
+        }),
+        positions,
+        orders: orders
+            .into_iter()
+            .map(|o| OrderDto {
+                id: o.id,
+                symbol: o.symbol,
+                side: match o.side {
+                    Side::Buy => "buy".into(),
+                    Side::Sell => "sell".into(),
+                },
+                amount: match o.amount {
+                    Amount::Notional(n) => format!("${}", n.round_dp(2)),
+                    Amount::Qty(q) => format!("{} sh", q.normalize()),
+                },
+                status: o.status.as_str().to_owned(),
+                filled_qty: o.filled_qty,
+                filled_avg_price: o.filled_avg_price,
+                created_at: time(o.created_at),
+            })
+            .collect(),
+        market: Some(MarketDto {
+            is_open: clock.is_open,
+            next_open: time(clock.next_open),
+            next_close: time(clock.next_close),
+        }),
+    })
+}
+
+fn unreachable_text(e: &BrokerError) -> String {
+    match e {
+        BrokerError::Timeout => "The broker did not answer in time.".into(),
+        BrokerError::Unreachable(_) => "The broker could not be reached.".into(),
+        BrokerError::RateLimited { retry_after_secs } => {
+            format!("The broker asked us to slow down; retrying in {retry_after_secs} s.")
+        }
+        BrokerError::Api { status, .. } if *status >= 500 => {
+            format!("The broker is having trouble (HTTP {status}).")
+        }
+        other => format!("The broker refused the request: {other}"),
+    }
+}
