@@ -186,7 +186,7 @@ async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
         clock = %exchange.now(),
         "the paper exchange is serving (simulated prices, no real money)"
     );
-    axum::serve(listener, http::router(exchange))
+    axum::serve(listener, http::router(exchange, true))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving the paper exchange")?;

@@ -240,7 +240,13 @@ fn router(state: AppState) -> Router {
         )
         // The embedded exchange is an API for programs (and its own consent
         // page): no app session, no same-origin rule.
-        .nest_service(MOUNT, exchange_http::router(state.exchange.clone()))
+        .nest_service(
+            MOUNT,
+            exchange_http::router(
+                state.exchange.clone(),
+                state.settings.alpaca_oauth_client_id.is_none(),
+            ),
+        )
         .layer(middleware)
         .with_state(state)
 }

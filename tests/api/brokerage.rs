@@ -351,3 +351,51 @@ async fn an_oauth_callback_with_a_forged_state_is_refused() {
         .expect("test step");
     assert_eq!(location(&r), "/login");
 }
+
+#[tokio::test]
+async fn with_a_real_oauth_app_configured_the_flow_goes_to_alpaca_and_the_simulation_is_off() {
+    let app = crate::helpers::spawn_app_configured(true, |s| {
+        s.alpaca_oauth_client_id = Some("my-client".into());
+        s.alpaca_oauth_client_secret = Some(secrecy::SecretString::from("shh".to_owned()));
+    })
+    .await;
+    let client = signed_in(&app, "real@example.com").await;
+    let start = client
+        .get(app.url("/oauth/alpaca/start"))
+        .send()
+        .await
+        .expect("test step");
+    let authorize = location(&start);
+    assert!(
+        authorize.starts_with("https://app.alpaca.markets/oauth/authorize?"),
+        "{authorize}"
+    );
+    assert_eq!(
+        query_param(&authorize, "client_id").as_deref(),
+        Some("my-client")
+    );
+    assert_eq!(
+        query_param(&authorize, "redirect_uri"),
+        Some(app.url("/oauth/alpaca/callback"))
+    );
+    let simulated = client
+        .get(app.url("/paper-exchange/oauth/authorize?response_type=code"))
+        .send()
+        .await
+        .expect("test step");
+    assert!(
+        simulated.status().is_client_error(),
+        "{}",
+        simulated.status()
+    );
+    assert!(
+        !simulated
+            .text()
+            .await
+            .expect("test step")
+            .contains("Authorize access")
+    );
+    let o = overview(&app, &client).await;
+    assert!(!o.oauth_simulated);
+    assert_eq!(o.oauth_environment, "live");
+}

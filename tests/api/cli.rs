@@ -170,12 +170,21 @@ async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
             .unwrap()
     };
     let before = sealed().await;
+    crate::auth::outcome(
+        app.call_server_fn(
+            <dripfeed::api::broker::ConnectDemoAccount as leptos::server_fn::ServerFn>::PATH,
+            &[],
+        )
+        .await,
+    )
+    .await
+    .unwrap();
 
     let output = dripfeed(&app, &["admin", "rotate-key"], "");
 
     assert!(output.status.success(), "{}", text(&output));
     assert!(
-        text(&output).contains("re-encrypted 1 stored secret"),
+        text(&output).contains("re-encrypted 2 stored secret"),
         "{}",
         text(&output)
     );
@@ -190,6 +199,18 @@ async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
         2,
         "the old key stays to open old values"
     );
+    // The running server opens the re-sealed brokerage credentials.
+    let boards: Vec<dripfeed::api::broker::DashboardDto> = crate::auth::outcome(
+        app.call_server_fn(
+            <dripfeed::api::broker::PortfolioDashboards as leptos::server_fn::ServerFn>::PATH,
+            &[],
+        )
+        .await,
+    )
+    .await
+    .map(|body| serde_json::from_str(&body).expect("JSON"))
+    .unwrap();
+    assert_eq!(boards[0].state, dripfeed::api::broker::DashboardState::Ok);
 }
 
 #[tokio::test]

@@ -44,8 +44,10 @@ fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
-/// The router, with paths as Alpaca has them (`/v2/...`, `/oauth/...`).
-pub fn router(exchange: Exchange) -> Router {
+/// The router, with paths as Alpaca has them (`/v2/...`, and `/oauth/...`
+/// when `oauth_fake` is set: an instance with a real Alpaca OAuth app has no
+/// use for the simulated consent page).
+pub fn router(exchange: Exchange, oauth_fake: bool) -> Router {
     let v2 = Router::new()
         .route("/v2/account", get(account))
         .route("/v2/positions", get(positions))
@@ -73,10 +75,12 @@ pub fn router(exchange: Exchange) -> Router {
         .route("/v2/stocks/{symbol}/snapshot", get(snapshot_single))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(exchange.clone(), gate));
-    Router::new()
-        .merge(v2)
-        .merge(oauth::router())
-        .with_state(exchange)
+    let router = if oauth_fake {
+        v2.merge(oauth::router())
+    } else {
+        v2
+    };
+    router.with_state(exchange)
 }
 
 async fn not_found() -> Refusal {
