@@ -3,4 +3,5 @@
 
 pub mod calendar;
 pub mod legal;
+pub mod schedule;
 pub mod tier;
