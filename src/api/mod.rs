@@ -6,4 +6,5 @@ pub mod admin;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
+pub mod plans;
 pub mod security;

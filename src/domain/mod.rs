@@ -3,5 +3,6 @@
 
 pub mod calendar;
 pub mod legal;
+pub mod plan;
 pub mod schedule;
 pub mod tier;

@@ -340,6 +340,36 @@ impl Schedule {
         self.end
     }
 
+    /// The schedule in words: "Every Monday at 10:00 (America/New_York)".
+    pub fn describe(&self) -> String {
+        let day_name = |w: Weekday| match w {
+            Weekday::Mon => "Monday",
+            Weekday::Tue => "Tuesday",
+            Weekday::Wed => "Wednesday",
+            Weekday::Thu => "Thursday",
+            Weekday::Fri => "Friday",
+            Weekday::Sat => "Saturday",
+            Weekday::Sun => "Sunday",
+        };
+        let how = match &self.cadence {
+            Cadence::Daily => "Every trading day".to_owned(),
+            Cadence::Weekly { weekday } => format!("Every {}", day_name(*weekday)),
+            Cadence::Biweekly { weekday } => format!("Every other {}", day_name(*weekday)),
+            Cadence::Monthly { day } => match day {
+                MonthDay::Day(d) => format!("Monthly on day {d}"),
+                MonthDay::FirstTradingDay => "On the first trading day of each month".to_owned(),
+                MonthDay::LastTradingDay => "On the last trading day of each month".to_owned(),
+            },
+            Cadence::Custom { cron } => format!("On the cron schedule \u{201c}{cron}\u{201d}"),
+        };
+        let when = match self.time {
+            TimeOfDay::Local(t) => format!("at {} ({})", t.format("%H:%M"), self.zone.name()),
+            TimeOfDay::AfterOpen(0) => "at the open".to_owned(),
+            TimeOfDay::AfterOpen(m) => format!("{m} minutes after the open"),
+        };
+        format!("{how} {when}")
+    }
+
     /// Whether `date` (in the user's zone, or the market's for market-date
     /// cadences) is a nominal run date.
     fn is_nominal(&self, date: NaiveDate) -> bool {
@@ -519,6 +549,31 @@ mod tests {
         assert_eq!(
             local_instant(zone, d("2026-11-01"), t(1, 30)),
             at("2026-11-01T05:30:00Z")
+        );
+    }
+
+    #[test]
+    fn schedules_describe_themselves_in_words() {
+        let s = sched(
+            Cadence::Weekly {
+                weekday: Weekday::Mon,
+            },
+            ny(10, 0),
+            "Europe/London",
+            "2026-01-01",
+        );
+        assert_eq!(s.describe(), "Every Monday at 10:00 (Europe/London)");
+        let s = sched(
+            Cadence::Monthly {
+                day: MonthDay::LastTradingDay,
+            },
+            TimeOfDay::AfterOpen(5),
+            "America/New_York",
+            "2026-01-01",
+        );
+        assert_eq!(
+            s.describe(),
+            "On the last trading day of each month 5 minutes after the open"
         );
     }
 

@@ -95,6 +95,10 @@ pub struct Settings {
     /// `DRIPFEED_ALPACA_OAUTH_ENVIRONMENT`.
     #[serde(default)]
     pub alpaca_oauth_environment: OAuthEnvironment,
+    /// The most one symbol of a plan may buy per run, in whole dollars.
+    /// `DRIPFEED_MAX_AMOUNT_PER_RUN`.
+    #[serde(default = "defaults::max_amount_per_run")]
+    pub max_amount_per_run: u32,
     /// Start the embedded exchange's clock at this instant (RFC 3339) instead
     /// of now, e.g. to demo during a session at night. `DRIPFEED_EXCHANGE_CLOCK`.
     #[serde(default)]
@@ -178,6 +182,9 @@ mod defaults {
     pub fn exchange_speed() -> i32 {
         1
     }
+    pub fn max_amount_per_run() -> u32 {
+        10_000
+    }
 }
 
 /// Every `DRIPFEED_` variable `Settings` reads, used to warn about typos.
@@ -205,6 +212,7 @@ const KNOWN_VARS: &[&str] = &[
     "ALPACA_OAUTH_ENVIRONMENT",
     "EXCHANGE_CLOCK",
     "EXCHANGE_SPEED",
+    "MAX_AMOUNT_PER_RUN",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];
@@ -277,6 +285,11 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "set both DRIPFEED_ALPACA_OAUTH_CLIENT_ID and DRIPFEED_ALPACA_OAUTH_CLIENT_SECRET, or neither"
                     .into(),
+            ));
+        }
+        if self.max_amount_per_run < 1 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_MAX_AMOUNT_PER_RUN must be at least 1".into(),
             ));
         }
         if !(0..=10_000).contains(&self.exchange_speed) {

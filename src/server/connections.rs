@@ -403,6 +403,9 @@ pub async fn disconnect(
     let Some(row) = state.store.connection_of(user.id, id).await? else {
         return Err(AppError::NotFound);
     };
+    // Its plans stop buying; they keep their history and can be restarted
+    // on another connection.
+    let paused = state.store.pause_plans_on(user.id, id).await?;
     if !state.store.delete_connection(user.id, id).await? {
         return Err(AppError::NotFound);
     }
@@ -411,7 +414,7 @@ pub async fn disconnect(
         user,
         client,
         "broker.disconnected",
-        json!({ "connection_id": id, "environment": row.environment, "auth": row.auth_kind }),
+        json!({ "connection_id": id, "environment": row.environment, "auth": row.auth_kind, "plans_paused": paused }),
     )
     .await?;
     Ok(())

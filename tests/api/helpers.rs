@@ -74,6 +74,23 @@ impl TestApp {
         self.call_server_fn_as(&self.client, path, form).await
     }
 
+    /// Calls a server function whose input is JSON (`#[server(input = Json)]`),
+    /// sending `args` (the server function's own struct).
+    pub async fn call_json_server_fn_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        args: &impl serde::Serialize,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("accept", "application/json")
+            .json(args)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
     /// Calls a server function with another client (another browser).
     pub async fn call_server_fn_as(
         &self,

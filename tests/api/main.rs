@@ -9,6 +9,7 @@ mod cli;
 mod health;
 mod helpers;
 mod pages;
+mod plans;
 mod pricing;
 mod security;
 mod transport;

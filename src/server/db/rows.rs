@@ -64,3 +64,30 @@ pub struct ConnectionRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub connection_id: Option<i64>,
+    pub name: String,
+    pub status: String,
+    pub cadence: String,
+    pub time_of_day: String,
+    pub time_zone: String,
+    pub start_date: chrono::NaiveDate,
+    pub end_date: Option<chrono::NaiveDate>,
+    pub max_total: Option<String>,
+    pub mode: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanLegRow {
+    pub plan_id: i64,
+    pub position: i64,
+    pub symbol: String,
+    pub amount: String,
+}

@@ -1,0 +1,136 @@
+//! DCA plans: preview a schedule, create a plan, list, pause, resume, stop.
+//! Every function acts only on the caller's own plans and connections.
+
+use crate::domain::plan::Mode;
+use crate::domain::schedule::{Cadence, TimeOfDay};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegInput {
+    pub symbol: String,
+    /// Dollars per run, as typed ("25", "$1,000.50").
+    pub amount: String,
+}
+
+/// What the wizard submits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub name: String,
+    pub connection_id: i64,
+    pub legs: Vec<LegInput>,
+    pub cadence: Cadence,
+    pub time: TimeOfDay,
+    /// IANA zone; the user's own zone when empty.
+    pub time_zone: String,
+    /// `YYYY-MM-DD` in the plan's zone; today when empty.
+    pub start_date: String,
+    pub end_date: Option<String>,
+    /// Stop after investing this many dollars in total.
+    pub max_total: Option<String>,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPreview {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The same instant in the plan's zone, e.g. `Mon 23 Nov 2026, 10:00 (EST)`.
+    pub local: String,
+    /// Why it is not at the nominal time, if it is not.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulePreview {
+    pub runs: Vec<RunPreview>,
+    pub per_run: Decimal,
+    pub monthly_spend: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegDto {
+    pub symbol: String,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub id: i64,
+    pub name: String,
+    /// `active`, `paused` or `ended`.
+    pub status: String,
+    pub connection_label: Option<String>,
+    pub legs: Vec<LegDto>,
+    pub schedule: String,
+    pub mode: String,
+    pub time_zone: String,
+    pub next_run: Option<RunPreview>,
+}
+
+/// The next five runs and the monthly spend, without saving anything.
+#[server(input = Json)]
+pub async fn preview_plan(input: PlanInput) -> Result<SchedulePreview, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::preview(&ctx.state, &user, &input)
+}
+
+#[server(input = Json)]
+pub async fn create_plan(input: PlanInput) -> Result<i64, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::create(&ctx.state, &user, &ctx.client, input).await
+}
+
+#[server]
+pub async fn list_plans() -> Result<Vec<PlanSummary>, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::list(&ctx.state, &user).await
+}
+
+#[server]
+pub async fn pause_plan(id: i64) -> Result<(), AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::change_status(
+        &ctx.state,
+        &user,
+        &ctx.client,
+        id,
+        plans::StatusChange::Pause,
+    )
+    .await
+}
+
+#[server]
+pub async fn resume_plan(id: i64) -> Result<(), AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::change_status(
+        &ctx.state,
+        &user,
+        &ctx.client,
+        id,
+        plans::StatusChange::Resume,
+    )
+    .await
+}
+
+#[server]
+pub async fn stop_plan(id: i64) -> Result<(), AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::change_status(
+        &ctx.state,
+        &user,
+        &ctx.client,
+        id,
+        plans::StatusChange::Stop,
+    )
+    .await
+}

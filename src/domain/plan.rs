@@ -1,0 +1,192 @@
+//! A DCA plan's rules: which symbols, how many dollars each run, pure or
+//! smart, and the tier limits. Parsing never panics; a value of these types is
+//! valid by construction.
+
+use crate::domain::tier::Tier;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A ticker as the broker lists it: 1–10 of A–Z, 0–9, `.` and `-`,
+/// starting with a letter; stored upper-case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Symbol(String);
+
+impl Symbol {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.is_empty() {
+            return Err("Enter a ticker symbol such as VTI.".into());
+        }
+        let valid = s.len() <= 10
+            && s.starts_with(|c: char| c.is_ascii_uppercase())
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.' || c == '-');
+        if valid {
+            Ok(Self(s))
+        } else {
+            Err(format!("{} is not a ticker symbol.", raw.trim()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Symbol {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Symbol> for String {
+    fn from(s: Symbol) -> Self {
+        s.0
+    }
+}
+
+impl std::fmt::Display for Symbol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The smallest notional order Alpaca accepts.
+pub fn min_amount() -> Decimal {
+    Decimal::ONE
+}
+
+/// Dollars per run for one symbol: at least $1, whole cents, at most `cap`.
+pub fn parse_amount(raw: &str, cap: Decimal) -> Result<Decimal, String> {
+    let cleaned = raw.trim().trim_start_matches('$').replace(',', "");
+    let amount: Decimal = cleaned
+        .parse()
+        .map_err(|_| format!("{} is not a dollar amount.", raw.trim()))?;
+    if amount.normalize().scale() > 2 {
+        return Err("Use whole cents (at most two decimal places).".into());
+    }
+    if amount < min_amount() {
+        return Err("The smallest order Alpaca accepts is $1.00.".into());
+    }
+    if amount > cap {
+        return Err(format!(
+            "At most ${cap} per symbol per run on this instance."
+        ));
+    }
+    Ok(amount.normalize())
+}
+
+/// Pure DCA buys every run; smart DCA buys only when the last close is at or
+/// below its simple moving average.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Mode {
+    Pure,
+    Smart {
+        /// Days in the moving average (5 to 200).
+        sma_days: u16,
+        /// Add a skipped run's amount to the next run that buys.
+        carry_skipped: bool,
+    },
+}
+
+impl Mode {
+    pub const DEFAULT_SMA_DAYS: u16 = 20;
+
+    pub fn smart(sma_days: u16, carry_skipped: bool) -> Result<Self, String> {
+        if !(5..=200).contains(&sma_days) {
+            return Err("The moving average can cover 5 to 200 days.".into());
+        }
+        Ok(Mode::Smart {
+            sma_days,
+            carry_skipped,
+        })
+    }
+}
+
+/// One symbol of a plan and what it buys per run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leg {
+    pub symbol: Symbol,
+    pub amount: Decimal,
+}
+
+/// Checks the plan's size against the user's tier: symbols per plan and the
+/// number of plans (`existing` not counting this one).
+pub fn check_tier(tier: &Tier, legs: usize, existing_plans: usize) -> Vec<(&'static str, String)> {
+    let mut errors = Vec::new();
+    if let Some(max) = tier.max_symbols_per_plan
+        && legs > max as usize
+    {
+        errors.push((
+            "symbols",
+            format!(
+                "The {} plan allows {max} symbol(s) per plan; this plan has {legs}.",
+                tier.name
+            ),
+        ));
+    }
+    if let Some(max) = tier.max_plans
+        && existing_plans >= max as usize
+    {
+        errors.push((
+            "form",
+            format!(
+                "The {} plan allows {max} active plan(s). Stop one, or upgrade.",
+                tier.name
+            ),
+        ));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tier::{Tier, TierId};
+    use claims::{assert_err, assert_ok};
+
+    #[test]
+    fn symbols_are_upper_cased_and_checked() {
+        assert_eq!(assert_ok!(Symbol::parse(" vti ")).as_str(), "VTI");
+        assert_eq!(assert_ok!(Symbol::parse("brk.a")).as_str(), "BRK.A");
+        for bad in ["", "1ABC", "TOOLONGSYMBOL", "VT I", "VTI;DROP"] {
+            assert_err!(Symbol::parse(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_whole_cents_between_one_dollar_and_the_cap() {
+        let cap = Decimal::from(10_000);
+        assert_eq!(
+            assert_ok!(parse_amount("$1,250.50", cap)),
+            Decimal::new(125050, 2)
+        );
+        assert_eq!(assert_ok!(parse_amount("1", cap)), Decimal::ONE);
+        assert!(assert_err!(parse_amount("0.99", cap)).contains("$1.00"));
+        assert!(assert_err!(parse_amount("10.001", cap)).contains("cents"));
+        assert!(assert_err!(parse_amount("10000.01", cap)).contains("At most"));
+        assert!(assert_err!(parse_amount("ten", cap)).contains("not a dollar"));
+    }
+
+    #[test]
+    fn smart_mode_needs_a_sensible_average() {
+        assert_ok!(Mode::smart(20, true));
+        assert_err!(Mode::smart(2, false));
+        assert_err!(Mode::smart(500, false));
+    }
+
+    #[test]
+    fn tier_limits_name_the_tier() {
+        let free = Tier::defaults()
+            .into_iter()
+            .find(|t| t.id == TierId::Free)
+            .unwrap();
+        assert!(check_tier(&free, 3, 0).is_empty());
+        let errors = check_tier(&free, 4, 1);
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].1.contains("Free"));
+    }
+}

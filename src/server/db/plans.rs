@@ -1,0 +1,160 @@
+//! DCA plans and their legs. Every read and change is scoped by the owner.
+
+use super::rows::{PlanLegRow, PlanRow};
+use super::{Store, with_pool};
+use chrono::NaiveDate;
+
+/// A validated plan about to be saved (schedule parts as domain JSON).
+#[derive(Debug)]
+pub struct NewPlan<'a> {
+    pub user_id: i64,
+    pub connection_id: i64,
+    pub name: &'a str,
+    pub cadence: &'a str,
+    pub time_of_day: &'a str,
+    pub time_zone: &'a str,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub max_total: Option<String>,
+    pub mode: &'a str,
+    /// (symbol, amount as canonical decimal text)
+    pub legs: Vec<(String, String)>,
+}
+
+const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
+                       time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at";
+
+impl Store {
+    /// Saves a plan and its legs in one transaction.
+    pub async fn insert_plan(&self, p: &NewPlan<'_>) -> anyhow::Result<i64> {
+        let now = super::now();
+        let id = with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO plans (user_id, connection_id, name, status, cadence, time_of_day, \
+                 time_zone, start_date, end_date, max_total, mode, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id")
+                .bind(p.user_id)
+                .bind(p.connection_id)
+                .bind(p.name)
+                .bind(p.cadence)
+                .bind(p.time_of_day)
+                .bind(p.time_zone)
+                .bind(p.start_date)
+                .bind(p.end_date)
+                .bind(p.max_total.as_deref())
+                .bind(p.mode)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            for (position, (symbol, amount)) in p.legs.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO plan_legs (plan_id, position, symbol, amount) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                    .bind(symbol)
+                    .bind(amount)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<i64, sqlx::Error>(id)
+        }.await)?;
+        Ok(id)
+    }
+
+    /// The user's plans, newest first.
+    pub async fn plans_of(&self, user_id: i64) -> anyhow::Result<Vec<PlanRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM plans WHERE user_id = $1 ORDER BY id DESC");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// One of the user's plans; `None` if missing or someone else's.
+    pub async fn plan_of(&self, user_id: i64, id: i64) -> anyhow::Result<Option<PlanRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM plans WHERE user_id = $1 AND id = $2");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql)
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// The legs of the given plans, in each plan's order.
+    pub async fn legs_of(&self, plan_ids: &[i64]) -> anyhow::Result<Vec<PlanLegRow>> {
+        if plan_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = plan_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        // The ids are integers from our own rows, not user text.
+        let sql = format!(
+            "SELECT plan_id, position, symbol, amount FROM plan_legs \
+             WHERE plan_id IN ({list}) ORDER BY plan_id, position"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, PlanLegRow>(&sql)
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// How many of the user's plans are not ended.
+    pub async fn open_plan_count(&self, user_id: i64) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) FROM plans WHERE user_id = $1 AND status <> 'ended'";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(user_id)
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    /// Moves one of the user's plans from one of `from` to `to`; `false` if
+    /// it is not theirs or not in such a state.
+    pub async fn set_plan_status(
+        &self,
+        user_id: i64,
+        id: i64,
+        from: &[&str],
+        to: &str,
+    ) -> anyhow::Result<bool> {
+        let now = super::now();
+        let allowed = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        // `from` and `to` are our own constants, never user text.
+        let sql = format!(
+            "UPDATE plans SET status = $1, updated_at = $2, \
+             ended_at = CASE WHEN $1 = 'ended' THEN $2 ELSE ended_at END \
+             WHERE user_id = $3 AND id = $4 AND status IN ({allowed})"
+        );
+        let n = with_pool!(self, pool => sqlx::query(&sql)
+            .bind(to)
+            .bind(now)
+            .bind(user_id)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Pauses the user's open plans on a connection (before it is removed).
+    pub async fn pause_plans_on(&self, user_id: i64, connection_id: i64) -> anyhow::Result<u64> {
+        let sql = "UPDATE plans SET status = 'paused', updated_at = $1 \
+                   WHERE user_id = $2 AND connection_id = $3 AND status = 'active'";
+        Ok(with_pool!(self, pool => sqlx::query(sql)
+            .bind(super::now())
+            .bind(user_id)
+            .bind(connection_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+}

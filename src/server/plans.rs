@@ -1,0 +1,495 @@
+//! DCA plan use-cases: validate (every problem reported against its field),
+//! preview the schedule, create (symbols checked with the user's broker, tier
+//! limits enforced here on the server), list, and pause / resume / stop.
+//! Every change is audited.
+
+use crate::api::plans::{LegDto, PlanInput, PlanSummary, RunPreview, SchedulePreview};
+use crate::domain::plan::{self, Leg, Mode, Symbol};
+use crate::domain::schedule::{Adjustment, Schedule, ScheduleError, Slot};
+use crate::domain::tier::Tier;
+use crate::error::{AppError, FieldError};
+use crate::server::auth::{ClientInfo, CurrentUser, audit};
+use crate::server::broker::{Broker, BrokerError};
+use crate::server::connections::broker_for;
+use crate::server::db::plans::NewPlan;
+use crate::server::state::AppState;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+const NEXT_RUNS: usize = 5;
+
+/// A plan input that passed every check that needs no I/O.
+struct Validated {
+    name: String,
+    legs: Vec<Leg>,
+    schedule: Schedule,
+    max_total: Option<Decimal>,
+    mode: Mode,
+}
+
+/// The tier the user has. Billing (a later issue) will decide it per user;
+/// until then everyone has the instance's default tier.
+fn tier_of<'a>(state: &'a AppState, _user: &CurrentUser) -> &'a Tier {
+    state.settings.tiers.get(state.settings.default_tier)
+}
+
+fn field(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
+    errors.push(FieldError {
+        field: field.into(),
+        message: message.into(),
+    });
+}
+
+fn parse_date(raw: &str, name: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    match raw.trim().parse::<NaiveDate>() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            field(
+                errors,
+                name,
+                format!("{} is not a date (use YYYY-MM-DD).", raw.trim()),
+            );
+            None
+        }
+    }
+}
+
+fn validate(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &PlanInput,
+    now: DateTime<Utc>,
+) -> Result<Validated, AppError> {
+    let mut errors = Vec::new();
+    let cap = Decimal::from(state.settings.max_amount_per_run);
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 60 {
+        field(
+            &mut errors,
+            "name",
+            "Give the plan a name of 1 to 60 characters.",
+        );
+    }
+
+    let mut legs = Vec::new();
+    let mut seen = HashSet::new();
+    if input.legs.is_empty() {
+        field(&mut errors, "symbols", "Add at least one symbol.");
+    }
+    for leg in &input.legs {
+        let symbol = match Symbol::parse(&leg.symbol) {
+            Ok(s) => s,
+            Err(e) => {
+                field(&mut errors, "symbols", e);
+                continue;
+            }
+        };
+        if !seen.insert(symbol.clone()) {
+            field(&mut errors, "symbols", format!("{symbol} is listed twice."));
+            continue;
+        }
+        match plan::parse_amount(&leg.amount, cap) {
+            Ok(amount) => legs.push(Leg { symbol, amount }),
+            Err(e) => field(&mut errors, "amounts", format!("{symbol}: {e}")),
+        }
+    }
+
+    let zone_name = if input.time_zone.trim().is_empty() {
+        user.time_zone.clone()
+    } else {
+        input.time_zone.trim().to_owned()
+    };
+    let zone: Option<Tz> = zone_name.parse().ok();
+    let today = now
+        .with_timezone(&zone.unwrap_or(chrono_tz::UTC))
+        .date_naive();
+    let start = if input.start_date.trim().is_empty() {
+        Some(today)
+    } else {
+        parse_date(&input.start_date, "start_date", &mut errors)
+    };
+    if start.is_some_and(|s| s < today) {
+        field(&mut errors, "start_date", "The start date is in the past.");
+    }
+    let end = input
+        .end_date
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| parse_date(s, "end_date", &mut errors));
+
+    let per_run: Decimal = legs.iter().map(|l| l.amount).sum();
+    let max_total = match input.max_total.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match raw
+            .trim_start_matches('$')
+            .replace(',', "")
+            .parse::<Decimal>()
+        {
+            Ok(t) if t >= per_run && t > Decimal::ZERO => Some(t.round_dp(2)),
+            Ok(_) => {
+                field(
+                    &mut errors,
+                    "max_total",
+                    "The total must be at least one run's amount.",
+                );
+                None
+            }
+            Err(_) => {
+                field(
+                    &mut errors,
+                    "max_total",
+                    format!("{raw} is not a dollar amount."),
+                );
+                None
+            }
+        },
+    };
+
+    let mode = match input.mode {
+        Mode::Pure => Some(Mode::Pure),
+        Mode::Smart {
+            sma_days,
+            carry_skipped,
+        } => match Mode::smart(sma_days, carry_skipped) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                field(&mut errors, "mode", e);
+                None
+            }
+        },
+    };
+
+    let tier = tier_of(state, user);
+    let kind = input.cadence.kind();
+    if !tier.cadences.contains(&kind) {
+        let offered: Vec<&str> = tier.cadences.iter().map(|c| c.label()).collect();
+        field(
+            &mut errors,
+            "schedule",
+            format!(
+                "The {} plan offers {} schedules; {} needs an upgrade.",
+                tier.name,
+                offered.join(", "),
+                kind.label()
+            ),
+        );
+    }
+    let schedule = start.and_then(|start| {
+        match Schedule::new(input.cadence.clone(), input.time, &zone_name, start, end) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let name = match e {
+                    ScheduleError::UnknownZone(_) => "time_zone",
+                    ScheduleError::TimeOutsideSession(_) | ScheduleError::AfterOpenTooLate => {
+                        "time"
+                    }
+                    ScheduleError::EndBeforeStart => "end_date",
+                    _ => "schedule",
+                };
+                field(&mut errors, name, e.to_string());
+                None
+            }
+        }
+    });
+
+    match (errors.is_empty(), schedule, mode) {
+        (true, Some(schedule), Some(mode)) => Ok(Validated {
+            name,
+            legs,
+            schedule,
+            max_total,
+            mode,
+        }),
+        _ => Err(AppError::Invalid(errors)),
+    }
+}
+
+fn adjustment_note(a: Adjustment) -> &'static str {
+    match a {
+        Adjustment::NextTradingDay => "moved: the market is closed that day",
+        Adjustment::ToOpen => "moved to the open",
+        Adjustment::BeforeClose => "moved before the close (early close)",
+    }
+}
+
+fn run_preview(slot: &Slot, zone: Tz) -> RunPreview {
+    let local = slot.at.with_timezone(&zone);
+    let notes: Vec<&str> = slot
+        .adjustments
+        .iter()
+        .flatten()
+        .map(|a| adjustment_note(*a))
+        .collect();
+    RunPreview {
+        at: slot.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        local: local.format("%a %-d %b %Y, %H:%M (%Z)").to_string(),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+pub fn preview(
+    state: &AppState,
+    user: &CurrentUser,
+    input: &PlanInput,
+) -> Result<SchedulePreview, AppError> {
+    let now = Utc::now();
+    let v = validate(state, user, input, now)?;
+    let per_run: Decimal = v.legs.iter().map(|l| l.amount).sum();
+    let zone = v.schedule.zone();
+    Ok(SchedulePreview {
+        runs: v
+            .schedule
+            .next_runs(now, NEXT_RUNS)
+            .iter()
+            .map(|s| run_preview(s, zone))
+            .collect(),
+        per_run,
+        monthly_spend: v.schedule.monthly_spend(now, per_run),
+    })
+}
+
+/// Checks every symbol with the connection's broker.
+async fn check_symbols(broker: &dyn Broker, legs: &[Leg]) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    for leg in legs {
+        let symbol = leg.symbol.as_str();
+        match broker.asset(symbol).await {
+            Ok(Some(a)) if !a.tradable => {
+                errors.push((format!("{symbol} cannot be traded at your broker right now."), "symbols"));
+            }
+            Ok(Some(a)) if !a.fractionable => errors.push((
+                format!(
+                    "{symbol} cannot be bought in fractional shares, so a dollar amount cannot buy it (Dripfeed does not round to whole shares)."
+                ),
+                "symbols",
+            )),
+            Ok(Some(_)) => {}
+            Ok(None) => errors.push((format!("{symbol} is not offered by your broker."), "symbols")),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check a symbol with the broker");
+                let why = match e {
+                    BrokerError::Unauthorized { .. } => "the broker no longer accepts this connection; reconnect it".to_owned(),
+                    _ => "the broker could not be reached".to_owned(),
+                };
+                return Err(AppError::invalid(
+                    "form",
+                    format!("Could not check the symbols: {why}. Nothing was saved."),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(
+            errors
+                .into_iter()
+                .map(|(message, f)| FieldError {
+                    field: f.into(),
+                    message,
+                })
+                .collect(),
+        ))
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    input: PlanInput,
+) -> Result<i64, AppError> {
+    let v = validate(state, user, &input, Utc::now())?;
+    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
+    let over = plan::check_tier(tier_of(state, user), v.legs.len(), open);
+    if !over.is_empty() {
+        return Err(AppError::Invalid(
+            over.into_iter()
+                .map(|(f, message)| FieldError {
+                    field: f.into(),
+                    message,
+                })
+                .collect(),
+        ));
+    }
+    let Some(connection) = state
+        .store
+        .connection_of(user.id, input.connection_id)
+        .await?
+    else {
+        return Err(AppError::invalid(
+            "connection_id",
+            "Choose one of your brokerage connections.",
+        ));
+    };
+    if connection.status != "active" {
+        return Err(AppError::invalid(
+            "connection_id",
+            "This connection needs reconnecting before a plan can use it.",
+        ));
+    }
+    let (broker, _) = broker_for(state, &connection)?;
+    check_symbols(&broker, &v.legs).await?;
+
+    let cadence = serde_json::to_string(v.schedule.cadence()).map_err(anyhow::Error::from)?;
+    let time = serde_json::to_string(&v.schedule.time()).map_err(anyhow::Error::from)?;
+    let mode = serde_json::to_string(&v.mode).map_err(anyhow::Error::from)?;
+    let zone = v.schedule.zone().name().to_owned();
+    let id = state
+        .store
+        .insert_plan(&NewPlan {
+            user_id: user.id,
+            connection_id: connection.id,
+            name: &v.name,
+            cadence: &cadence,
+            time_of_day: &time,
+            time_zone: &zone,
+            start_date: v.schedule.start(),
+            end_date: v.schedule.end(),
+            max_total: v.max_total.map(|t| t.normalize().to_string()),
+            mode: &mode,
+            legs: v
+                .legs
+                .iter()
+                .map(|l| (l.symbol.to_string(), l.amount.normalize().to_string()))
+                .collect(),
+        })
+        .await?;
+    audit(
+        &state.store,
+        client,
+        Some(user.id),
+        Some(user.id),
+        "plan.created",
+        json!({
+            "plan_id": id,
+            "connection_id": connection.id,
+            "symbols": v.legs.iter().map(|l| l.symbol.to_string()).collect::<Vec<_>>(),
+            "per_run": v.legs.iter().map(|l| l.amount).sum::<Decimal>().to_string(),
+            "cadence": v.schedule.cadence().kind().label(),
+        }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The stored schedule, as the domain reads it back.
+fn stored_schedule(row: &crate::server::db::rows::PlanRow) -> anyhow::Result<Schedule> {
+    let cadence = serde_json::from_str(&row.cadence)?;
+    let time = serde_json::from_str(&row.time_of_day)?;
+    Ok(Schedule::new(
+        cadence,
+        time,
+        &row.time_zone,
+        row.start_date,
+        row.end_date,
+    )?)
+}
+
+pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummary>, AppError> {
+    let rows = state.store.plans_of(user.id).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut legs: HashMap<i64, Vec<LegDto>> = HashMap::new();
+    for leg in state.store.legs_of(&ids).await? {
+        legs.entry(leg.plan_id).or_default().push(LegDto {
+            symbol: leg.symbol,
+            amount: leg.amount.parse().unwrap_or_default(),
+        });
+    }
+    let labels: HashMap<i64, String> = state
+        .store
+        .connections_of(user.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let schedule = stored_schedule(&row).ok();
+            let next_run = schedule
+                .as_ref()
+                .filter(|_| row.status == "active")
+                .and_then(|s| {
+                    s.next_runs(now, 1)
+                        .first()
+                        .map(|slot| run_preview(slot, s.zone()))
+                });
+            let mode = match serde_json::from_str::<Mode>(&row.mode) {
+                Ok(Mode::Smart { sma_days, .. }) => {
+                    format!("Smart: buy at or below the {sma_days}-day average")
+                }
+                _ => "Pure: buy every run".to_owned(),
+            };
+            PlanSummary {
+                id: row.id,
+                name: row.name.clone(),
+                status: row.status.clone(),
+                connection_label: row.connection_id.and_then(|c| labels.get(&c).cloned()),
+                legs: legs.remove(&row.id).unwrap_or_default(),
+                schedule: schedule
+                    .as_ref()
+                    .map(Schedule::describe)
+                    .unwrap_or_else(|| "Schedule no longer valid: edit the plan".into()),
+                mode,
+                time_zone: row.time_zone.clone(),
+                next_run,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Pause,
+    Resume,
+    Stop,
+}
+
+pub async fn change_status(
+    state: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    id: i64,
+    change: StatusChange,
+) -> Result<(), AppError> {
+    let Some(row) = state.store.plan_of(user.id, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let (from, to, action): (&[&str], &str, &str) = match change {
+        StatusChange::Pause => (&["active"], "paused", "plan.paused"),
+        StatusChange::Resume => (&["paused"], "active", "plan.resumed"),
+        StatusChange::Stop => (&["active", "paused"], "ended", "plan.ended"),
+    };
+    if change == StatusChange::Resume && row.connection_id.is_none() {
+        return Err(AppError::Conflict(
+            "This plan's brokerage connection was removed; create a new plan on another connection."
+                .into(),
+        ));
+    }
+    if !state.store.set_plan_status(user.id, id, from, to).await? {
+        return Err(AppError::Conflict(format!(
+            "The plan is {} and cannot be {}.",
+            row.status,
+            match change {
+                StatusChange::Pause => "paused",
+                StatusChange::Resume => "resumed",
+                StatusChange::Stop => "stopped",
+            }
+        )));
+    }
+    audit(
+        &state.store,
+        client,
+        Some(user.id),
+        Some(user.id),
+        action,
+        json!({ "plan_id": id }),
+    )
+    .await?;
+    Ok(())
+}

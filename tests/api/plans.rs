@@ -1,0 +1,333 @@
+//! DCA plans through their server functions: validation against the broker
+//! and the tier, the schedule preview, ownership, and status changes.
+
+use crate::auth::{activity, outcome, sign_up};
+use crate::helpers::{TestApp, browser_like_client, spawn_app, spawn_app_configured};
+use chrono::Weekday;
+use claims::{assert_err, assert_matches, assert_ok};
+use dripfeed::api::broker::{
+    BrokerageOverview, BrokerageSummary, ConnectDemoAccount, DisconnectBroker,
+};
+use dripfeed::api::plans::{
+    CreatePlan, LegInput, ListPlans, PausePlan, PlanInput, PlanSummary, PreviewPlan, ResumePlan,
+    SchedulePreview, StopPlan,
+};
+use dripfeed::domain::plan::Mode;
+use dripfeed::domain::schedule::{Cadence, TimeOfDay};
+use dripfeed::domain::tier::TierId;
+use dripfeed::error::AppError;
+use leptos::server_fn::ServerFn;
+use rust_decimal::Decimal;
+
+/// A signed-in user with the demo account connected, and its connection id.
+async fn user_with_demo(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
+    let client = browser_like_client(&app.address);
+    assert_ok!(sign_up(app, &client, email).await);
+    assert_ok!(
+        outcome(
+            app.call_server_fn_as(&client, ConnectDemoAccount::PATH, &[])
+                .await
+        )
+        .await
+    );
+    let body = outcome(
+        app.call_server_fn_as(&client, BrokerageOverview::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("overview");
+    let o: BrokerageSummary = serde_json::from_str(&body).expect("JSON");
+    (client, o.connections[0].id)
+}
+
+fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
+    PlanInput {
+        name: "Core ETFs".into(),
+        connection_id,
+        legs: legs
+            .iter()
+            .map(|(s, a)| LegInput {
+                symbol: (*s).into(),
+                amount: (*a).into(),
+            })
+            .collect(),
+        cadence: Cadence::Weekly {
+            weekday: Weekday::Mon,
+        },
+        time: TimeOfDay::Local(chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("time")),
+        time_zone: "America/New_York".into(),
+        start_date: String::new(),
+        end_date: None,
+        max_total: None,
+        mode: Mode::Pure,
+    }
+}
+
+async fn create(
+    app: &TestApp,
+    client: &reqwest::Client,
+    input: PlanInput,
+) -> Result<i64, AppError> {
+    outcome(
+        app.call_json_server_fn_as(client, CreatePlan::PATH, &CreatePlan { input })
+            .await,
+    )
+    .await
+    .map(|body| serde_json::from_str(&body).expect("JSON"))
+}
+
+async fn plans(app: &TestApp, client: &reqwest::Client) -> Vec<PlanSummary> {
+    let body = outcome(app.call_server_fn_as(client, ListPlans::PATH, &[]).await)
+        .await
+        .expect("plans");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+async fn status_change(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    id: i64,
+) -> Result<String, AppError> {
+    outcome(
+        app.call_server_fn_as(client, path, &[("id", &id.to_string())])
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_plan_on_the_demo_account_is_saved_with_its_next_run() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "planner@example.com").await;
+
+    let id = assert_ok!(
+        create(
+            &app,
+            &client,
+            weekly(connection, &[("vti", "25"), ("QQQ", "$10.50")])
+        )
+        .await
+    );
+
+    let list = plans(&app, &client).await;
+    assert_eq!(list.len(), 1);
+    let p = &list[0];
+    assert_eq!(p.id, id);
+    assert_eq!(p.status, "active");
+    assert_eq!(p.connection_label.as_deref(), Some("Demo paper account"));
+    assert_eq!(
+        p.legs
+            .iter()
+            .map(|l| (l.symbol.as_str(), l.amount))
+            .collect::<Vec<_>>(),
+        [("VTI", Decimal::from(25)), ("QQQ", Decimal::new(1050, 2))]
+    );
+    assert_eq!(p.schedule, "Every Monday at 10:00 (America/New_York)");
+    let next = p.next_run.as_ref().expect("a next run");
+    assert!(
+        next.local.starts_with("Mon") || next.note.is_some(),
+        "{next:?}"
+    );
+    let log = activity(&app, &client).await.expect("activity");
+    assert!(log.iter().any(|e| e.action == "plan.created"));
+}
+
+#[tokio::test]
+async fn the_preview_shows_five_runs_and_the_monthly_spend() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "preview@example.com").await;
+    let body = outcome(
+        app.call_json_server_fn_as(
+            &client,
+            PreviewPlan::PATH,
+            &PreviewPlan {
+                input: weekly(connection, &[("VTI", "30")]),
+            },
+        )
+        .await,
+    )
+    .await
+    .expect("preview");
+    let preview: SchedulePreview = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(preview.runs.len(), 5);
+    assert_eq!(preview.per_run, Decimal::from(30));
+    // About 52 Mondays (holidays move, never vanish): $30 × 52 / 12 = $130.
+    assert!(
+        preview.monthly_spend >= Decimal::from(125) && preview.monthly_spend <= Decimal::from(135),
+        "{}",
+        preview.monthly_spend
+    );
+    assert!(preview.runs.windows(2).all(|w| w[0].at < w[1].at));
+}
+
+#[tokio::test]
+async fn every_bad_input_is_reported_against_its_field_and_nothing_is_saved() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "mistakes@example.com").await;
+
+    let e = assert_err!(
+        create(
+            &app,
+            &client,
+            weekly(connection, &[("VTI", "0.50"), ("VTI", "5")])
+        )
+        .await
+    );
+    assert!(
+        e.for_field("amounts").unwrap_or_default().contains("$1.00"),
+        "{e:?}"
+    );
+    assert!(
+        e.for_field("symbols").unwrap_or_default().contains("twice"),
+        "{e:?}"
+    );
+
+    let mut early = weekly(connection, &[("VTI", "10")]);
+    early.time = TimeOfDay::Local(chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("time"));
+    let e = assert_err!(create(&app, &client, early).await);
+    assert!(
+        e.for_field("time").unwrap_or_default().contains("09:30"),
+        "{e:?}"
+    );
+
+    let e = assert_err!(create(&app, &client, weekly(connection, &[("ZZZZ", "10")])).await);
+    assert!(
+        e.for_field("symbols")
+            .unwrap_or_default()
+            .contains("not offered"),
+        "{e:?}"
+    );
+    let e = assert_err!(create(&app, &client, weekly(connection, &[("BRK.A", "10")])).await);
+    assert!(
+        e.for_field("symbols")
+            .unwrap_or_default()
+            .contains("fractional"),
+        "{e:?}"
+    );
+    let e = assert_err!(create(&app, &client, weekly(connection, &[("TWTR", "10")])).await);
+    assert!(
+        e.for_field("symbols")
+            .unwrap_or_default()
+            .contains("cannot be traded"),
+        "{e:?}"
+    );
+
+    let mut past = weekly(connection, &[("VTI", "10")]);
+    past.start_date = "2020-01-01".into();
+    let e = assert_err!(create(&app, &client, past).await);
+    assert!(e.for_field("start_date").is_some(), "{e:?}");
+
+    assert!(plans(&app, &client).await.is_empty());
+}
+
+#[tokio::test]
+async fn plans_and_connections_are_private_to_their_owner() {
+    let app = spawn_app().await;
+    let (owner, connection) = user_with_demo(&app, "owner@example.com").await;
+    let id = assert_ok!(create(&app, &owner, weekly(connection, &[("VTI", "10")])).await);
+
+    let (stranger, _) = user_with_demo(&app, "stranger@example.com").await;
+    assert!(plans(&app, &stranger).await.is_empty());
+    let e = assert_err!(create(&app, &stranger, weekly(connection, &[("VTI", "10")])).await);
+    assert!(e.for_field("connection_id").is_some(), "{e:?}");
+    for path in [PausePlan::PATH, StopPlan::PATH] {
+        assert_matches!(
+            status_change(&app, &stranger, path, id).await,
+            Err(AppError::NotFound)
+        );
+    }
+    assert_eq!(plans(&app, &owner).await[0].status, "active");
+    let anonymous = browser_like_client(&app.address);
+    assert_matches!(
+        outcome(
+            app.call_server_fn_as(&anonymous, ListPlans::PATH, &[])
+                .await
+        )
+        .await,
+        Err(AppError::Unauthenticated)
+    );
+}
+
+#[tokio::test]
+async fn pause_resume_and_stop_move_a_plan_through_its_life() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "life@example.com").await;
+    let id = assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
+
+    assert_ok!(status_change(&app, &client, PausePlan::PATH, id).await);
+    let p = &plans(&app, &client).await[0];
+    assert_eq!(p.status, "paused");
+    assert!(p.next_run.is_none(), "a paused plan has no next run");
+    assert_matches!(
+        status_change(&app, &client, PausePlan::PATH, id).await,
+        Err(AppError::Conflict(_))
+    );
+    assert_ok!(status_change(&app, &client, ResumePlan::PATH, id).await);
+    assert_ok!(status_change(&app, &client, StopPlan::PATH, id).await);
+    assert_eq!(plans(&app, &client).await[0].status, "ended");
+    assert_matches!(
+        status_change(&app, &client, ResumePlan::PATH, id).await,
+        Err(AppError::Conflict(_))
+    );
+
+    let log = activity(&app, &client).await.expect("activity");
+    for action in ["plan.paused", "plan.resumed", "plan.ended"] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+}
+
+#[tokio::test]
+async fn disconnecting_the_broker_pauses_its_plans() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "unplug@example.com").await;
+    let id = assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
+    assert_ok!(
+        outcome(
+            app.call_server_fn_as(
+                &client,
+                DisconnectBroker::PATH,
+                &[("id", &connection.to_string())]
+            )
+            .await
+        )
+        .await
+    );
+    let p = &plans(&app, &client).await[0];
+    assert_eq!(
+        (p.status.as_str(), p.connection_label.as_deref()),
+        ("paused", None)
+    );
+    assert_matches!(
+        status_change(&app, &client, ResumePlan::PATH, id).await,
+        Err(AppError::Conflict(_))
+    );
+}
+
+#[tokio::test]
+async fn the_free_tier_limits_are_enforced_on_the_server() {
+    let app = spawn_app_configured(true, |s| s.default_tier = TierId::Free).await;
+    let (client, connection) = user_with_demo(&app, "free@example.com").await;
+
+    let mut daily = weekly(connection, &[("VTI", "10")]);
+    daily.cadence = Cadence::Daily;
+    let e = assert_err!(create(&app, &client, daily).await);
+    assert!(
+        e.for_field("schedule").unwrap_or_default().contains("Free"),
+        "{e:?}"
+    );
+
+    let four = weekly(
+        connection,
+        &[("VTI", "1"), ("VOO", "1"), ("QQQ", "1"), ("SPY", "1")],
+    );
+    let e = assert_err!(create(&app, &client, four).await);
+    assert!(e.for_field("symbols").is_some(), "{e:?}");
+
+    assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
+    let e = assert_err!(create(&app, &client, weekly(connection, &[("VOO", "10")])).await);
+    assert!(
+        e.general().unwrap_or_default().contains("1 active plan"),
+        "{e:?}"
+    );
+}
