@@ -5,4 +5,5 @@ pub mod calendar;
 pub mod legal;
 pub mod plan;
 pub mod schedule;
+pub mod strategy;
 pub mod tier;

@@ -558,11 +558,11 @@ mod tests {
             Cadence::Weekly {
                 weekday: Weekday::Mon,
             },
-            ny(10, 0),
+            ny(15, 0),
             "Europe/London",
             "2026-01-01",
         );
-        assert_eq!(s.describe(), "Every Monday at 10:00 (Europe/London)");
+        assert_eq!(s.describe(), "Every Monday at 15:00 (Europe/London)");
         let s = sched(
             Cadence::Monthly {
                 day: MonthDay::LastTradingDay,

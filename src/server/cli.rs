@@ -35,7 +35,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the web app (the default).
-    Serve,
+    Serve {
+        /// Do not run the scheduling engine in this process.
+        #[arg(long)]
+        no_engine: bool,
+    },
+    /// The scheduling engine.
+    #[command(subcommand)]
+    Engine(EngineCommand),
     /// Apply database migrations, then exit.
     Migrate,
     /// Administration: users, the audit log, the encryption key.
@@ -67,6 +74,17 @@ struct ExchangeArgs {
     /// Simulated seconds per real second (0 stops the clock).
     #[arg(long, default_value_t = 1)]
     speed: i32,
+}
+
+#[derive(Debug, Subcommand)]
+enum EngineCommand {
+    /// Run exactly one engine pass as if at TIME (RFC 3339), with the demo
+    /// exchange's clock set to it too, then exit. Stop the server first: this
+    /// process opens the same database and demo exchange books.
+    Tick {
+        #[arg(long, value_name = "TIME")]
+        at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,8 +141,15 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(settings).await,
+        match cli.command.unwrap_or(Command::Serve { no_engine: false }) {
+            Command::Serve { no_engine } => {
+                let mut settings = settings;
+                if no_engine {
+                    settings.engine = false;
+                }
+                serve(settings).await
+            }
+            Command::Engine(EngineCommand::Tick { at }) => engine_tick(settings, at).await,
             Command::Migrate => migrate(settings).await,
             Command::Admin(command) => admin(settings, command).await,
             Command::Exchange(args) => exchange(args).await,
@@ -152,6 +177,34 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn engine_tick(
+    mut settings: Settings,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use crate::server::engine::{Engine, instance_name};
+    // Serve (without an engine) on a free port, so demo connections reach
+    // this process's exchange, whose clock stands at `at`.
+    settings.listen = "127.0.0.1:0".parse()?;
+    settings.engine = false;
+    settings.exchange_clock = Some(at);
+    settings.exchange_speed = 0;
+    let app = Application::build(settings).await?;
+    let engine = Engine::new(app.state().clone(), instance_name());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let report = engine.tick(at).await;
+    let _ = stop.send(());
+    server.await??;
+    let r = report?;
+    println!(
+        "engine pass at {at}: {} slot(s) written ({} missed), {} claimed, {} finished",
+        r.materialised, r.missed, r.claimed, r.finished
+    );
     Ok(())
 }
 

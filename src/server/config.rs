@@ -95,6 +95,10 @@ pub struct Settings {
     /// `DRIPFEED_ALPACA_OAUTH_ENVIRONMENT`.
     #[serde(default)]
     pub alpaca_oauth_environment: OAuthEnvironment,
+    /// Whether this process runs the scheduling engine (`serve --no-engine`
+    /// turns it off). `DRIPFEED_ENGINE`.
+    #[serde(default = "defaults::engine")]
+    pub engine: bool,
     /// The most one symbol of a plan may buy per run, in whole dollars.
     /// `DRIPFEED_MAX_AMOUNT_PER_RUN`.
     #[serde(default = "defaults::max_amount_per_run")]
@@ -182,6 +186,9 @@ mod defaults {
     pub fn exchange_speed() -> i32 {
         1
     }
+    pub fn engine() -> bool {
+        true
+    }
     pub fn max_amount_per_run() -> u32 {
         10_000
     }
@@ -213,6 +220,7 @@ const KNOWN_VARS: &[&str] = &[
     "EXCHANGE_CLOCK",
     "EXCHANGE_SPEED",
     "MAX_AMOUNT_PER_RUN",
+    "ENGINE",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];

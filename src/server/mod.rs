@@ -10,6 +10,7 @@ pub mod connections;
 pub mod crypto;
 pub mod csp;
 pub mod db;
+pub mod engine;
 pub mod plans;
 pub mod portfolio;
 pub mod routes;

@@ -11,6 +11,7 @@ use crate::server::broker::market_data::TradeCache;
 use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
+use crate::server::engine::{Engine, instance_name, worker as engine_worker};
 use crate::server::routes::{alpaca_oauth, health};
 use crate::server::state::AppState;
 use anyhow::Context;
@@ -148,6 +149,10 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.store.clone()));
+        let engine = state.settings.engine.then(|| {
+            let engine = Engine::new(state.clone(), instance_name());
+            tokio::spawn(engine_worker(engine, Duration::from_secs(5)))
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -156,6 +161,9 @@ impl Application {
         .await
         .context("serving HTTP")?;
         housekeeping.abort();
+        if let Some(engine) = engine {
+            engine.abort();
+        }
         state.store.close().await;
         Ok(())
     }

@@ -238,3 +238,34 @@ async fn expired_sessions_are_purged() {
     assert_eq!(app.store.purge_expired_sessions().await.unwrap(), 1);
     assert!(crate::auth::whoami(&app, &app.client).await.is_none());
 }
+
+#[tokio::test]
+async fn engine_tick_runs_one_pass_at_the_given_instant() {
+    let app = spawn_app().await;
+    let (client, connection) = crate::plans::user_with_demo(&app, "tick@example.com").await;
+    let plan_id = crate::plans::create(
+        &app,
+        &client,
+        crate::plans::weekly(connection, &[("VTI", "20")]),
+    )
+    .await
+    .unwrap();
+    let next = crate::plans::plans(&app, &client).await[0]
+        .next_run
+        .clone()
+        .unwrap();
+
+    let output = dripfeed(&app, &["engine", "tick", "--at", &next.at], "");
+
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("1 slot(s) written"),
+        "{}",
+        text(&output)
+    );
+    let slots = app.store.plan_slots(plan_id).await.unwrap();
+    assert_eq!(slots.len(), 1);
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    let bad = dripfeed(&app, &["engine", "tick", "--at", "next tuesday"], "");
+    assert!(!bad.status.success());
+}

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     pub store: Store,
+    /// The app's state, for driving the engine directly.
+    pub state: dripfeed::server::state::AppState,
     /// The app's embedded paper exchange (the demo broker).
     pub demo_exchange: Exchange,
     /// A separate Alpaca fake the app's paper, live and data URLs point at:
@@ -143,6 +145,8 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
     settings.alpaca_live_url = fake.clone();
     settings.alpaca_data_url = fake;
     settings.alpaca_timeout_secs = 2;
+    // Tests drive the engine themselves, one pass at a chosen instant.
+    settings.engine = false;
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.data_dir = database.dir.path().to_owned();
     settings.database_url = Some(database.url.clone());
@@ -158,6 +162,7 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
         .expect("build the application");
     let address = format!("http://{}", app.local_addr());
     let demo_exchange = app.state().exchange.clone();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -169,6 +174,7 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
         database_url: secrecy::ExposeSecret::expose_secret(&database.url).to_owned(),
         client,
         store,
+        state,
         demo_exchange,
         alpaca,
         _database: database,

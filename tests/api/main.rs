@@ -6,6 +6,7 @@ mod alpaca_contract;
 mod auth;
 mod brokerage;
 mod cli;
+mod engine;
 mod health;
 mod helpers;
 mod pages;

@@ -20,7 +20,7 @@ use leptos::server_fn::ServerFn;
 use rust_decimal::Decimal;
 
 /// A signed-in user with the demo account connected, and its connection id.
-async fn user_with_demo(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
+pub async fn user_with_demo(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
     let client = browser_like_client(&app.address);
     assert_ok!(sign_up(app, &client, email).await);
     assert_ok!(
@@ -40,7 +40,7 @@ async fn user_with_demo(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
     (client, o.connections[0].id)
 }
 
-fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
+pub fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
     PlanInput {
         name: "Core ETFs".into(),
         connection_id,
@@ -63,7 +63,7 @@ fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
     }
 }
 
-async fn create(
+pub async fn create(
     app: &TestApp,
     client: &reqwest::Client,
     input: PlanInput,
@@ -76,7 +76,7 @@ async fn create(
     .map(|body| serde_json::from_str(&body).expect("JSON"))
 }
 
-async fn plans(app: &TestApp, client: &reqwest::Client) -> Vec<PlanSummary> {
+pub async fn plans(app: &TestApp, client: &reqwest::Client) -> Vec<PlanSummary> {
     let body = outcome(app.call_server_fn_as(client, ListPlans::PATH, &[]).await)
         .await
         .expect("plans");

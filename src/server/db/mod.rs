@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod connections;
+pub mod engine;
 pub mod plans;
 pub mod rows;
 pub mod sessions;

@@ -91,3 +91,34 @@ pub struct PlanLegRow {
     pub symbol: String,
     pub amount: String,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlotRow {
+    pub id: i64,
+    pub plan_id: i64,
+    pub scheduled_at: DateTime<Utc>,
+    pub trading_date: chrono::NaiveDate,
+    pub status: String,
+    pub reason: Option<String>,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlotOrderRow {
+    pub id: i64,
+    pub slot_id: i64,
+    pub symbol: String,
+    pub notional: String,
+    pub client_order_id: String,
+    pub broker_order_id: Option<String>,
+    pub status: String,
+    pub filled_qty: String,
+    pub filled_avg_price: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -169,7 +169,7 @@ async fn gate(State(ex): State<Exchange>, mut req: Request, next: Next) -> Respo
         }
         Some(Fault::Stall(d)) => tokio::time::sleep(d).await,
         Some(Fault::DropAfterCommit) => drop_after = true,
-        None => {}
+        Some(Fault::Pass) | None => {}
     }
     let (account, credential) = match authenticate(&ex, req.headers()) {
         Ok(a) => a,

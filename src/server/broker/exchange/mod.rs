@@ -66,6 +66,9 @@ impl SimClock {
 /// One injected failure, consumed by the next Trading or Market Data request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
+    /// Let this request through untouched (to aim a later fault at the Nth
+    /// request).
+    Pass,
     /// Answer with this status and Alpaca's error body for it.
     Status(u16),
     /// Answer 429 with `X-RateLimit-Reset` this many seconds ahead.

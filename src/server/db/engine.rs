@@ -1,0 +1,259 @@
+//! The engine's queries: materialising slots (idempotent by the unique
+//! (plan, instant) key), claiming due work with expiring leases (row locks
+//! with SKIP LOCKED on PostgreSQL; SQLite serialises writers), intents, and
+//! outcomes. The engine acts for the system, so these are not user-scoped.
+
+use super::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
+use super::{Store, with_pool};
+use chrono::{DateTime, NaiveDate, Utc};
+
+const SLOT_COLUMNS: &str = "id, plan_id, scheduled_at, trading_date, status, reason, claimed_by, \
+                            lease_until, created_at, updated_at, finished_at";
+const ORDER_COLUMNS: &str = "id, slot_id, symbol, notional, client_order_id, broker_order_id, \
+                             status, filled_qty, filled_avg_price, reason, created_at, updated_at";
+
+impl Store {
+    /// Plans the engine schedules: active, with a connection.
+    pub async fn engine_plans(&self) -> anyhow::Result<Vec<PlanRow>> {
+        let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
+                   time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at \
+                   FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id";
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).fetch_all(pool).await)?)
+    }
+
+    pub async fn plan_by_id(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
+        let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
+                   time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at \
+                   FROM plans WHERE id = $1";
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).bind(id).fetch_optional(pool).await)?,
+        )
+    }
+
+    pub async fn legs_with_carry(&self, plan_id: i64) -> anyhow::Result<Vec<(PlanLegRow, String)>> {
+        let sql = "SELECT plan_id, position, symbol, amount, carry FROM plan_legs \
+                   WHERE plan_id = $1 ORDER BY position";
+        let rows: Vec<(i64, i64, String, String, String)> =
+            with_pool!(self, pool => sqlx::query_as(sql).bind(plan_id).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(plan_id, position, symbol, amount, carry)| {
+                (
+                    PlanLegRow {
+                        plan_id,
+                        position,
+                        symbol,
+                        amount,
+                    },
+                    carry,
+                )
+            })
+            .collect())
+    }
+
+    pub async fn set_leg_carry(
+        &self,
+        plan_id: i64,
+        symbol: &str,
+        carry: &str,
+    ) -> anyhow::Result<()> {
+        let sql = "UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3";
+        with_pool!(self, pool => sqlx::query(sql).bind(carry).bind(plan_id).bind(symbol)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn connection_by_id(&self, id: i64) -> anyhow::Result<Option<ConnectionRow>> {
+        let sql = "SELECT id, user_id, label, environment, auth_kind, key_hint, credentials_sealed, \
+                   status, created_at, updated_at FROM broker_connections WHERE id = $1";
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, ConnectionRow>(sql).bind(id).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// The latest slot instant of a plan, if any.
+    pub async fn last_slot_at(&self, plan_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let sql = "SELECT scheduled_at FROM plan_slots WHERE plan_id = $1 \
+                   ORDER BY scheduled_at DESC LIMIT 1";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(sql).bind(plan_id).fetch_optional(pool).await)?,
+        )
+    }
+
+    /// Records a slot unless it exists; `true` if this call created it.
+    pub async fn insert_slot(
+        &self,
+        plan_id: i64,
+        at: DateTime<Utc>,
+        trading_date: NaiveDate,
+        status: &str,
+        reason: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let now = super::now();
+        let finished = (status != "pending").then_some(now);
+        let sql = "INSERT INTO plan_slots (plan_id, scheduled_at, trading_date, status, reason, \
+                   created_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
+                   ON CONFLICT (plan_id, scheduled_at) DO NOTHING";
+        let n = with_pool!(self, pool => sqlx::query(sql)
+            .bind(plan_id)
+            .bind(at)
+            .bind(trading_date)
+            .bind(status)
+            .bind(reason)
+            .bind(now)
+            .bind(finished)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` slots needing work at `now`: due pending slots,
+    /// and running or submitted slots whose lease has run out (their engine
+    /// died, or a submitted order is due a check). Claimed slots are leased
+    /// to `owner` until `lease_until`.
+    pub async fn claim_slots(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<SlotRow>> {
+        let pick = "SELECT id FROM plan_slots WHERE \
+                    (status = 'pending' AND scheduled_at <= $2) OR \
+                    (status IN ('running', 'submitted') AND (lease_until IS NULL OR lease_until <= $2)) \
+                    ORDER BY scheduled_at, id LIMIT $4";
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Store::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE plan_slots SET claimed_by = $1, lease_until = $3, updated_at = $2, \
+             status = CASE WHEN status = 'pending' THEN 'running' ELSE status END \
+             WHERE id IN ({pick}{lock}) RETURNING {SLOT_COLUMNS}"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, SlotRow>(&sql)
+            .bind(owner)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Ends a slot with its outcome, if `owner` still holds it.
+    pub async fn finish_slot(
+        &self,
+        id: i64,
+        owner: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let now = super::now();
+        let sql = "UPDATE plan_slots SET status = $1, reason = $2, finished_at = $3, updated_at = $3, \
+                   lease_until = NULL WHERE id = $4 AND claimed_by = $5 \
+                   AND status IN ('running', 'submitted')";
+        let n = with_pool!(self, pool => sqlx::query(sql)
+            .bind(status).bind(reason).bind(now).bind(id).bind(owner)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Marks a slot as waiting on the broker until `recheck_at`.
+    pub async fn park_slot(
+        &self,
+        id: i64,
+        owner: &str,
+        recheck_at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let sql = "UPDATE plan_slots SET status = 'submitted', lease_until = $1, updated_at = $2 \
+                   WHERE id = $3 AND claimed_by = $4 AND status IN ('running', 'submitted')";
+        let n = with_pool!(self, pool => sqlx::query(sql)
+            .bind(recheck_at).bind(super::now()).bind(id).bind(owner)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn slot_orders(&self, slot_id: i64) -> anyhow::Result<Vec<SlotOrderRow>> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM slot_orders WHERE slot_id = $1 ORDER BY id");
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, SlotOrderRow>(&sql).bind(slot_id).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Writes the intent to buy, before anything is sent. Idempotent: an
+    /// existing intent for (slot, symbol) is kept as it is.
+    pub async fn insert_intent(
+        &self,
+        slot_id: i64,
+        symbol: &str,
+        notional: &str,
+        client_order_id: &str,
+    ) -> anyhow::Result<()> {
+        let now = super::now();
+        let sql = "INSERT INTO slot_orders (slot_id, symbol, notional, client_order_id, status, \
+                   created_at, updated_at) VALUES ($1, $2, $3, $4, 'intent', $5, $5) \
+                   ON CONFLICT (slot_id, symbol) DO NOTHING";
+        with_pool!(self, pool => sqlx::query(sql)
+            .bind(slot_id).bind(symbol).bind(notional).bind(client_order_id).bind(now)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records what the broker says about an order, as of the engine's `at`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_order(
+        &self,
+        id: i64,
+        status: &str,
+        broker_order_id: Option<&str>,
+        filled_qty: &str,
+        filled_avg_price: Option<&str>,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let sql = "UPDATE slot_orders SET status = $1, \
+                   broker_order_id = COALESCE($2, broker_order_id), filled_qty = $3, \
+                   filled_avg_price = COALESCE($4, filled_avg_price), reason = COALESCE($5, reason), \
+                   updated_at = $6 WHERE id = $7";
+        with_pool!(self, pool => sqlx::query(sql)
+            .bind(status).bind(broker_order_id).bind(filled_qty).bind(filled_avg_price)
+            .bind(reason).bind(at).bind(id)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Every order of a plan (to total what it has invested).
+    pub async fn plan_orders(&self, plan_id: i64) -> anyhow::Result<Vec<SlotOrderRow>> {
+        let sql = format!(
+            "SELECT {} FROM slot_orders o JOIN plan_slots s ON s.id = o.slot_id WHERE s.plan_id = $1",
+            ORDER_COLUMNS
+                .split(", ")
+                .map(|c| format!("o.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, SlotOrderRow>(&sql).bind(plan_id).fetch_all(pool).await)?,
+        )
+    }
+
+    /// A plan's slots, newest first.
+    pub async fn plan_slots(&self, plan_id: i64) -> anyhow::Result<Vec<SlotRow>> {
+        let sql = format!(
+            "SELECT {SLOT_COLUMNS} FROM plan_slots WHERE plan_id = $1 ORDER BY scheduled_at DESC"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, SlotRow>(&sql).bind(plan_id).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Ends a plan (its end date or total was reached).
+    pub async fn end_plan(&self, plan_id: i64) -> anyhow::Result<()> {
+        let now = super::now();
+        let sql = "UPDATE plans SET status = 'ended', ended_at = $1, updated_at = $1 \
+                   WHERE id = $2 AND status <> 'ended'";
+        with_pool!(self, pool => sqlx::query(sql).bind(now).bind(plan_id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! The scheduling engine: exactly one order per (plan, slot, symbol).
+//!
+//! One pass ([`Engine::tick`]) at an instant `now`:
+//! 1. **Materialise** every due slot of every active plan (unique per plan and
+//!    instant, so any number of passes or instances write it once). A slot
+//!    whose session has closed before anyone could run it is `missed`.
+//! 2. **Claim** due work with a lease: pending slots, and running or
+//!    submitted ones whose lease ran out (their engine died mid-run, or an
+//!    order is due a status check).
+//! 3. **Run** each claimed slot ([`run`]): pre-flight checks, then per
+//!    symbol an intent row with a deterministic client order id is written
+//!    BEFORE the order is sent. A lost answer is resolved by looking the
+//!    client order id up, never by sending blindly; a resend reuses the same
+//!    id, so the broker itself refuses a duplicate.
+//! 4. Orders are followed to a terminal state; the slot ends with the
+//!    combined outcome and a reason a person can read.
+//!
+//! Time is a parameter: the worker passes its clock, tests and
+//! `dripfeed engine tick --at` pass any instant.
+
+mod run;
+
+use crate::domain::calendar;
+use crate::domain::schedule::Schedule;
+use crate::server::db::rows::PlanRow;
+use crate::server::state::AppState;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+pub use run::client_order_id;
+
+/// How long a claim on a running slot lasts before another engine may take
+/// it over (its engine is presumed dead).
+pub const RUN_LEASE: Duration = Duration::minutes(2);
+/// How often a submitted order's status is checked.
+pub const FOLLOW_EVERY: Duration = Duration::seconds(15);
+/// Slots claimed per pass.
+const BATCH: i64 = 200;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub materialised: usize,
+    pub missed: usize,
+    pub claimed: usize,
+    pub finished: usize,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    state: AppState,
+    owner: String,
+}
+
+/// The stored schedule of a plan.
+pub fn plan_schedule(plan: &PlanRow) -> anyhow::Result<Schedule> {
+    let cadence = serde_json::from_str(&plan.cadence)?;
+    let time = serde_json::from_str(&plan.time_of_day)?;
+    Ok(Schedule::new(
+        cadence,
+        time,
+        &plan.time_zone,
+        plan.start_date,
+        plan.end_date,
+    )?)
+}
+
+/// The engine's clock: the embedded exchange's when it has been moved or
+/// sped up for a demo (so plans fire in its time), otherwise the wall clock.
+pub fn engine_now(state: &AppState) -> DateTime<Utc> {
+    if state.settings.exchange_clock.is_some() || state.settings.exchange_speed != 1 {
+        state.exchange.now()
+    } else {
+        Utc::now()
+    }
+}
+
+/// A name for this process in slot claims.
+pub fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "dripfeed".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Runs a pass every `every` until the task is dropped. A pass cut short
+/// (shutdown, crash) is safe: leases expire and the next pass resumes.
+pub async fn worker(engine: Engine, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let now = engine_now(&engine.state);
+        match engine.tick(now).await {
+            Ok(r) if r.claimed > 0 || r.materialised > 0 => {
+                tracing::info!(
+                    materialised = r.materialised,
+                    missed = r.missed,
+                    claimed = r.claimed,
+                    finished = r.finished,
+                    "engine pass"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error.cause_chain = ?e, "engine pass failed"),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine instance; `owner` names it in claims (host and process).
+    pub fn new(state: AppState, owner: impl Into<String>) -> Self {
+        Self {
+            state,
+            owner: owner.into(),
+        }
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// One full pass at `now`.
+    pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickReport> {
+        let now = now.duration_trunc(Duration::microseconds(1))?;
+        let mut report = TickReport::default();
+        self.materialise(now, &mut report).await?;
+        loop {
+            let claimed = self
+                .state
+                .store
+                .claim_slots(&self.owner, now, now + RUN_LEASE, BATCH)
+                .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            report.claimed += claimed.len();
+            for slot in claimed {
+                match run::run(self, &slot, now).await {
+                    Ok(true) => report.finished += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        // The lease runs out and a later pass tries again.
+                        tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed");
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes every due slot of every active plan.
+    async fn materialise(&self, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
+        let store = &self.state.store;
+        for plan in store.engine_plans().await? {
+            let schedule = match plan_schedule(&plan) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(plan_id = plan.id, error = %e, "plan has an unusable schedule");
+                    continue;
+                }
+            };
+            // Runs before the plan was created or (re)activated are not owed.
+            let since = store
+                .last_slot_at(plan.id)
+                .await?
+                .unwrap_or(plan.updated_at)
+                .max(plan.updated_at);
+            for slot in schedule.slots_after(since).take_while(|s| s.at <= now) {
+                let session_over =
+                    calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
+                let (status, reason) = if session_over {
+                    let when = slot
+                        .at
+                        .with_timezone(&schedule.zone())
+                        .format("%Y-%m-%d %H:%M %Z");
+                    (
+                        "missed",
+                        Some(format!(
+                            "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
+                        )),
+                    )
+                } else {
+                    ("pending", None)
+                };
+                if store
+                    .insert_slot(
+                        plan.id,
+                        slot.at,
+                        slot.trading_date,
+                        status,
+                        reason.as_deref(),
+                    )
+                    .await?
+                {
+                    report.materialised += 1;
+                    if status == "missed" {
+                        report.missed += 1;
+                        tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
+                    }
+                }
+            }
+            // Past its end date (in the plan's zone) the plan is over; its
+            // last runs, already written, still complete.
+            let today = now.with_timezone(&schedule.zone()).date_naive();
+            if schedule.end().is_some_and(|end| today > end) {
+                store.end_plan(plan.id).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! The scheduling engine against the embedded exchange, on a real database:
+//! one order per (plan, slot, symbol) whatever the broker does, every slot
+//! ending in exactly one outcome with a reason.
+
+use crate::helpers::TestApp;
+use crate::plans::{create, plans, user_with_demo, weekly};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use claims::assert_ok;
+use dripfeed::domain::plan::Mode;
+use dripfeed::domain::strategy::{Gate, smart_dca};
+use dripfeed::server::broker::exchange::{Fault, market};
+use dripfeed::server::db::rows::{SlotOrderRow, SlotRow};
+use dripfeed::server::engine::{Engine, client_order_id};
+use rust_decimal::Decimal;
+
+struct Fixture {
+    app: TestApp,
+    engine: Engine,
+    plan_id: i64,
+    /// The plan's first run.
+    slot: DateTime<Utc>,
+}
+
+/// A user with the demo account and a weekly plan buying `legs`.
+async fn fixture_with(legs: &[(&str, &str)], mode: Mode) -> Fixture {
+    let app = crate::helpers::spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "engine@example.com").await;
+    let mut input = weekly(connection, legs);
+    input.mode = mode;
+    let plan_id = assert_ok!(create(&app, &client, input).await);
+    let next = plans(&app, &client).await[0]
+        .next_run
+        .clone()
+        .expect("a next run");
+    let slot = DateTime::parse_from_rfc3339(&next.at)
+        .expect("RFC 3339")
+        .with_timezone(&Utc);
+    let engine = Engine::new(app.state.clone(), "test-engine");
+    Fixture {
+        app,
+        engine,
+        plan_id,
+        slot,
+    }
+}
+
+async fn fixture(legs: &[(&str, &str)]) -> Fixture {
+    fixture_with(legs, Mode::Pure).await
+}
+
+impl Fixture {
+    /// One engine pass at `at`, with the demo exchange's clock there too.
+    async fn tick(&self, at: DateTime<Utc>) -> dripfeed::server::engine::TickReport {
+        self.app.demo_exchange.set_clock(at, 0);
+        self.engine.tick(at).await.expect("engine pass")
+    }
+
+    async fn slots(&self) -> Vec<SlotRow> {
+        self.app
+            .store
+            .plan_slots(self.plan_id)
+            .await
+            .expect("slots")
+    }
+
+    async fn orders(&self, slot: &SlotRow) -> Vec<SlotOrderRow> {
+        self.app.store.slot_orders(slot.id).await.expect("orders")
+    }
+
+    /// Every order the demo exchange holds, across accounts.
+    fn exchange_orders(&self) -> Vec<dripfeed::server::broker::exchange::ledger::Order> {
+        self.app
+            .demo_exchange
+            .with_ledger(|l| {
+                l.accounts
+                    .values()
+                    .flat_map(|a| a.orders.clone())
+                    .collect::<Vec<_>>()
+            })
+            .expect("ledger")
+    }
+}
+
+#[tokio::test]
+async fn a_due_plan_buys_each_symbol_exactly_once() {
+    let f = fixture(&[("VTI", "25"), ("QQQ", "10")]).await;
+
+    let early = f.tick(f.slot - Duration::minutes(1)).await;
+    assert_eq!(early.materialised, 0);
+    assert!(f.slots().await.is_empty());
+
+    let report = f.tick(f.slot).await;
+    assert_eq!((report.materialised, report.finished), (1, 1));
+    let slots = f.slots().await;
+    assert_eq!(slots.len(), 1);
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    let orders = f.orders(&slots[0]).await;
+    assert_eq!(orders.len(), 2);
+    for o in &orders {
+        assert_eq!(o.status, "filled");
+        assert_eq!(
+            o.client_order_id,
+            client_order_id(f.plan_id, f.slot, &o.symbol)
+        );
+        assert!(o.broker_order_id.is_some() && o.filled_avg_price.is_some());
+    }
+
+    // More passes, now and later that day, place nothing more.
+    for later in [0, 1, 30, 120] {
+        f.tick(f.slot + Duration::minutes(later)).await;
+    }
+    assert_eq!(f.slots().await.len(), 1);
+    assert_eq!(f.exchange_orders().len(), 2);
+    let spent: Decimal = f.exchange_orders().iter().filter_map(|o| o.notional).sum();
+    assert_eq!(spent, Decimal::from(35));
+}
+
+#[tokio::test]
+async fn the_next_week_is_a_new_slot() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.tick(f.slot).await;
+    f.tick(f.slot + Duration::days(7)).await;
+    let slots = f.slots().await;
+    assert_eq!(slots.len(), 2, "{slots:?}");
+    assert!(slots.iter().all(|s| s.status == "filled"));
+    assert_eq!(f.exchange_orders().len(), 2);
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_resolved_by_client_order_id_without_a_second_order() {
+    let f = fixture(&[("VTI", "25")]).await;
+    // Pre-flight's account and asset checks pass; the order is placed, then
+    // the connection drops before the answer.
+    f.app
+        .demo_exchange
+        .faults()
+        .queue
+        .extend([Fault::Pass, Fault::Pass, Fault::DropAfterCommit]);
+    f.tick(f.slot).await;
+
+    let slots = f.slots().await;
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    assert_eq!(f.exchange_orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_on_submission_is_retried_with_the_same_client_order_id() {
+    let f = fixture(&[("VTI", "25")]).await;
+    // Pre-flight: account, asset. Then the order POST fails with a 500 before
+    // the exchange handles it, and so does the immediate look-up.
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Status(500),
+        Fault::Status(500),
+    ]);
+    f.tick(f.slot).await;
+    let slots = f.slots().await;
+    assert_eq!(slots[0].status, "submitted");
+    assert_eq!(f.orders(&slots[0]).await[0].status, "unknown");
+    assert!(f.exchange_orders().is_empty());
+
+    // A little later the engine looks again, finds nothing, and resends.
+    f.tick(f.slot + Duration::minutes(2)).await;
+    let slots = f.slots().await;
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    assert_eq!(f.exchange_orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_rate_limited_submission_waits_and_goes_through_once() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::RateLimited { reset_in_secs: 1 },
+    ]);
+    f.tick(f.slot).await;
+    assert!(f.exchange_orders().is_empty());
+    f.tick(f.slot + Duration::minutes(3)).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+    assert_eq!(f.exchange_orders().len(), 1);
+}
+
+#[tokio::test]
+async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
+    let f = fixture(&[("VTI", "25")]).await;
+    let store = &f.app.store;
+    // A first engine writes the slot, claims it, writes the intent, sends the
+    // order... and dies before recording anything.
+    f.app.demo_exchange.set_clock(f.slot, 0);
+    let date = f
+        .slot
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    assert!(
+        store
+            .insert_slot(f.plan_id, f.slot, date, "pending", None)
+            .await
+            .expect("slot")
+    );
+    let claimed = store
+        .claim_slots("dead-engine", f.slot, f.slot + Duration::minutes(2), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let cid = client_order_id(f.plan_id, f.slot, "VTI");
+    store
+        .insert_intent(claimed[0].id, "VTI", "25", &cid)
+        .await
+        .expect("intent");
+    let now = f.app.demo_exchange.now();
+    f.app
+        .demo_exchange
+        .with_ledger(|l| {
+            let account = l.accounts.values_mut().next().expect("the demo account");
+            account
+                .submit(
+                    dripfeed::server::broker::exchange::ledger::NewOrder {
+                        symbol: "VTI".into(),
+                        side: Some(dripfeed::server::broker::exchange::ledger::Side::Buy),
+                        order_type: Some(
+                            dripfeed::server::broker::exchange::ledger::OrderType::Market,
+                        ),
+                        time_in_force: Some(
+                            dripfeed::server::broker::exchange::ledger::TimeInForce::Day,
+                        ),
+                        notional: Some(Decimal::from(25)),
+                        client_order_id: Some(cid.clone()),
+                        ..Default::default()
+                    },
+                    now,
+                    None,
+                )
+                .expect("placed")
+        })
+        .expect("ledger");
+
+    // While its lease holds, nobody else touches the slot.
+    f.tick(f.slot + Duration::minutes(1)).await;
+    assert_eq!(f.slots().await[0].status, "running");
+
+    // After it, this engine takes over and finds the order by its id.
+    f.tick(f.slot + Duration::minutes(3)).await;
+    let slots = f.slots().await;
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    assert_eq!(slots[0].claimed_by.as_deref(), Some("test-engine"));
+    assert_eq!(f.exchange_orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_partial_fill_ends_the_slot_with_what_was_bought_and_why() {
+    let f = fixture(&[("VTI", "100")]).await;
+    f.app.demo_exchange.faults().partial_fill = Some(Decimal::new(5, 1));
+    f.tick(f.slot).await;
+    assert_eq!(f.slots().await[0].status, "submitted");
+    // The rest expires at the close; the next check sees it.
+    let close = dripfeed::domain::calendar::trading_day(f.slots().await[0].trading_date)
+        .expect("a trading day")
+        .close_at();
+    f.tick(close + Duration::minutes(1)).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "partially_filled");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("expired after filling"),
+        "{slot:?}"
+    );
+    let order = &f.orders(slot).await[0];
+    assert!(order.filled_qty.parse::<Decimal>().expect("qty") > Decimal::ZERO);
+}
+
+#[tokio::test]
+async fn without_enough_cash_the_run_is_skipped_with_the_numbers() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.app
+        .demo_exchange
+        .with_ledger(|l| {
+            l.accounts
+                .values_mut()
+                .for_each(|a| a.cash = Decimal::from(5))
+        })
+        .expect("ledger");
+    f.tick(f.slot).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "skipped");
+    let reason = slot.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("$25.00") && reason.contains("$5.00"),
+        "{reason}"
+    );
+    assert!(f.exchange_orders().is_empty());
+}
+
+#[tokio::test]
+async fn a_run_the_engine_was_down_for_is_caught_up_in_session_or_marked_missed() {
+    let f = fixture(&[("VTI", "25")]).await;
+    // Two hours late, same session: caught up.
+    f.tick(f.slot + Duration::hours(2)).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+
+    let g = fixture(&[("VTI", "25")]).await;
+    // The engine comes back the next day: too late for that session.
+    g.tick(g.slot + Duration::days(1)).await;
+    let slot = &g.slots().await[0];
+    assert_eq!(slot.status, "missed");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not running")
+    );
+    assert!(g.exchange_orders().is_empty());
+}
+
+/// A symbol whose last close before `date` is above (or at/below) its 20-day
+/// average in the simulated market.
+fn symbol_where(date: NaiveDate, above: bool) -> &'static str {
+    market::UNIVERSE
+        .iter()
+        .filter(|a| a.tradable && a.fractionable)
+        .find(|a| {
+            let closes: Vec<Decimal> = market::daily_bars(
+                a.symbol,
+                date - Duration::days(60),
+                date - Duration::days(1),
+            )
+            .iter()
+            .map(|b| b.close)
+            .collect();
+            matches!(smart_dca(&closes, 20), Gate::Skip { .. }) == above
+        })
+        .map(|a| a.symbol)
+        .expect("some symbol on each side of its average")
+}
+
+#[tokio::test]
+async fn smart_dca_buys_below_the_average_and_skips_above_it() {
+    let probe = fixture(&[("VTI", "25")]).await;
+    let date = probe
+        .slots()
+        .await
+        .first()
+        .map(|s| s.trading_date)
+        .unwrap_or_else(|| {
+            probe
+                .slot
+                .with_timezone(&chrono_tz::America::New_York)
+                .date_naive()
+        });
+    let above = symbol_where(date, true);
+    let below = symbol_where(date, false);
+    let f = fixture_with(
+        &[(above, "10"), (below, "10")],
+        Mode::Smart {
+            sma_days: 20,
+            carry_skipped: true,
+        },
+    )
+    .await;
+    f.tick(f.slot).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "filled", "{slot:?}");
+    let orders = f.orders(slot).await;
+    assert_eq!(
+        orders.iter().map(|o| o.symbol.as_str()).collect::<Vec<_>>(),
+        [below]
+    );
+    // The skipped $10 waits for the next run that buys.
+    let legs = f.app.store.legs_with_carry(f.plan_id).await.expect("legs");
+    let carried = legs
+        .iter()
+        .find(|(l, _)| l.symbol == above)
+        .expect("leg")
+        .1
+        .clone();
+    assert_eq!(
+        carried.parse::<Decimal>().expect("carry"),
+        Decimal::from(10)
+    );
+}
