@@ -70,6 +70,8 @@ export default defineConfig({
       DRIPFEED_ALPACA_DATA_URL: alpacaURL,
       DRIPFEED_EXCHANGE_CLOCK: sessionClock,
       DRIPFEED_EXCHANGE_SPEED: "0",
+      // Lets a test move the demo exchange's clock (and so the engine's).
+      DRIPFEED_EXCHANGE_CONTROL: "true",
     },
    },
   ],

@@ -4,8 +4,8 @@
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, LandingPage,
-    LogInPage, LoginCodePage, NotFoundPage, PricingPage, SecurityPage, SettingsPage, SignUpPage,
-    TermsPage,
+    LogInPage, LoginCodePage, NotFoundPage, PlanDetailPage, PlanWizardPage, PlansPage, PricingPage,
+    SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -60,6 +60,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("account") view=AccountPage />
                     <Route path=StaticSegment("brokerage") view=BrokeragePage />
                     <Route path=StaticSegment("dashboard") view=DashboardPage />
+                    <Route path=StaticSegment("plans") view=PlansPage />
+                    <Route path=path!("/plans/new") view=PlanWizardPage />
+                    <Route path=path!("/plans/:id") view=PlanDetailPage />
                     <Route path=path!("/login/code") view=LoginCodePage />
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />

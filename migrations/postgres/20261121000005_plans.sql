@@ -17,6 +17,9 @@ CREATE TABLE plans (
     -- Stop once this many dollars have been invested (NULL: no limit).
     max_total TEXT,
     mode TEXT NOT NULL,
+    -- When the plan last became active (created or resumed), in the engine's
+    -- time: runs before it are not owed.
+    active_since TIMESTAMPTZ NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     ended_at TIMESTAMPTZ

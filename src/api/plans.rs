@@ -71,6 +71,59 @@ pub struct PlanSummary {
     pub next_run: Option<RunPreview>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetDto {
+    pub symbol: String,
+    pub name: String,
+    pub fractionable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotOrderDto {
+    pub symbol: String,
+    pub notional: Decimal,
+    pub status: String,
+    pub filled_qty: Decimal,
+    pub filled_avg_price: Option<Decimal>,
+    pub broker_order_id: Option<String>,
+    pub client_order_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotDto {
+    /// RFC 3339, UTC.
+    pub scheduled_at: String,
+    pub local: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub orders: Vec<SlotOrderDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDetail {
+    pub plan: PlanSummary,
+    /// Newest first.
+    pub slots: Vec<SlotDto>,
+    /// Dollars actually spent (filled quantity × average price).
+    pub invested: Decimal,
+}
+
+/// Tradable assets of the connection's broker matching `query` (symbol or
+/// name), best matches first.
+#[server]
+pub async fn search_assets(connection_id: i64, query: String) -> Result<Vec<AssetDto>, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::search_assets(&ctx.state, &user, connection_id, &query).await
+}
+
+#[server]
+pub async fn get_plan(id: i64) -> Result<PlanDetail, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::detail(&ctx.state, &user, id).await
+}
+
 /// The next five runs and the monthly spend, without saving anything.
 #[server(input = Json)]
 pub async fn preview_plan(input: PlanInput) -> Result<SchedulePreview, AppError> {

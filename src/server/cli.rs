@@ -74,6 +74,9 @@ struct ExchangeArgs {
     /// Simulated seconds per real second (0 stops the clock).
     #[arg(long, default_value_t = 1)]
     speed: i32,
+    /// Serve POST /_control/clock so a script can move the clock.
+    #[arg(long)]
+    control: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,7 +242,11 @@ async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
         clock = %exchange.now(),
         "the paper exchange is serving (simulated prices, no real money)"
     );
-    axum::serve(listener, http::router(exchange, true))
+    let extras = http::Extras {
+        oauth_fake: true,
+        control: args.control,
+    };
+    axum::serve(listener, http::router(exchange, extras))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving the paper exchange")?;

@@ -95,6 +95,11 @@ pub struct Settings {
     /// `DRIPFEED_ALPACA_OAUTH_ENVIRONMENT`.
     #[serde(default)]
     pub alpaca_oauth_environment: OAuthEnvironment,
+    /// Serve `POST /paper-exchange/_control/clock` to move the embedded
+    /// exchange's clock (demos and end-to-end tests; never in production).
+    /// `DRIPFEED_EXCHANGE_CONTROL`.
+    #[serde(default)]
+    pub exchange_control: bool,
     /// Whether this process runs the scheduling engine (`serve --no-engine`
     /// turns it off). `DRIPFEED_ENGINE`.
     #[serde(default = "defaults::engine")]
@@ -221,6 +226,7 @@ const KNOWN_VARS: &[&str] = &[
     "EXCHANGE_SPEED",
     "MAX_AMOUNT_PER_RUN",
     "ENGINE",
+    "EXCHANGE_CONTROL",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];

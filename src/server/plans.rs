@@ -3,7 +3,10 @@
 //! limits enforced here on the server), list, and pause / resume / stop.
 //! Every change is audited.
 
-use crate::api::plans::{LegDto, PlanInput, PlanSummary, RunPreview, SchedulePreview};
+use crate::api::plans::{
+    AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, RunPreview, SchedulePreview, SlotDto,
+    SlotOrderDto,
+};
 use crate::domain::plan::{self, Leg, Mode, Symbol};
 use crate::domain::schedule::{Adjustment, Schedule, ScheduleError, Slot};
 use crate::domain::tier::Tier;
@@ -12,6 +15,7 @@ use crate::server::auth::{ClientInfo, CurrentUser, audit};
 use crate::server::broker::{Broker, BrokerError};
 use crate::server::connections::broker_for;
 use crate::server::db::plans::NewPlan;
+use crate::server::engine::engine_now;
 use crate::server::state::AppState;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -235,7 +239,7 @@ pub fn preview(
     user: &CurrentUser,
     input: &PlanInput,
 ) -> Result<SchedulePreview, AppError> {
-    let now = Utc::now();
+    let now = engine_now(state);
     let v = validate(state, user, input, now)?;
     let per_run: Decimal = v.legs.iter().map(|l| l.amount).sum();
     let zone = v.schedule.zone();
@@ -302,7 +306,8 @@ pub async fn create(
     client: &ClientInfo,
     input: PlanInput,
 ) -> Result<i64, AppError> {
-    let v = validate(state, user, &input, Utc::now())?;
+    let now = engine_now(state);
+    let v = validate(state, user, &input, now)?;
     let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
     let over = plan::check_tier(tier_of(state, user), v.legs.len(), open);
     if !over.is_empty() {
@@ -351,6 +356,7 @@ pub async fn create(
             end_date: v.schedule.end(),
             max_total: v.max_total.map(|t| t.normalize().to_string()),
             mode: &mode,
+            active_since: now,
             legs: v
                 .legs
                 .iter()
@@ -406,7 +412,7 @@ pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummar
         .into_iter()
         .map(|c| (c.id, c.label))
         .collect();
-    let now = Utc::now();
+    let now = engine_now(state);
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -471,7 +477,11 @@ pub async fn change_status(
                 .into(),
         ));
     }
-    if !state.store.set_plan_status(user.id, id, from, to).await? {
+    if !state
+        .store
+        .set_plan_status(user.id, id, from, to, engine_now(state))
+        .await?
+    {
         return Err(AppError::Conflict(format!(
             "The plan is {} and cannot be {}.",
             row.status,
@@ -492,4 +502,117 @@ pub async fn change_status(
     )
     .await?;
     Ok(())
+}
+
+/// Tradable assets matching `query`, from the connection's broker (cached).
+pub async fn search_assets(
+    state: &AppState,
+    user: &CurrentUser,
+    connection_id: i64,
+    query: &str,
+) -> Result<Vec<AssetDto>, AppError> {
+    let Some(connection) = state.store.connection_of(user.id, connection_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let (broker, _) = broker_for(state, &connection)?;
+    let env = crate::server::connections::Environment::parse(&connection.environment)
+        .unwrap_or(crate::server::connections::Environment::Paper);
+    let host = format!(
+        "{}#{}",
+        env.as_str(),
+        crate::server::connections::endpoints(state, env).0
+    );
+    let assets = match state.asset_cache.assets(&host, &broker).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the broker's assets");
+            return Err(AppError::invalid(
+                "symbols",
+                "Could not load the broker's symbols just now; type the ticker instead.",
+            ));
+        }
+    };
+    let q = query.trim().to_ascii_uppercase();
+    let rank = |a: &crate::server::broker::Asset| -> Option<u8> {
+        let name = a.name.as_deref().unwrap_or_default().to_ascii_uppercase();
+        if q.is_empty() {
+            Some(3)
+        } else if a.symbol == q {
+            Some(0)
+        } else if a.symbol.starts_with(&q) {
+            Some(1)
+        } else if name.contains(&q) {
+            Some(2)
+        } else {
+            None
+        }
+    };
+    let mut found: Vec<(u8, usize, &crate::server::broker::Asset)> = assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.tradable)
+        .filter_map(|(i, a)| rank(a).map(|r| (r, i, a)))
+        .collect();
+    found.sort_by_key(|(r, i, _)| (*r, *i));
+    Ok(found
+        .into_iter()
+        .take(12)
+        .map(|(_, _, a)| AssetDto {
+            symbol: a.symbol.clone(),
+            name: a.name.clone().unwrap_or_default(),
+            fractionable: a.fractionable,
+        })
+        .collect())
+}
+
+/// One plan with every slot and order, newest first.
+pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<PlanDetail, AppError> {
+    if state.store.plan_of(user.id, id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let summary = list(state, user)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(AppError::NotFound)?;
+    let zone: Tz = summary.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let dec = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+    let mut invested = Decimal::ZERO;
+    let mut slots = Vec::new();
+    for slot in state.store.plan_slots(id).await? {
+        let orders = state.store.slot_orders(slot.id).await?;
+        let orders: Vec<SlotOrderDto> = orders
+            .into_iter()
+            .map(|o| {
+                let filled = dec(&o.filled_qty);
+                let price = o.filled_avg_price.as_deref().map(dec);
+                invested += price.map_or(Decimal::ZERO, |p| (p * filled).round_dp(2));
+                SlotOrderDto {
+                    symbol: o.symbol,
+                    notional: dec(&o.notional),
+                    status: o.status,
+                    filled_qty: filled,
+                    filled_avg_price: price,
+                    broker_order_id: o.broker_order_id,
+                    client_order_id: o.client_order_id,
+                }
+            })
+            .collect();
+        slots.push(SlotDto {
+            scheduled_at: slot.scheduled_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            local: slot
+                .scheduled_at
+                .with_timezone(&zone)
+                .format("%a %-d %b %Y, %H:%M (%Z)")
+                .to_string(),
+            status: slot.status,
+            reason: slot.reason,
+            orders,
+        });
+    }
+    Ok(PlanDetail {
+        plan: summary,
+        slots,
+        invested,
+    })
 }

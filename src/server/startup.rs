@@ -7,7 +7,7 @@ use crate::server::auth::rate_limit::RateLimits;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::broker::exchange::http as exchange_http;
 use crate::server::broker::exchange::{Exchange, KeyPolicy, MOUNT};
-use crate::server::broker::market_data::TradeCache;
+use crate::server::broker::market_data::{AssetCache, TradeCache};
 use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
@@ -114,6 +114,7 @@ impl Application {
             exchange_url,
             broker_http,
             trade_cache: Arc::new(TradeCache::default()),
+            asset_cache: Arc::new(AssetCache::default()),
         };
         let router = router(state.clone());
         Ok(Self {
@@ -252,7 +253,10 @@ fn router(state: AppState) -> Router {
             MOUNT,
             exchange_http::router(
                 state.exchange.clone(),
-                state.settings.alpaca_oauth_client_id.is_none(),
+                exchange_http::Extras {
+                    oauth_fake: state.settings.alpaca_oauth_client_id.is_none(),
+                    control: state.settings.exchange_control,
+                },
             ),
         )
         .layer(middleware)

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::server::auth::origin::AllowedOrigin;
 use crate::server::auth::rate_limit::RateLimits;
 use crate::server::broker::exchange::Exchange;
-use crate::server::broker::market_data::TradeCache;
+use crate::server::broker::market_data::{AssetCache, TradeCache};
 use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub broker_http: reqwest::Client,
     /// Latest trades shared across users.
     pub trade_cache: Arc<TradeCache>,
+    /// Broker asset lists shared across users.
+    pub asset_cache: Arc<AssetCache>,
 }
 
 /// The `AppState` inside a server function or a server-rendered page.

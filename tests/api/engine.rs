@@ -6,15 +6,18 @@ use crate::helpers::TestApp;
 use crate::plans::{create, plans, user_with_demo, weekly};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use claims::assert_ok;
+use dripfeed::api::plans::{GetPlan, PlanDetail};
 use dripfeed::domain::plan::Mode;
 use dripfeed::domain::strategy::{Gate, smart_dca};
 use dripfeed::server::broker::exchange::{Fault, market};
 use dripfeed::server::db::rows::{SlotOrderRow, SlotRow};
 use dripfeed::server::engine::{Engine, client_order_id};
+use leptos::server_fn::ServerFn;
 use rust_decimal::Decimal;
 
 struct Fixture {
     app: TestApp,
+    client: reqwest::Client,
     engine: Engine,
     plan_id: i64,
     /// The plan's first run.
@@ -38,6 +41,7 @@ async fn fixture_with(legs: &[(&str, &str)], mode: Mode) -> Fixture {
     let engine = Engine::new(app.state.clone(), "test-engine");
     Fixture {
         app,
+        client,
         engine,
         plan_id,
         slot,
@@ -113,6 +117,24 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
     assert_eq!(f.exchange_orders().len(), 2);
     let spent: Decimal = f.exchange_orders().iter().filter_map(|o| o.notional).sum();
     assert_eq!(spent, Decimal::from(35));
+
+    // The plan's history shows the run, its orders and what was invested.
+    let body = crate::auth::outcome(
+        f.app
+            .call_server_fn_as(&f.client, GetPlan::PATH, &[("id", &f.plan_id.to_string())])
+            .await,
+    )
+    .await
+    .expect("plan detail");
+    let detail: PlanDetail = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(detail.slots.len(), 1);
+    assert_eq!(detail.slots[0].status, "filled");
+    assert_eq!(detail.slots[0].orders.len(), 2);
+    assert!(
+        (detail.invested - Decimal::from(35)).abs() <= Decimal::new(2, 2),
+        "{}",
+        detail.invested
+    );
 }
 
 #[tokio::test]

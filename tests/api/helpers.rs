@@ -122,7 +122,13 @@ pub async fn spawn_alpaca_fake(policy: KeyPolicy) -> (Exchange, String) {
         .await
         .expect("bind the Alpaca fake");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let router = exchange_http::router(exchange.clone(), true);
+    let router = exchange_http::router(
+        exchange.clone(),
+        exchange_http::Extras {
+            oauth_fake: true,
+            control: false,
+        },
+    );
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

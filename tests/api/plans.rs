@@ -9,8 +9,8 @@ use dripfeed::api::broker::{
     BrokerageOverview, BrokerageSummary, ConnectDemoAccount, DisconnectBroker,
 };
 use dripfeed::api::plans::{
-    CreatePlan, LegInput, ListPlans, PausePlan, PlanInput, PlanSummary, PreviewPlan, ResumePlan,
-    SchedulePreview, StopPlan,
+    AssetDto, CreatePlan, LegInput, ListPlans, PausePlan, PlanInput, PlanSummary, PreviewPlan,
+    ResumePlan, SchedulePreview, SearchAssets, StopPlan,
 };
 use dripfeed::domain::plan::Mode;
 use dripfeed::domain::schedule::{Cadence, TimeOfDay};
@@ -330,4 +330,49 @@ async fn the_free_tier_limits_are_enforced_on_the_server() {
         e.general().unwrap_or_default().contains("1 active plan"),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn symbol_search_finds_by_ticker_and_name_and_flags_whole_share_assets() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "search@example.com").await;
+    let search = |q: &'static str| {
+        let app = &app;
+        let client = &client;
+        async move {
+            let body = outcome(
+                app.call_server_fn_as(
+                    client,
+                    SearchAssets::PATH,
+                    &[("connection_id", &connection.to_string()), ("query", q)],
+                )
+                .await,
+            )
+            .await
+            .expect("search");
+            serde_json::from_str::<Vec<AssetDto>>(&body).expect("JSON")
+        }
+    };
+    let vti = search("vti").await;
+    assert_eq!(vti[0].symbol, "VTI");
+    let sp = search("s&p 500").await;
+    assert!(sp.iter().any(|a| a.symbol == "VOO"), "{sp:?}");
+    let brk = search("BRK").await;
+    assert!(
+        brk.iter().any(|a| a.symbol == "BRK.A" && !a.fractionable),
+        "{brk:?}"
+    );
+    assert!(search("TWTR").await.is_empty(), "not tradable, not offered");
+
+    let (stranger, _) = user_with_demo(&app, "nosy@example.com").await;
+    let e = outcome(
+        app.call_server_fn_as(
+            &stranger,
+            SearchAssets::PATH,
+            &[("connection_id", &connection.to_string()), ("query", "VTI")],
+        )
+        .await,
+    )
+    .await;
+    assert_matches!(e, Err(AppError::NotFound));
 }

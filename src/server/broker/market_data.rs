@@ -51,6 +51,38 @@ impl TradeCache {
     }
 }
 
+/// The broker's asset list per trading host, kept for an hour (it changes
+/// rarely and is large).
+/// A shared, immutable asset list.
+pub type AssetList = std::sync::Arc<Vec<super::Asset>>;
+
+#[derive(Default)]
+pub struct AssetCache {
+    entries: Mutex<HashMap<String, (Instant, AssetList)>>,
+}
+
+pub const ASSET_TTL: Duration = Duration::from_secs(3600);
+
+impl AssetCache {
+    pub async fn assets(&self, host: &str, broker: &dyn Broker) -> BrokerResult<AssetList> {
+        if let Some((at, list)) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            && at.elapsed() < ASSET_TTL
+        {
+            return Ok(list.clone());
+        }
+        let list = std::sync::Arc::new(broker.assets().await?);
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_owned(), (Instant::now(), list.clone()));
+        Ok(list)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +136,9 @@ mod tests {
             nothing()
         }
         async fn asset(&self, _: &str) -> BrokerResult<Option<Asset>> {
+            nothing()
+        }
+        async fn assets(&self) -> BrokerResult<Vec<Asset>> {
             nothing()
         }
         async fn daily_bars(&self, _: &str, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<Bar>> {

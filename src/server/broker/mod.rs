@@ -268,6 +268,8 @@ pub trait Broker: Send + Sync {
     async fn calendar(&self, start: NaiveDate, end: NaiveDate) -> BrokerResult<Vec<MarketDay>>;
     /// `None` for a symbol the broker does not know.
     async fn asset(&self, symbol: &str) -> BrokerResult<Option<Asset>>;
+    /// Every active US equity the broker lists.
+    async fn assets(&self) -> BrokerResult<Vec<Asset>>;
     /// Daily bars from `start` to `end` (both included), oldest first.
     async fn daily_bars(
         &self,

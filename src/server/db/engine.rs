@@ -16,15 +16,15 @@ impl Store {
     /// Plans the engine schedules: active, with a connection.
     pub async fn engine_plans(&self) -> anyhow::Result<Vec<PlanRow>> {
         let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
-                   time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at \
-                   FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id";
+                   time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at, \
+                   ended_at FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id";
         Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).fetch_all(pool).await)?)
     }
 
     pub async fn plan_by_id(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
         let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
-                   time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at \
-                   FROM plans WHERE id = $1";
+                   time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at, \
+                   ended_at FROM plans WHERE id = $1";
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).bind(id).fetch_optional(pool).await)?,
         )

@@ -2,7 +2,7 @@
 
 use super::rows::{PlanLegRow, PlanRow};
 use super::{Store, with_pool};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// A validated plan about to be saved (schedule parts as domain JSON).
 #[derive(Debug)]
@@ -17,12 +17,15 @@ pub struct NewPlan<'a> {
     pub end_date: Option<NaiveDate>,
     pub max_total: Option<String>,
     pub mode: &'a str,
+    /// The engine's now: runs before it are not owed.
+    pub active_since: DateTime<Utc>,
     /// (symbol, amount as canonical decimal text)
     pub legs: Vec<(String, String)>,
 }
 
 const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
-                       time_zone, start_date, end_date, max_total, mode, created_at, updated_at, ended_at";
+                       time_zone, start_date, end_date, max_total, mode, active_since, created_at, \
+                       updated_at, ended_at";
 
 impl Store {
     /// Saves a plan and its legs in one transaction.
@@ -32,8 +35,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO plans (user_id, connection_id, name, status, cadence, time_of_day, \
-                 time_zone, start_date, end_date, max_total, mode, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id")
+                 time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) RETURNING id")
                 .bind(p.user_id)
                 .bind(p.connection_id)
                 .bind(p.name)
@@ -45,6 +48,7 @@ impl Store {
                 .bind(p.max_total.as_deref())
                 .bind(p.mode)
                 .bind(now)
+                .bind(p.active_since)
                 .fetch_one(&mut *tx)
                 .await?;
             for (position, (symbol, amount)) in p.legs.iter().enumerate() {
@@ -115,12 +119,14 @@ impl Store {
 
     /// Moves one of the user's plans from one of `from` to `to`; `false` if
     /// it is not theirs or not in such a state.
+    /// Becoming active stamps `active_since` with `at` (the engine's now).
     pub async fn set_plan_status(
         &self,
         user_id: i64,
         id: i64,
         from: &[&str],
         to: &str,
+        at: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         let now = super::now();
         let allowed = from
@@ -131,7 +137,8 @@ impl Store {
         // `from` and `to` are our own constants, never user text.
         let sql = format!(
             "UPDATE plans SET status = $1, updated_at = $2, \
-             ended_at = CASE WHEN $1 = 'ended' THEN $2 ELSE ended_at END \
+             ended_at = CASE WHEN $1 = 'ended' THEN $2 ELSE ended_at END, \
+             active_since = CASE WHEN $1 = 'active' THEN $5 ELSE active_since END \
              WHERE user_id = $3 AND id = $4 AND status IN ({allowed})"
         );
         let n = with_pool!(self, pool => sqlx::query(&sql)
@@ -139,6 +146,7 @@ impl Store {
             .bind(now)
             .bind(user_id)
             .bind(id)
+            .bind(at)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;

@@ -79,6 +79,7 @@ pub struct PlanRow {
     pub end_date: Option<chrono::NaiveDate>,
     pub max_total: Option<String>,
     pub mode: String,
+    pub active_since: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,

@@ -161,8 +161,8 @@ impl Engine {
             let since = store
                 .last_slot_at(plan.id)
                 .await?
-                .unwrap_or(plan.updated_at)
-                .max(plan.updated_at);
+                .unwrap_or(plan.active_since)
+                .max(plan.active_since);
             for slot in schedule.slots_after(since).take_while(|s| s.at <= now) {
                 let session_over =
                     calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);

@@ -27,6 +27,9 @@ pub fn SiteHeader() -> impl IntoView {
                         <A href="/dashboard">"Dashboard"</A>
                     </li>
                     <li>
+                        <A href="/plans">"Plans"</A>
+                    </li>
+                    <li>
                         <A href="/account">"Account"</A>
                     </li>
                     <li>

@@ -4,6 +4,7 @@
 //! reconnecting, or the broker cannot be reached.
 
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
+use crate::api::plans::list_plans;
 use crate::error::AppError;
 use crate::ui::components::format::{money, qty, signed_money, signed_pct, utc_label};
 use crate::ui::error_template::ErrorNotice;
@@ -18,6 +19,7 @@ pub const REFRESH_SECS: u64 = 30;
 pub fn DashboardPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let dashboards = Resource::new(move || tick.get(), |_| portfolio_dashboards());
+    let plans = Resource::new(move || tick.get(), |_| list_plans());
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || tick.update(|n| *n += 1),
@@ -31,6 +33,24 @@ pub fn DashboardPage() -> impl IntoView {
         <section class="page wide">
             <h1>"Dashboard"</h1>
             <p class="hint">"Updates every " {REFRESH_SECS} " seconds."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let next = plans.await.ok().and_then(|list| {
+                        list.into_iter()
+                            .filter_map(|p| p.next_run.clone().map(|r| (r, p)))
+                            .min_by(|a, b| a.0.at.cmp(&b.0.at))
+                    });
+                    next.map(|(run, p)| {
+                        let total: Decimal = p.legs.iter().map(|l| l.amount).sum();
+                        view! {
+                            <p class="notice info" data-testid="next-purchase">
+                                "Next purchase: " <strong>{p.name.clone()}</strong> ", " {run.local} " (" {money(total)} "). "
+                                <A href="/plans">"All plans"</A>
+                            </p>
+                        }
+                    })
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match dashboards.await {

@@ -151,6 +151,24 @@ query: Some(
         .into()
 ));
 
+/// `GET /v2/assets?status=active&asset_class=us_equity` (apca's model has
+/// no `name`, which symbol search needs).
+#[derive(Debug, Clone, Copy)]
+pub struct ListAssets;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssetBody {
+    pub symbol: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub tradable: bool,
+    #[serde(default)]
+    pub fractionable: bool,
+}
+
+json_get!(ListAssets, (), Vec<AssetBody>, |_i| path: "/v2/assets".into(),
+    query: Some("status=active&asset_class=us_equity".into()));
+
 /// One bar (`t,o,h,l,c,v,n,vw`; prices are JSON numbers).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BarBody {

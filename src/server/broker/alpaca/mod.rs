@@ -262,6 +262,22 @@ impl Broker for AlpacaBroker {
         }
     }
 
+    async fn assets(&self) -> BrokerResult<Vec<Asset>> {
+        let list = self
+            .transport
+            .issue::<endpoints::ListAssets>(Host::Trading, &())
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|a| Asset {
+                symbol: a.symbol,
+                name: a.name,
+                tradable: a.tradable,
+                fractionable: a.fractionable,
+            })
+            .collect())
+    }
+
     async fn daily_bars(
         &self,
         symbol: &str,

@@ -44,10 +44,34 @@ fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
-/// The router, with paths as Alpaca has them (`/v2/...`, and `/oauth/...`
-/// when `oauth_fake` is set: an instance with a real Alpaca OAuth app has no
-/// use for the simulated consent page).
-pub fn router(exchange: Exchange, oauth_fake: bool) -> Router {
+/// What the exchange serves besides Alpaca's own API.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    /// The simulated OAuth consent page and token endpoint (`/oauth/...`);
+    /// an instance with a real Alpaca OAuth app has no use for them.
+    pub oauth_fake: bool,
+    /// `POST /_control/clock` to move the clock (demos and end-to-end tests
+    /// only: anyone who can reach it can move the exchange's time).
+    pub control: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ClockControl {
+    at: DateTime<Utc>,
+    #[serde(default)]
+    speed: i32,
+}
+
+async fn control_clock(State(ex): State<Exchange>, Json(c): Json<ClockControl>) -> Reply {
+    if !(0..=10_000).contains(&c.speed) {
+        return Err(Refusal::invalid("speed must be between 0 and 10000"));
+    }
+    ex.set_clock(c.at, c.speed);
+    ok(serde_json::to_value(clock::clock(ex.now())).unwrap_or(Value::Null))
+}
+
+/// The router, with paths as Alpaca has them (`/v2/...`), plus `extras`.
+pub fn router(exchange: Exchange, extras: Extras) -> Router {
     let v2 = Router::new()
         .route("/v2/account", get(account))
         .route("/v2/positions", get(positions))
@@ -75,11 +99,13 @@ pub fn router(exchange: Exchange, oauth_fake: bool) -> Router {
         .route("/v2/stocks/{symbol}/snapshot", get(snapshot_single))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(exchange.clone(), gate));
-    let router = if oauth_fake {
-        v2.merge(oauth::router())
-    } else {
-        v2
-    };
+    let mut router = Router::new().merge(v2);
+    if extras.oauth_fake {
+        router = router.merge(oauth::router());
+    }
+    if extras.control {
+        router = router.route("/_control/clock", axum::routing::post(control_clock));
+    }
     router.with_state(exchange)
 }
 

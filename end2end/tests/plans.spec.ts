@@ -1,0 +1,80 @@
+import { expect, test } from "@playwright/test";
+import { AuthPages } from "./fixtures/auth_page";
+import { BrokeragePages } from "./fixtures/brokerage_page";
+import { PlanPages } from "./fixtures/plan_wizard_page";
+
+const password = "violet tractor harbour 42";
+
+test("create a plan with the wizard, let the engine run it, see the purchase", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`plans-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("plans-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  const plans = new PlanPages(page);
+  await plans.startWizard();
+  await plans.chooseAccount("Demo paper account");
+  await plans.addSymbol("vti", "VTI", "40");
+  await plans.next("Next: schedule");
+  await page.getByLabel("How often").selectOption("daily");
+  await page.getByLabel("At (HH:MM, your time zone)").fill("10:00");
+  await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
+  await plans.next("Next: strategy");
+  await page.getByLabel("Name").fill("Daily VTI");
+  await plans.next("Review");
+
+  // The demo exchange stands at Friday 20 November 2026, 10:30 in New York.
+  const runs = page.getByTestId("next-runs").getByRole("listitem");
+  await expect(runs).toHaveCount(5);
+  await expect(runs.first()).toContainText("Mon 23 Nov 2026, 10:00");
+  await expect(page.getByTestId("monthly-spend")).toContainText("$40.00 per run");
+  await page.getByTestId("create-plan").click();
+  await expect(page).toHaveURL(/\/plans\/\d+$/);
+  await expect(page.getByTestId("no-runs")).toBeVisible();
+
+  // Monday's run comes due; the engine (every few seconds) buys.
+  const moved = await page.request.post("/paper-exchange/_control/clock", {
+    data: { at: "2026-11-23T15:00:30Z", speed: 0 },
+  });
+  expect(moved.ok()).toBeTruthy();
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId("run")).toHaveCount(1);
+    await expect(page.getByTestId("run")).toContainText("filled");
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByTestId("run")).toContainText("VTI $40.00");
+  await expect(page.getByTestId("invested")).toContainText("$40");
+
+  await brokerage.openDashboard();
+  const demo = brokerage.dashboard("Demo paper account");
+  await expect(demo.getByTestId("position")).toContainText("VTI");
+  await expect(page.getByTestId("next-purchase")).toContainText("Daily VTI");
+});
+
+test("the wizard sends problems back to the step they belong to", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`wizard-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("wizard-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  const plans = new PlanPages(page);
+  await plans.startWizard();
+  await plans.chooseAccount("Demo paper account");
+  await plans.addSymbol("VTI", "VTI", "0.50");
+  await plans.next("Next: schedule");
+  await page.getByLabel("At (HH:MM, your time zone)").fill("08:00");
+  await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
+  await plans.next("Next: strategy");
+  await plans.next("Review");
+
+  const errors = page.getByTestId("plan-errors");
+  await expect(errors).toContainText("$1.00");
+  await expect(errors).toContainText("09:30");
+  await expect(page.getByTestId("create-plan")).toBeDisabled();
+  await errors.getByRole("button", { name: "Fix in Symbols" }).click();
+  await expect(page.getByLabel("VTI $")).toBeVisible();
+});

@@ -1,0 +1,203 @@
+//! Plans: the list (pause / resume / stop) and one plan's history of runs.
+
+use crate::api::plans::{
+    PausePlan, PlanDetail, PlanSummary, ResumePlan, StopPlan, get_plan, list_plans,
+};
+use crate::error::AppError;
+use crate::ui::components::action_errors::form_error;
+use crate::ui::components::format::{money, qty, utc_label};
+use crate::ui::error_template::ErrorNotice;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+fn legs_text(p: &PlanSummary) -> String {
+    p.legs
+        .iter()
+        .map(|l| format!("{} {}", l.symbol, money(l.amount)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn status_badge(status: &str) -> impl IntoView + use<> {
+    let class = match status {
+        "active" | "filled" => "badge",
+        "paused" | "submitted" | "running" | "pending" => "badge muted",
+        _ => "badge warn",
+    };
+    view! { <span class=class>{status.replace('_', " ")}</span> }
+}
+
+#[component]
+pub fn PlansPage() -> impl IntoView {
+    let pause = ServerAction::<PausePlan>::new();
+    let resume = ServerAction::<ResumePlan>::new();
+    let stop = ServerAction::<StopPlan>::new();
+    let plans = Resource::new(
+        move || {
+            (
+                pause.version().get(),
+                resume.version().get(),
+                stop.version().get(),
+            )
+        },
+        |_| list_plans(),
+    );
+    view! {
+        <Title text="Plans" />
+        <section class="page wide">
+            <h1>"Your plans"</h1>
+            <p><A href="/plans/new" attr:class="button primary" attr:data-testid="new-plan">"New plan"</A></p>
+            {form_error(pause)}
+            {form_error(resume)}
+            {form_error(stop)}
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match plans.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p data-testid="no-plans">"No plans yet. A plan buys the symbols you choose, for the amounts you choose, on your schedule."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" data-testid="plans">
+                                <thead><tr>
+                                    <th scope="col">"Plan"</th><th scope="col">"Buys"</th><th scope="col">"When"</th>
+                                    <th scope="col">"Status"</th><th scope="col">"Next run"</th>
+                                    <th scope="col"><span class="sr-only">"Actions"</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|p| {
+                                        let id = p.id.to_string();
+                                        let (id_pause, id_resume, id_stop) = (id.clone(), id.clone(), id);
+                                        let next = p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into());
+                                        let status = p.status.clone();
+                                        let href = format!("/plans/{}", p.id);
+                                        let name = p.name.clone();
+                                        let legs = legs_text(&p);
+                                        view! {
+                                            <tr data-testid="plan">
+                                                <th scope="row"><A href=href>{name}</A></th>
+                                                <td>{legs}</td>
+                                                <td>{p.schedule.clone()}<br/><span class="hint">{p.mode.clone()}</span></td>
+                                                <td>{status_badge(&p.status)}</td>
+                                                <td data-testid="next-run">{next}</td>
+                                                <td class="actions">
+                                                    {(status == "active").then(|| view! {
+                                                        <ActionForm action=pause>
+                                                            <input type="hidden" name="id" value=id_pause.clone() />
+                                                            <button type="submit" class="button small-plain">"Pause"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(status == "paused").then(|| view! {
+                                                        <ActionForm action=resume>
+                                                            <input type="hidden" name="id" value=id_resume.clone() />
+                                                            <button type="submit" class="button small-plain">"Resume"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(status != "ended").then(|| view! {
+                                                        <ActionForm action=stop>
+                                                            <input type="hidden" name="id" value=id_stop.clone() />
+                                                            <button type="submit" class="button small-plain">"Stop"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(AppError::Unauthenticated) => view! {
+                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn PlanDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
+    let detail = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_plan(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! {
+        <Title text="Plan" />
+        <section class="page wide">
+            <p><A href="/plans">"← Your plans"</A></p>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => view! { <PlanHistory d /> }.into_any(),
+                        Err(AppError::Unauthenticated) => view! {
+                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn PlanHistory(d: PlanDetail) -> impl IntoView {
+    let p = d.plan.clone();
+    view! {
+        <h1>{p.name.clone()}</h1>
+        <dl class="figures">
+            <div><dt>"Buys"</dt><dd>{legs_text(&p)}</dd></div>
+            <div><dt>"When"</dt><dd>{p.schedule.clone()}</dd></div>
+            <div><dt>"Strategy"</dt><dd>{p.mode.clone()}</dd></div>
+            <div><dt>"Status"</dt><dd data-testid="plan-status">{status_badge(&p.status)}</dd></div>
+            <div><dt>"Invested so far"</dt><dd data-testid="invested">{money(d.invested)}</dd></div>
+            <div><dt>"Next run"</dt><dd>{p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into())}</dd></div>
+            <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
+        </dl>
+        <h2>"Runs"</h2>
+        {if d.slots.is_empty() {
+            view! { <p data-testid="no-runs">"No runs yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table" data-testid="runs">
+                    <thead><tr>
+                        <th scope="col">"Scheduled"</th><th scope="col">"Outcome"</th><th scope="col">"Orders"</th>
+                    </tr></thead>
+                    <tbody>
+                        {d.slots.into_iter().map(|s| view! {
+                            <tr data-testid="run">
+                                <td><time datetime=s.scheduled_at.clone()>{s.local.clone()}</time>
+                                    <br/><span class="hint">{utc_label(&s.scheduled_at)} " UTC"</span></td>
+                                <td>{status_badge(&s.status)}
+                                    {s.reason.clone().map(|r| view! { <p class="hint">{r}</p> })}</td>
+                                <td>
+                                    <ul class="plain">
+                                        {s.orders.into_iter().map(|o| view! {
+                                            <li>
+                                                {o.symbol.clone()} " " {money(o.notional)} ": " {o.status.replace('_', " ")}
+                                                {(!o.filled_qty.is_zero()).then(|| format!(
+                                                    " · {} sh @ {}",
+                                                    qty(o.filled_qty),
+                                                    o.filled_avg_price.map(money).unwrap_or_default()
+                                                ))}
+                                                <br/><span class="hint">"Client order id " <code>{o.client_order_id.clone()}</code></span>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
