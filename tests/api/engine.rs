@@ -228,7 +228,11 @@ async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
     assert_eq!(claimed.len(), 1);
     let cid = client_order_id(f.plan_id, f.slot, "VTI");
     store
-        .insert_intent(claimed[0].id, "VTI", "25", &cid)
+        .insert_intents(
+            f.plan_id,
+            claimed[0].id,
+            &[("VTI".into(), "25".into(), cid.clone())],
+        )
         .await
         .expect("intent");
     let now = f.app.demo_exchange.now();

@@ -181,22 +181,35 @@ impl Store {
         )
     }
 
-    /// Writes the intent to buy, before anything is sent. Idempotent: an
-    /// existing intent for (slot, symbol) is kept as it is.
-    pub async fn insert_intent(
+    /// Writes the intents to buy, before anything is sent, and clears the
+    /// carried-over amounts they include: all in one transaction, so a crash
+    /// leaves either every intent of the run or none. Idempotent: an existing
+    /// intent for (slot, symbol) is kept as it is.
+    pub async fn insert_intents(
         &self,
+        plan_id: i64,
         slot_id: i64,
-        symbol: &str,
-        notional: &str,
-        client_order_id: &str,
+        intents: &[(String, String, String)],
     ) -> anyhow::Result<()> {
         let now = super::now();
-        let sql = "INSERT INTO slot_orders (slot_id, symbol, notional, client_order_id, status, \
-                   created_at, updated_at) VALUES ($1, $2, $3, $4, 'intent', $5, $5) \
-                   ON CONFLICT (slot_id, symbol) DO NOTHING";
-        with_pool!(self, pool => sqlx::query(sql)
-            .bind(slot_id).bind(symbol).bind(notional).bind(client_order_id).bind(now)
-            .execute(pool).await.map(|_| ()))?;
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            for (symbol, notional, client_order_id) in intents {
+                sqlx::query(
+                    "INSERT INTO slot_orders (slot_id, symbol, notional, client_order_id, status, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'intent', $5, $5) \
+                     ON CONFLICT (slot_id, symbol) DO NOTHING")
+                    .bind(slot_id).bind(symbol).bind(notional).bind(client_order_id).bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE plan_legs SET carry = '0' WHERE plan_id = $1 AND symbol = $2")
+                    .bind(plan_id).bind(symbol)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        }.await)?;
         Ok(())
     }
 

@@ -111,13 +111,17 @@ pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow:
                 return Ok(true);
             }
             Preflight::Buy(buys) => {
-                for (symbol, amount) in &buys {
-                    let cid = client_order_id(plan.id, slot.scheduled_at, symbol);
-                    store
-                        .insert_intent(slot.id, symbol, &amount.normalize().to_string(), &cid)
-                        .await?;
-                    store.set_leg_carry(plan.id, symbol, "0").await?;
-                }
+                let intents: Vec<(String, String, String)> = buys
+                    .iter()
+                    .map(|(symbol, amount)| {
+                        (
+                            symbol.clone(),
+                            amount.normalize().to_string(),
+                            client_order_id(plan.id, slot.scheduled_at, symbol),
+                        )
+                    })
+                    .collect();
+                store.insert_intents(plan.id, slot.id, &intents).await?;
                 orders = store.slot_orders(slot.id).await?;
                 fresh = orders.iter().map(|o| o.id).collect();
             }
