@@ -43,3 +43,11 @@ CREATE TABLE slot_orders (
 
 -- Smart DCA: dollars carried over from skipped runs, per plan symbol.
 ALTER TABLE plan_legs ADD COLUMN carry TEXT NOT NULL DEFAULT '0';
+
+-- On SQLite one engine runs per database: it holds this lease and renews it
+-- every pass (PostgreSQL shares the work through row locks instead).
+CREATE TABLE engine_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);

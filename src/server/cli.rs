@@ -196,13 +196,22 @@ async fn engine_tick(
     settings.exchange_speed = 0;
     let app = Application::build(settings).await?;
     let engine = Engine::new(app.state().clone(), instance_name());
+    if !engine.hold_lease().await? {
+        anyhow::bail!("a Dripfeed engine is running on this database; stop the server first");
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     let report = engine.tick(at).await;
+    let released = engine
+        .state()
+        .store
+        .release_engine_lease(engine.owner())
+        .await;
     let _ = stop.send(());
     server.await??;
+    released?;
     let r = report?;
     println!(
         "engine pass at {at}: {} slot(s) written ({} missed), {} claimed, {} finished",

@@ -150,10 +150,33 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.store.clone()));
-        let engine = state.settings.engine.then(|| {
+        let engine = if state.settings.engine {
             let engine = Engine::new(state.clone(), instance_name());
-            tokio::spawn(engine_worker(engine, Duration::from_secs(5)))
-        });
+            // SQLite supports one engine per database. A lease left by a
+            // crashed engine lapses within ENGINE_LEASE; one still renewed
+            // after that belongs to a live engine, and this one refuses.
+            let deadline = tokio::time::Instant::now()
+                + (crate::server::engine::ENGINE_LEASE + chrono::Duration::seconds(5))
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(35));
+            while !engine.hold_lease().await? {
+                if tokio::time::Instant::now() >= deadline {
+                    anyhow::bail!(
+                        "another Dripfeed engine is running on this SQLite database; stop it, or start this server with --no-engine"
+                    );
+                }
+                tracing::info!(
+                    "waiting for the previous engine's lease on this SQLite database to lapse"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Some((
+                engine.owner().to_owned(),
+                tokio::spawn(engine_worker(engine, Duration::from_secs(5))),
+            ))
+        } else {
+            None
+        };
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -162,8 +185,11 @@ impl Application {
         .await
         .context("serving HTTP")?;
         housekeeping.abort();
-        if let Some(engine) = engine {
+        if let Some((owner, engine)) = engine {
             engine.abort();
+            if let Err(e) = state.store.release_engine_lease(&owner).await {
+                tracing::warn!(error.cause_chain = ?e, "could not release the engine lease");
+            }
         }
         state.store.close().await;
         Ok(())

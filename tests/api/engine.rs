@@ -11,7 +11,7 @@ use dripfeed::domain::plan::Mode;
 use dripfeed::domain::strategy::{Gate, smart_dca};
 use dripfeed::server::broker::exchange::{Fault, market};
 use dripfeed::server::db::rows::{SlotOrderRow, SlotRow};
-use dripfeed::server::engine::{Engine, client_order_id};
+use dripfeed::server::engine::{Engine, client_order_id, reconcile};
 use leptos::server_fn::ServerFn;
 use rust_decimal::Decimal;
 
@@ -406,4 +406,96 @@ async fn smart_dca_buys_below_the_average_and_skips_above_it() {
         carried.parse::<Decimal>().expect("carry"),
         Decimal::from(10)
     );
+}
+
+#[tokio::test]
+async fn reconciliation_reports_unknown_orders_and_stuck_slots_once() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.tick(f.slot).await;
+    // An order with our prefix that Dripfeed has no record of.
+    let now = f.slot;
+    f.app
+        .demo_exchange
+        .with_ledger(|l| {
+            let account = l.accounts.values_mut().next().expect("the demo account");
+            account
+                .submit(
+                    dripfeed::server::broker::exchange::ledger::NewOrder {
+                        symbol: "SPY".into(),
+                        side: Some(dripfeed::server::broker::exchange::ledger::Side::Buy),
+                        order_type: Some(
+                            dripfeed::server::broker::exchange::ledger::OrderType::Market,
+                        ),
+                        time_in_force: Some(
+                            dripfeed::server::broker::exchange::ledger::TimeInForce::Day,
+                        ),
+                        notional: Some(Decimal::from(5)),
+                        client_order_id: Some("df-999-1-SPY".into()),
+                        ..Default::default()
+                    },
+                    now,
+                    None,
+                )
+                .expect("placed")
+        })
+        .expect("ledger");
+    // A slot some dead engine left running.
+    let later = f.slot + Duration::days(7);
+    let date = later
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    f.app
+        .store
+        .insert_slot(f.plan_id, later, date, "pending", None)
+        .await
+        .expect("slot");
+    f.app
+        .store
+        .claim_slots("dead-engine", later, later + Duration::days(30), 10)
+        .await
+        .expect("claim");
+
+    let findings = reconcile(&f.engine, later + Duration::hours(1))
+        .await
+        .expect("reconcile");
+    assert_eq!(findings.unknown_orders, ["df-999-1-SPY"]);
+    assert_eq!(findings.stuck_slots.len(), 1);
+    let again = reconcile(&f.engine, later + Duration::hours(2))
+        .await
+        .expect("reconcile");
+    assert_eq!(again.unknown_orders.len(), 1, "still there, reported once");
+    let actions = f.app.text_column("SELECT action FROM audit_log").await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "engine.unknown_order")
+            .count(),
+        1
+    );
+    assert_eq!(
+        actions.iter().filter(|a| *a == "engine.slot_stuck").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn on_sqlite_only_one_engine_runs_per_database() {
+    let f = fixture(&[("VTI", "25")]).await;
+    let other = Engine::new(f.app.state.clone(), "other-engine");
+    assert!(f.engine.hold_lease().await.expect("lease"));
+    match f.app.store {
+        dripfeed::server::db::Store::Sqlite(_) => {
+            assert!(!other.hold_lease().await.expect("lease"));
+            f.app
+                .store
+                .release_engine_lease(f.engine.owner())
+                .await
+                .expect("release");
+            assert!(other.hold_lease().await.expect("lease"));
+        }
+        // PostgreSQL shares the work through row locks instead.
+        dripfeed::server::db::Store::Postgres(_) => {
+            assert!(other.hold_lease().await.expect("lease"));
+        }
+    }
 }

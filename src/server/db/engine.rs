@@ -261,6 +261,58 @@ impl Store {
         )
     }
 
+    /// Takes or renews the single-engine lease (SQLite); `false` when another
+    /// engine holds it and has renewed it within its time to live.
+    pub async fn hold_engine_lease(
+        &self,
+        owner: &str,
+        ttl: chrono::Duration,
+    ) -> anyhow::Result<bool> {
+        let now = super::now();
+        let sql = "INSERT INTO engine_lease (id, owner, expires_at) VALUES (1, $1, $2) \
+                   ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+                   WHERE engine_lease.owner = excluded.owner OR engine_lease.expires_at < $3";
+        let n = with_pool!(self, pool => sqlx::query(sql)
+            .bind(owner).bind(now + ttl).bind(now)
+            .execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Gives the lease up (clean shutdown), if `owner` holds it.
+    pub async fn release_engine_lease(&self, owner: &str) -> anyhow::Result<()> {
+        let sql = "DELETE FROM engine_lease WHERE owner = $1";
+        with_pool!(self, pool => sqlx::query(sql).bind(owner).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Which of these client order ids Dripfeed has a record of.
+    pub async fn known_client_order_ids(&self, ids: &[String]) -> anyhow::Result<Vec<String>> {
+        let mut known = Vec::new();
+        for id in ids {
+            let sql = "SELECT client_order_id FROM slot_orders WHERE client_order_id = $1";
+            let row: Option<String> = with_pool!(self, pool => sqlx::query_scalar(sql)
+                .bind(id).fetch_optional(pool).await)?;
+            known.extend(row);
+        }
+        Ok(known)
+    }
+
+    /// Connections that plans (of any status) use.
+    pub async fn plan_connection_ids(&self) -> anyhow::Result<Vec<i64>> {
+        let sql = "SELECT DISTINCT connection_id FROM plans WHERE connection_id IS NOT NULL";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(sql).fetch_all(pool).await)?)
+    }
+
+    /// Slots not finished that should have been: pending or running well past
+    /// their time, or submitted past their session's close.
+    pub async fn unfinished_slots(&self) -> anyhow::Result<Vec<SlotRow>> {
+        let sql = format!(
+            "SELECT {SLOT_COLUMNS} FROM plan_slots \
+             WHERE status IN ('pending', 'running', 'submitted') ORDER BY scheduled_at"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, SlotRow>(&sql).fetch_all(pool).await)?)
+    }
+
     /// Ends a plan (its end date or total was reached).
     pub async fn end_plan(&self, plan_id: i64) -> anyhow::Result<()> {
         let now = super::now();

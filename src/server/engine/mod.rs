@@ -18,6 +18,7 @@
 //! Time is a parameter: the worker passes its clock, tests and
 //! `dripfeed engine tick --at` pass any instant.
 
+mod reconcile;
 mod run;
 
 use crate::domain::calendar;
@@ -26,6 +27,7 @@ use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+pub use reconcile::{Findings, reconcile};
 pub use run::client_order_id;
 
 /// How long a claim on a running slot lasts before another engine may take
@@ -33,6 +35,10 @@ pub use run::client_order_id;
 pub const RUN_LEASE: Duration = Duration::minutes(2);
 /// How often a submitted order's status is checked.
 pub const FOLLOW_EVERY: Duration = Duration::seconds(15);
+/// How long the SQLite engine lease lasts without renewal.
+pub const ENGINE_LEASE: Duration = Duration::seconds(30);
+/// Passes between reconciliations (at 5 s a pass: every 10 minutes).
+const RECONCILE_EVERY: u32 = 120;
 /// Slots claimed per pass.
 const BATCH: i64 = 200;
 
@@ -49,6 +55,8 @@ pub struct TickReport {
 pub struct Engine {
     state: AppState,
     owner: String,
+    /// Findings already reported, so each is raised once per process.
+    reported: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// The stored schedule of a plan.
@@ -85,9 +93,27 @@ pub fn instance_name() -> String {
 pub async fn worker(engine: Engine, every: std::time::Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut passes: u32 = 0;
     loop {
         interval.tick().await;
+        match engine.hold_lease().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("another engine holds this SQLite database; this one waits");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error.cause_chain = ?e, "could not renew the engine lease");
+                continue;
+            }
+        }
         let now = engine_now(&engine.state);
+        if passes.is_multiple_of(RECONCILE_EVERY)
+            && let Err(e) = reconcile(&engine, now).await
+        {
+            tracing::error!(error.cause_chain = ?e, "reconciliation failed");
+        }
+        passes = passes.wrapping_add(1);
         match engine.tick(now).await {
             Ok(r) if r.claimed > 0 || r.materialised > 0 => {
                 tracing::info!(
@@ -110,6 +136,33 @@ impl Engine {
         Self {
             state,
             owner: owner.into(),
+            reported: Default::default(),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// `true` the first time `key` is reported by this engine.
+    fn first_report(&self, key: &str) -> bool {
+        self.reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned())
+    }
+
+    /// On SQLite, takes or renews the one-engine-per-database lease; `false`
+    /// if another engine holds it. Always `true` on PostgreSQL.
+    pub async fn hold_lease(&self) -> anyhow::Result<bool> {
+        match self.state.store {
+            crate::server::db::Store::Sqlite(_) => {
+                self.state
+                    .store
+                    .hold_engine_lease(&self.owner, ENGINE_LEASE)
+                    .await
+            }
+            crate::server::db::Store::Postgres(_) => Ok(true),
         }
     }
 
