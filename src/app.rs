@@ -3,9 +3,9 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, LandingPage,
-    LogInPage, LoginCodePage, NotFoundPage, PlanDetailPage, PlanWizardPage, PlansPage, PricingPage,
-    SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, HistoryPage,
+    LandingPage, LogInPage, LoginCodePage, NotFoundPage, PlanDetailPage, PlanWizardPage, PlansPage,
+    PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("brokerage") view=BrokeragePage />
                     <Route path=StaticSegment("dashboard") view=DashboardPage />
                     <Route path=StaticSegment("plans") view=PlansPage />
+                    <Route path=StaticSegment("history") view=HistoryPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />
                     <Route path=path!("/login/code") view=LoginCodePage />

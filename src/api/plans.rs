@@ -108,6 +108,29 @@ pub struct PlanDetail {
     pub invested: Decimal,
 }
 
+/// One order of the purchase history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseDto {
+    pub plan_id: i64,
+    pub plan_name: String,
+    /// RFC 3339, UTC.
+    pub scheduled_at: String,
+    pub local: String,
+    pub symbol: String,
+    pub notional: Decimal,
+    pub status: String,
+    pub filled_qty: Decimal,
+    pub filled_avg_price: Option<Decimal>,
+}
+
+/// Every order across the caller's plans, newest first.
+#[server]
+pub async fn purchase_history() -> Result<Vec<PurchaseDto>, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::history(&ctx.state, &user).await
+}
+
 /// Tradable assets of the connection's broker matching `query` (symbol or
 /// name), best matches first.
 #[server]

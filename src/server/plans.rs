@@ -4,8 +4,8 @@
 //! Every change is audited.
 
 use crate::api::plans::{
-    AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, RunPreview, SchedulePreview, SlotDto,
-    SlotOrderDto,
+    AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, PurchaseDto, RunPreview, SchedulePreview,
+    SlotDto, SlotOrderDto,
 };
 use crate::domain::plan::{self, Leg, Mode, Symbol};
 use crate::domain::schedule::{Adjustment, Schedule, ScheduleError, Slot};
@@ -615,4 +615,85 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<Pla
         slots,
         invested,
     })
+}
+
+/// Every order across the user's plans, newest first.
+pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<PurchaseDto>, AppError> {
+    let mut rows = Vec::new();
+    for plan in state.store.plans_of(user.id).await? {
+        let d = detail(state, user, plan.id).await?;
+        for slot in d.slots {
+            for o in slot.orders {
+                rows.push(PurchaseDto {
+                    plan_id: plan.id,
+                    plan_name: plan.name.clone(),
+                    scheduled_at: slot.scheduled_at.clone(),
+                    local: slot.local.clone(),
+                    symbol: o.symbol,
+                    notional: o.notional,
+                    status: o.status,
+                    filled_qty: o.filled_qty,
+                    filled_avg_price: o.filled_avg_price,
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at));
+    Ok(rows)
+}
+
+/// A plan's runs as CSV: one line per order, or per run without orders.
+pub async fn runs_csv(state: &AppState, user: &CurrentUser, id: i64) -> Result<String, AppError> {
+    let d = detail(state, user, id).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write = |out: &mut csv::Writer<Vec<u8>>, record: &[String]| {
+        out.write_record(record).map_err(anyhow::Error::from)
+    };
+    write(
+        &mut out,
+        &[
+            "scheduled_at_utc",
+            "scheduled_local",
+            "run_status",
+            "reason",
+            "symbol",
+            "notional",
+            "order_status",
+            "filled_qty",
+            "filled_avg_price",
+            "client_order_id",
+            "broker_order_id",
+        ]
+        .map(str::to_owned),
+    )?;
+    for slot in d.slots {
+        let base = [
+            slot.scheduled_at.clone(),
+            slot.local.clone(),
+            slot.status.clone(),
+            slot.reason.clone().unwrap_or_default(),
+        ];
+        if slot.orders.is_empty() {
+            let mut record = base.to_vec();
+            record.extend(std::iter::repeat_n(String::new(), 7));
+            write(&mut out, &record)?;
+        }
+        for o in slot.orders {
+            let mut record = base.to_vec();
+            record.extend([
+                o.symbol,
+                o.notional.to_string(),
+                o.status,
+                o.filled_qty.normalize().to_string(),
+                o.filled_avg_price
+                    .map(|p| p.normalize().to_string())
+                    .unwrap_or_default(),
+                o.client_order_id,
+                o.broker_order_id.unwrap_or_default(),
+            ]);
+            write(&mut out, &record)?;
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
 }

@@ -12,7 +12,7 @@ use crate::server::config::Settings;
 use crate::server::crypto::Secrets;
 use crate::server::db::Store;
 use crate::server::engine::{Engine, instance_name, worker as engine_worker};
-use crate::server::routes::{alpaca_oauth, health};
+use crate::server::routes::{alpaca_oauth, exports, health};
 use crate::server::state::AppState;
 use anyhow::Context;
 use axum::Router;
@@ -257,6 +257,7 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route(alpaca_oauth::START, get(alpaca_oauth::start))
         .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
+        .route("/plans/{id}/runs.csv", get(exports::plan_runs_csv))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -6,7 +6,7 @@ use crate::helpers::TestApp;
 use crate::plans::{create, plans, user_with_demo, weekly};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use claims::assert_ok;
-use dripfeed::api::plans::{GetPlan, PlanDetail};
+use dripfeed::api::plans::{GetPlan, PlanDetail, PurchaseDto, PurchaseHistory};
 use dripfeed::domain::plan::Mode;
 use dripfeed::domain::strategy::{Gate, smart_dca};
 use dripfeed::server::broker::exchange::{Fault, market};
@@ -135,6 +135,56 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
         "{}",
         detail.invested
     );
+    // Across plans, the purchase history lists both orders.
+    let body = crate::auth::outcome(
+        f.app
+            .call_server_fn_as(&f.client, PurchaseHistory::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("history");
+    let history: Vec<PurchaseDto> = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(history.len(), 2);
+    assert!(
+        history
+            .iter()
+            .all(|p| p.status == "filled" && p.plan_id == f.plan_id)
+    );
+
+    // The runs download as CSV, for the owner only.
+    let csv_path = format!("/plans/{}/runs.csv", f.plan_id);
+    let csv = f
+        .client
+        .get(f.app.url(&csv_path))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.expect("body");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("scheduled_at_utc,"));
+    assert!(text.contains(&client_order_id(f.plan_id, f.slot, "QQQ")));
+    let anonymous = crate::helpers::browser_like_client(&f.app.address);
+    let r = anonymous
+        .get(f.app.url(&csv_path))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), 401);
+    let (stranger, _) = user_with_demo(&f.app, "csv-stranger@example.com").await;
+    let r = stranger
+        .get(f.app.url(&csv_path))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]

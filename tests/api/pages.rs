@@ -7,6 +7,9 @@ const PAGES: &[&str] = &[
     "/terms",
     "/brokerage",
     "/dashboard",
+    "/plans",
+    "/plans/new",
+    "/history",
     "/no/such/page",
 ];
 

@@ -24,7 +24,7 @@ pub use landing::LandingPage;
 pub use login_code::LoginCodePage;
 pub use not_found::NotFoundPage;
 pub use plan_wizard::PlanWizardPage;
-pub use plans::{PlanDetailPage, PlansPage};
+pub use plans::{HistoryPage, PlanDetailPage, PlansPage};
 pub use pricing::PricingPage;
 pub use security::SecurityPage;
 pub use settings::SettingsPage;

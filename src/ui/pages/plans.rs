@@ -2,6 +2,7 @@
 
 use crate::api::plans::{
     PausePlan, PlanDetail, PlanSummary, ResumePlan, StopPlan, get_plan, list_plans,
+    purchase_history,
 };
 use crate::error::AppError;
 use crate::ui::components::action_errors::form_error;
@@ -49,7 +50,8 @@ pub fn PlansPage() -> impl IntoView {
         <Title text="Plans" />
         <section class="page wide">
             <h1>"Your plans"</h1>
-            <p><A href="/plans/new" attr:class="button primary" attr:data-testid="new-plan">"New plan"</A></p>
+            <p><A href="/plans/new" attr:class="button primary" attr:data-testid="new-plan">"New plan"</A>
+                " " <A href="/history">"Purchase history"</A></p>
             {form_error(pause)}
             {form_error(resume)}
             {form_error(stop)}
@@ -163,6 +165,7 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
         <h2>"Runs"</h2>
+        <p><a href=format!("/plans/{}/runs.csv", p.id) rel="external" download data-testid="csv">"Download the runs as CSV"</a></p>
         {if d.slots.is_empty() {
             view! { <p data-testid="no-runs">"No runs yet."</p> }.into_any()
         } else {
@@ -199,5 +202,51 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
                 </table>
             }.into_any()
         }}
+    }
+}
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let history = Resource::new(|| (), |_| purchase_history());
+    view! {
+        <Title text="Purchase history" />
+        <section class="page wide">
+            <h1>"Purchase history"</h1>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match history.await {
+                        Ok(rows) if rows.is_empty() => view! {
+                            <p data-testid="no-purchases">"No purchases yet."</p>
+                        }.into_any(),
+                        Ok(rows) => view! {
+                            <table class="table" data-testid="purchases">
+                                <thead><tr>
+                                    <th scope="col">"When"</th><th scope="col">"Plan"</th><th scope="col">"Symbol"</th>
+                                    <th scope="col">"Amount"</th><th scope="col">"Status"</th><th scope="col">"Filled"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| view! {
+                                        <tr data-testid="purchase">
+                                            <td><time datetime=r.scheduled_at.clone()>{r.local.clone()}</time></td>
+                                            <td><A href=format!("/plans/{}", r.plan_id)>{r.plan_name.clone()}</A></td>
+                                            <td>{r.symbol.clone()}</td>
+                                            <td>{money(r.notional)}</td>
+                                            <td>{status_badge(&r.status)}</td>
+                                            <td>{if r.filled_qty.is_zero() { "—".to_owned() } else {
+                                                format!("{} sh @ {}", qty(r.filled_qty), r.filled_avg_price.map(money).unwrap_or_default())
+                                            }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(AppError::Unauthenticated) => view! {
+                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
