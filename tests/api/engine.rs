@@ -71,6 +71,33 @@ impl Fixture {
         self.app.store.slot_orders(slot.id).await.expect("orders")
     }
 
+    /// Places an order on the demo account directly, as another program (or
+    /// an engine that died before recording it) would.
+    fn place_directly(&self, symbol: &str, dollars: i64, client_order_id: &str, at: DateTime<Utc>) {
+        use dripfeed::server::broker::exchange::ledger::{NewOrder, OrderType, Side, TimeInForce};
+        self.app
+            .demo_exchange
+            .with_ledger(|l| {
+                let account = l.accounts.values_mut().next().expect("the demo account");
+                account
+                    .submit(
+                        NewOrder {
+                            symbol: symbol.into(),
+                            side: Some(Side::Buy),
+                            order_type: Some(OrderType::Market),
+                            time_in_force: Some(TimeInForce::Day),
+                            notional: Some(Decimal::from(dollars)),
+                            client_order_id: Some(client_order_id.into()),
+                            ..Default::default()
+                        },
+                        at,
+                        None,
+                    )
+                    .expect("placed")
+            })
+            .expect("ledger");
+    }
+
     /// Every order the demo exchange holds, across accounts.
     fn exchange_orders(&self) -> Vec<dripfeed::server::broker::exchange::ledger::Order> {
         self.app
@@ -285,32 +312,7 @@ async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
         )
         .await
         .expect("intent");
-    let now = f.app.demo_exchange.now();
-    f.app
-        .demo_exchange
-        .with_ledger(|l| {
-            let account = l.accounts.values_mut().next().expect("the demo account");
-            account
-                .submit(
-                    dripfeed::server::broker::exchange::ledger::NewOrder {
-                        symbol: "VTI".into(),
-                        side: Some(dripfeed::server::broker::exchange::ledger::Side::Buy),
-                        order_type: Some(
-                            dripfeed::server::broker::exchange::ledger::OrderType::Market,
-                        ),
-                        time_in_force: Some(
-                            dripfeed::server::broker::exchange::ledger::TimeInForce::Day,
-                        ),
-                        notional: Some(Decimal::from(25)),
-                        client_order_id: Some(cid.clone()),
-                        ..Default::default()
-                    },
-                    now,
-                    None,
-                )
-                .expect("placed")
-        })
-        .expect("ledger");
+    f.place_directly("VTI", 25, &cid, f.app.demo_exchange.now());
 
     // While its lease holds, nobody else touches the slot.
     f.tick(f.slot + Duration::minutes(1)).await;
@@ -463,32 +465,7 @@ async fn reconciliation_reports_unknown_orders_and_stuck_slots_once() {
     let f = fixture(&[("VTI", "25")]).await;
     f.tick(f.slot).await;
     // An order with our prefix that Dripfeed has no record of.
-    let now = f.slot;
-    f.app
-        .demo_exchange
-        .with_ledger(|l| {
-            let account = l.accounts.values_mut().next().expect("the demo account");
-            account
-                .submit(
-                    dripfeed::server::broker::exchange::ledger::NewOrder {
-                        symbol: "SPY".into(),
-                        side: Some(dripfeed::server::broker::exchange::ledger::Side::Buy),
-                        order_type: Some(
-                            dripfeed::server::broker::exchange::ledger::OrderType::Market,
-                        ),
-                        time_in_force: Some(
-                            dripfeed::server::broker::exchange::ledger::TimeInForce::Day,
-                        ),
-                        notional: Some(Decimal::from(5)),
-                        client_order_id: Some("df-999-1-SPY".into()),
-                        ..Default::default()
-                    },
-                    now,
-                    None,
-                )
-                .expect("placed")
-        })
-        .expect("ledger");
+    f.place_directly("SPY", 5, "df-999-1-SPY", f.slot);
     // A slot some dead engine left running.
     let later = f.slot + Duration::days(7);
     let date = later

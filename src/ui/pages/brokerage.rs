@@ -4,7 +4,6 @@
 use crate::api::broker::{
     BrokerageSummary, ConnectDemoAccount, ConnectPaperKeys, DisconnectBroker, brokerage_overview,
 };
-use crate::error::AppError;
 use crate::ui::components::action_errors::{field_error, form_error};
 use crate::ui::components::field::Field;
 use crate::ui::components::format::utc_label;
@@ -57,9 +56,6 @@ pub fn BrokeragePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match overview.await {
                         Ok(o) => view! { <Connections overview=o demo keys disconnect /> }.into_any(),
-                        Err(AppError::Unauthenticated) => view! {
-                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
-                        }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}

@@ -5,7 +5,6 @@
 
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
 use crate::api::plans::list_plans;
-use crate::error::AppError;
 use crate::ui::components::format::{money, qty, signed_money, signed_pct, utc_label};
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
@@ -59,9 +58,6 @@ pub fn DashboardPage() -> impl IntoView {
                                 <A href="/brokerage">"Connect an account"</A></p>
                         }.into_any(),
                         Ok(list) => list.into_iter().map(|d| view! { <ConnectionDashboard d /> }).collect_view().into_any(),
-                        Err(AppError::Unauthenticated) => view! {
-                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
-                        }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}

@@ -110,9 +110,6 @@ pub fn PlansPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(AppError::Unauthenticated) => view! {
-                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
-                        }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}
@@ -139,9 +136,6 @@ pub fn PlanDetailPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(d) => view! { <PlanHistory d /> }.into_any(),
-                        Err(AppError::Unauthenticated) => view! {
-                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
-                        }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}
@@ -239,9 +233,6 @@ pub fn HistoryPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                        }.into_any(),
-                        Err(AppError::Unauthenticated) => view! {
-                            <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
