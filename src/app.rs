@@ -4,8 +4,8 @@
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, HistoryPage,
-    LandingPage, LogInPage, LoginCodePage, NotFoundPage, PlanDetailPage, PlanWizardPage, PlansPage,
-    PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    LandingPage, LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage,
+    PlanWizardPage, PlansPage, PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("dashboard") view=DashboardPage />
                     <Route path=StaticSegment("plans") view=PlansPage />
                     <Route path=StaticSegment("history") view=HistoryPage />
+                    <Route path=StaticSegment("notifications") view=NotificationsPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />
                     <Route path=path!("/login/code") view=LoginCodePage />

@@ -6,5 +6,6 @@ pub mod admin;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
+pub mod notifications;
 pub mod plans;
 pub mod security;

@@ -6,6 +6,7 @@ use crate::helpers::TestApp;
 use crate::plans::{create, plans, user_with_demo, weekly};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use claims::assert_ok;
+use dripfeed::api::notifications::{MarkNotificationsRead, MyNotifications, NotificationDto};
 use dripfeed::api::plans::{GetPlan, PlanDetail, PurchaseDto, PurchaseHistory};
 use dripfeed::domain::plan::Mode;
 use dripfeed::domain::strategy::{Gate, smart_dca};
@@ -525,4 +526,50 @@ async fn on_sqlite_only_one_engine_runs_per_database() {
             assert!(other.hold_lease().await.expect("lease"));
         }
     }
+}
+
+async fn notifications(f: &Fixture) -> Vec<NotificationDto> {
+    let body = crate::auth::outcome(
+        f.app
+            .call_server_fn_as(&f.client, MyNotifications::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("notifications");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+#[tokio::test]
+async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.tick(f.slot).await;
+    f.tick(f.slot + Duration::minutes(5)).await;
+    let list = notifications(&f).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].kind, "fill");
+    assert!(list[0].title.contains("Core ETFs") && !list[0].read);
+
+    // Skips respect the preference; misses are always told.
+    f.app
+        .execute_sql("UPDATE users SET notify_on_skip = false")
+        .await;
+    f.app
+        .demo_exchange
+        .with_ledger(|l| l.accounts.values_mut().for_each(|a| a.cash = Decimal::ONE))
+        .expect("ledger");
+    f.tick(f.slot + Duration::days(7)).await;
+    assert_eq!(f.slots().await[0].status, "skipped");
+    assert_eq!(notifications(&f).await.len(), 1);
+    f.tick(f.slot + Duration::days(15)).await;
+    let list = notifications(&f).await;
+    assert_eq!(list[0].kind, "miss", "{list:?}");
+
+    crate::auth::outcome(
+        f.app
+            .call_server_fn_as(&f.client, MarkNotificationsRead::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("mark read");
+    assert!(notifications(&f).await.iter().all(|n| n.read));
 }

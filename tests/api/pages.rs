@@ -10,6 +10,7 @@ const PAGES: &[&str] = &[
     "/plans",
     "/plans/new",
     "/history",
+    "/notifications",
     "/no/such/page",
 ];
 

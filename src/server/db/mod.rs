@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod connections;
 pub mod engine;
+pub mod notifications;
 pub mod plans;
 pub mod rows;
 pub mod sessions;

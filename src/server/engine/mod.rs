@@ -247,6 +247,14 @@ impl Engine {
                     if status == "missed" {
                         report.missed += 1;
                         tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
+                        crate::server::notifications::run_outcome(
+                            &self.state,
+                            &plan,
+                            slot.at,
+                            status,
+                            reason.as_deref(),
+                        )
+                        .await?;
                     }
                 }
             }

@@ -93,7 +93,7 @@ pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow:
                             let reason = format!(
                                 "The broker could not be reached before the session closed ({e})."
                             );
-                            store.finish_slot(slot.id, owner, "failed", Some(&reason)).await?;
+                            finish(engine, &plan, slot, "failed", Some(&reason)).await?;
                             return Ok(true);
                         }
                         // Try again when the lease runs out.
@@ -105,9 +105,7 @@ pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow:
         };
         match decision {
             Preflight::Skip(reason) => {
-                store
-                    .finish_slot(slot.id, owner, "skipped", Some(&reason))
-                    .await?;
+                finish(engine, &plan, slot, "skipped", Some(&reason)).await?;
                 return Ok(true);
             }
             Preflight::Buy(buys) => {
@@ -154,14 +152,33 @@ pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow:
     let orders = store.slot_orders(slot.id).await?;
     if orders.iter().all(|o| is_terminal(&o.status)) {
         let (status, reason) = outcome(&orders);
-        store
-            .finish_slot(slot.id, owner, status, reason.as_deref())
-            .await?;
+        finish(engine, &plan, slot, status, reason.as_deref()).await?;
         Ok(true)
     } else {
         store.park_slot(slot.id, owner, now + FOLLOW_EVERY).await?;
         Ok(false)
     }
+}
+
+/// Ends the slot with its outcome and tells the owner, once: only the call
+/// that actually ends it notifies.
+async fn finish(
+    engine: &Engine,
+    plan: &PlanRow,
+    slot: &SlotRow,
+    status: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    let state = engine.state();
+    if state
+        .store
+        .finish_slot(slot.id, &engine.owner, status, reason)
+        .await?
+    {
+        crate::server::notifications::run_outcome(state, plan, slot.scheduled_at, status, reason)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Checks the account and each symbol, applies smart DCA and the plan's

@@ -29,6 +29,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <A href="/account/settings">"Settings"</A>
                                 <A href="/brokerage">"Brokerage connections"</A>
                                 <A href="/dashboard">"Dashboard"</A>
+                                <A href="/notifications">"Notifications"</A>
                                 {me.is_admin.then(|| view! {
                                     <A href="/admin/users">"Admin: users"</A>
                                     <A href="/admin/audit">"Admin: audit log"</A>

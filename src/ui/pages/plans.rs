@@ -51,7 +51,8 @@ pub fn PlansPage() -> impl IntoView {
         <section class="page wide">
             <h1>"Your plans"</h1>
             <p><A href="/plans/new" attr:class="button primary" attr:data-testid="new-plan">"New plan"</A>
-                " " <A href="/history">"Purchase history"</A></p>
+                " " <A href="/history">"Purchase history"</A>
+                " " <A href="/notifications">"Notifications"</A></p>
             {form_error(pause)}
             {form_error(resume)}
             {form_error(stop)}

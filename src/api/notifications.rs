@@ -1,0 +1,49 @@
+//! The caller's in-app notifications.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationDto {
+    pub id: i64,
+    /// `fill`, `skip`, `miss` or `failure`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub plan_id: Option<i64>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub read: bool,
+}
+
+#[server]
+pub async fn my_notifications() -> Result<Vec<NotificationDto>, AppError> {
+    use crate::server::auth;
+    let (ctx, user) = auth::require_user().await?;
+    Ok(ctx
+        .state
+        .store
+        .notifications_of(user.id, 100)
+        .await?
+        .into_iter()
+        .map(|n| NotificationDto {
+            id: n.id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            plan_id: n.plan_id,
+            created_at: n
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            read: n.read_at.is_some(),
+        })
+        .collect())
+}
+
+#[server]
+pub async fn mark_notifications_read() -> Result<u64, AppError> {
+    use crate::server::auth;
+    let (ctx, user) = auth::require_user().await?;
+    Ok(ctx.state.store.mark_notifications_read(user.id).await?)
+}

@@ -1,0 +1,62 @@
+//! Telling users what happened to their plans' runs, in the app (email
+//! delivery is a later step). Fill and skip notices follow the user's
+//! preferences; misses and failures are always sent.
+
+use crate::server::db::rows::PlanRow;
+use crate::server::state::AppState;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// Records the outcome of one run for the plan's owner.
+pub async fn run_outcome(
+    state: &AppState,
+    plan: &PlanRow,
+    at: DateTime<Utc>,
+    status: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    let Some(user) = state.store.user_by_id(plan.user_id).await? else {
+        return Ok(());
+    };
+    let name = &plan.name;
+    let (kind, wanted, title) = match status {
+        "filled" => (
+            "fill",
+            user.notify_on_fill,
+            format!("Bought for \u{201c}{name}\u{201d}"),
+        ),
+        "partially_filled" => (
+            "fill",
+            user.notify_on_fill,
+            format!("Partly bought for \u{201c}{name}\u{201d}"),
+        ),
+        "skipped" => (
+            "skip",
+            user.notify_on_skip,
+            format!("Skipped a run of \u{201c}{name}\u{201d}"),
+        ),
+        "missed" => (
+            "miss",
+            true,
+            format!("Missed a run of \u{201c}{name}\u{201d}"),
+        ),
+        _ => (
+            "failure",
+            true,
+            format!("A run of \u{201c}{name}\u{201d} did not buy"),
+        ),
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let zone: Tz = plan.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let when = at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M (%Z)");
+    let body = match reason {
+        Some(r) => format!("{when}: {r}"),
+        None => format!("{when}: every order filled."),
+    };
+    state
+        .store
+        .insert_notification(user.id, kind, &title, &body, Some(plan.id))
+        .await
+}
