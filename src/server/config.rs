@@ -100,6 +100,13 @@ pub struct Settings {
     /// `DRIPFEED_EXCHANGE_CONTROL`.
     #[serde(default)]
     pub exchange_control: bool,
+    /// SMTP server for notification e-mail, e.g. `smtps://user:pass@host:465`.
+    /// Without it, e-mail is written to `<data_dir>/outbox/`. `DRIPFEED_SMTP_URL`.
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// Sender of notification e-mail. `DRIPFEED_MAIL_FROM`.
+    #[serde(default = "defaults::mail_from")]
+    pub mail_from: String,
     /// Whether this process runs the scheduling engine (`serve --no-engine`
     /// turns it off). `DRIPFEED_ENGINE`.
     #[serde(default = "defaults::engine")]
@@ -191,6 +198,9 @@ mod defaults {
     pub fn exchange_speed() -> i32 {
         1
     }
+    pub fn mail_from() -> String {
+        "Dripfeed <dripfeed@localhost>".to_owned()
+    }
     pub fn engine() -> bool {
         true
     }
@@ -227,6 +237,8 @@ const KNOWN_VARS: &[&str] = &[
     "MAX_AMOUNT_PER_RUN",
     "ENGINE",
     "EXCHANGE_CONTROL",
+    "SMTP_URL",
+    "MAIL_FROM",
     // Read by the command line rather than by `Settings`:
     "CONFIG",
 ];

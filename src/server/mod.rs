@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod csp;
 pub mod db;
 pub mod engine;
+pub mod mail;
 pub mod notifications;
 pub mod plans;
 pub mod portfolio;

@@ -1,6 +1,6 @@
-//! Telling users what happened to their plans' runs, in the app (email
-//! delivery is a later step). Fill and skip notices follow the user's
-//! preferences; misses and failures are always sent.
+//! Telling users what happened to their plans' runs: in the app, and by
+//! e-mail (SMTP or the outbox folder). Fill and skip notices follow the
+//! user's preferences; misses and failures are always sent.
 
 use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
@@ -58,5 +58,17 @@ pub async fn run_outcome(
     state
         .store
         .insert_notification(user.id, kind, &title, &body, Some(plan.id))
-        .await
+        .await?;
+    // E-mail is best effort: a mail problem never holds up the engine.
+    let to = user.notification_email.as_deref().unwrap_or(&user.email);
+    let text = format!(
+        "{body}\n\nSee the plan: {}/plans/{}\n\nNot investment advice. {}",
+        state.public_url.as_str().trim_end_matches('/'),
+        plan.id,
+        "Change which notices you get in Settings."
+    );
+    if let Err(e) = state.mailer.send(to, &title, &text).await {
+        tracing::warn!(error.cause_chain = ?e, "could not send a notification e-mail");
+    }
+    Ok(())
 }

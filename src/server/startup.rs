@@ -96,6 +96,7 @@ impl Application {
             None => url::Url::parse(&format!("http://{loopback}"))
                 .context("the public URL from the bound address")?,
         };
+        let mailer = crate::server::mail::Mailer::from_settings(&settings)?;
         let broker_http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
@@ -115,6 +116,7 @@ impl Application {
             broker_http,
             trade_cache: Arc::new(TradeCache::default()),
             asset_cache: Arc::new(AssetCache::default()),
+            mailer: Arc::new(mailer),
         };
         let router = router(state.clone());
         Ok(Self {

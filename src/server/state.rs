@@ -34,6 +34,8 @@ pub struct AppState {
     pub broker_http: reqwest::Client,
     /// Latest trades shared across users.
     pub trade_cache: Arc<TradeCache>,
+    /// Notification e-mail (SMTP, or the outbox folder).
+    pub mailer: Arc<crate::server::mail::Mailer>,
     /// Broker asset lists shared across users.
     pub asset_cache: Arc<AssetCache>,
 }

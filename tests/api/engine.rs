@@ -548,6 +548,17 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].kind, "fill");
     assert!(list[0].title.contains("Core ETFs") && !list[0].read);
+    // Without SMTP the same notice is written to the outbox as e-mail.
+    let outbox: Vec<String> = std::fs::read_dir(f.app.data_dir.join("outbox"))
+        .expect("an outbox")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("eml"))
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    assert!(
+        outbox[0].contains("every order filled.") && outbox[0].contains("To: engine@example.com"),
+        "{}",
+        outbox[0]
+    );
 
     // Skips respect the preference; misses are always told.
     f.app

@@ -1,0 +1,86 @@
+//! Sending e-mail with lettre: over SMTP when `DRIPFEED_SMTP_URL` is set,
+//! otherwise into `<data_dir>/outbox/` as `.eml` files (logged), so a
+//! self-hosted instance without a mail server loses nothing.
+
+use anyhow::Context;
+use lettre::message::Mailbox;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use std::path::PathBuf;
+
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    Outbox {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &crate::server::config::Settings) -> anyhow::Result<Self> {
+        let from: Mailbox = settings.mail_from.parse().with_context(|| {
+            format!(
+                "DRIPFEED_MAIL_FROM is not an address: {}",
+                settings.mail_from
+            )
+        })?;
+        match &settings.smtp_url {
+            Some(url) => Ok(Mailer::Smtp {
+                // The URL may carry a password: never in an error message.
+                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|_| {
+                        anyhow::anyhow!("DRIPFEED_SMTP_URL is not a valid smtp:// or smtps:// URL")
+                    })?
+                    .build(),
+                from,
+            }),
+            None => {
+                let dir = settings.data_dir.join("outbox");
+                Ok(Mailer::Outbox {
+                    transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
+                    dir,
+                    from,
+                })
+            }
+        }
+    }
+
+    /// Sends a plain-text message.
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
+        let to: Mailbox = to
+            .parse()
+            .with_context(|| format!("not an e-mail address: {to}"))?;
+        let from = match self {
+            Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. } => from.clone(),
+        };
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .body(body.to_owned())
+            .context("building the e-mail")?;
+        match self {
+            Mailer::Smtp { transport, .. } => {
+                transport
+                    .send(message)
+                    .await
+                    .context("sending the e-mail over SMTP")?;
+            }
+            Mailer::Outbox { transport, dir, .. } => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let id = transport
+                    .send(message)
+                    .await
+                    .context("writing the e-mail to the outbox")?;
+                tracing::info!(outbox = %dir.display(), id = %id, subject, "no SMTP configured: e-mail written to the outbox");
+            }
+        }
+        Ok(())
+    }
+}
