@@ -15,7 +15,8 @@ use crate::server::auth::{ClientInfo, CurrentUser, audit};
 use crate::server::broker::{Broker, BrokerError};
 use crate::server::connections::broker_for;
 use crate::server::db::plans::NewPlan;
-use crate::server::engine::engine_now;
+use crate::server::db::rows::PlanRow;
+use crate::server::engine::{engine_now, plan_schedule};
 use crate::server::state::AppState;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -382,21 +383,17 @@ pub async fn create(
     Ok(id)
 }
 
-/// The stored schedule, as the domain reads it back.
-fn stored_schedule(row: &crate::server::db::rows::PlanRow) -> anyhow::Result<Schedule> {
-    let cadence = serde_json::from_str(&row.cadence)?;
-    let time = serde_json::from_str(&row.time_of_day)?;
-    Ok(Schedule::new(
-        cadence,
-        time,
-        &row.time_zone,
-        row.start_date,
-        row.end_date,
-    )?)
-}
-
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummary>, AppError> {
     let rows = state.store.plans_of(user.id).await?;
+    summaries(state, user, rows).await
+}
+
+/// Summaries of the given plans of `user` (legs, account label, next run).
+async fn summaries(
+    state: &AppState,
+    user: &CurrentUser,
+    rows: Vec<PlanRow>,
+) -> Result<Vec<PlanSummary>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut legs: HashMap<i64, Vec<LegDto>> = HashMap::new();
     for leg in state.store.legs_of(&ids).await? {
@@ -416,7 +413,7 @@ pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummar
     Ok(rows
         .into_iter()
         .map(|row| {
-            let schedule = stored_schedule(&row).ok();
+            let schedule = plan_schedule(&row).ok();
             let next_run = schedule
                 .as_ref()
                 .filter(|_| row.status == "active")
@@ -567,19 +564,32 @@ pub async fn search_assets(
 
 /// One plan with every slot and order, newest first.
 pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<PlanDetail, AppError> {
-    if state.store.plan_of(user.id, id).await?.is_none() {
+    let Some(row) = state.store.plan_of(user.id, id).await? else {
         return Err(AppError::NotFound);
-    }
-    let summary = list(state, user)
+    };
+    let summary = summaries(state, user, vec![row])
         .await?
-        .into_iter()
-        .find(|p| p.id == id)
+        .pop()
         .ok_or(AppError::NotFound)?;
-    let zone: Tz = summary.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let (slots, invested) = slots_of(state, id, &summary.time_zone).await?;
+    Ok(PlanDetail {
+        plan: summary,
+        slots,
+        invested,
+    })
+}
+
+/// A plan's runs with their orders, newest first, and the dollars spent.
+async fn slots_of(
+    state: &AppState,
+    plan_id: i64,
+    time_zone: &str,
+) -> Result<(Vec<SlotDto>, Decimal), AppError> {
+    let zone: Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
     let dec = |s: &str| s.parse::<Decimal>().unwrap_or_default();
     let mut invested = Decimal::ZERO;
     let mut slots = Vec::new();
-    for slot in state.store.plan_slots(id).await? {
+    for slot in state.store.plan_slots(plan_id).await? {
         let orders = state.store.slot_orders(slot.id).await?;
         let orders: Vec<SlotOrderDto> = orders
             .into_iter()
@@ -610,19 +620,15 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<Pla
             orders,
         });
     }
-    Ok(PlanDetail {
-        plan: summary,
-        slots,
-        invested,
-    })
+    Ok((slots, invested))
 }
 
 /// Every order across the user's plans, newest first.
 pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<PurchaseDto>, AppError> {
     let mut rows = Vec::new();
     for plan in state.store.plans_of(user.id).await? {
-        let d = detail(state, user, plan.id).await?;
-        for slot in d.slots {
+        let (slots, _) = slots_of(state, plan.id, &plan.time_zone).await?;
+        for slot in slots {
             for o in slot.orders {
                 rows.push(PurchaseDto {
                     plan_id: plan.id,

@@ -16,7 +16,7 @@ pub struct NewConnection<'a> {
     pub credentials_sealed: &'a str,
 }
 
-const COLUMNS: &str = "id, user_id, label, environment, auth_kind, key_hint, \
+pub(super) const COLUMNS: &str = "id, user_id, label, environment, auth_kind, key_hint, \
                        credentials_sealed, status, created_at, updated_at";
 
 impl Store {

@@ -15,18 +15,17 @@ const ORDER_COLUMNS: &str = "id, slot_id, symbol, notional, client_order_id, bro
 impl Store {
     /// Plans the engine schedules: active, with a connection.
     pub async fn engine_plans(&self) -> anyhow::Result<Vec<PlanRow>> {
-        let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
-                   time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at, \
-                   ended_at FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id";
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).fetch_all(pool).await)?)
+        let sql = format!(
+            "SELECT {} FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id",
+            super::plans::COLUMNS
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).fetch_all(pool).await)?)
     }
 
     pub async fn plan_by_id(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
-        let sql = "SELECT id, user_id, connection_id, name, status, cadence, time_of_day, \
-                   time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at, \
-                   ended_at FROM plans WHERE id = $1";
+        let sql = format!("SELECT {} FROM plans WHERE id = $1", super::plans::COLUMNS);
         Ok(
-            with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(sql).bind(id).fetch_optional(pool).await)?,
+            with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).bind(id).fetch_optional(pool).await)?,
         )
     }
 
@@ -64,10 +63,12 @@ impl Store {
     }
 
     pub async fn connection_by_id(&self, id: i64) -> anyhow::Result<Option<ConnectionRow>> {
-        let sql = "SELECT id, user_id, label, environment, auth_kind, key_hint, credentials_sealed, \
-                   status, created_at, updated_at FROM broker_connections WHERE id = $1";
+        let sql = format!(
+            "SELECT {} FROM broker_connections WHERE id = $1",
+            super::connections::COLUMNS
+        );
         Ok(
-            with_pool!(self, pool => sqlx::query_as::<_, ConnectionRow>(sql).bind(id).fetch_optional(pool).await)?,
+            with_pool!(self, pool => sqlx::query_as::<_, ConnectionRow>(&sql).bind(id).fetch_optional(pool).await)?,
         )
     }
 

@@ -23,7 +23,7 @@ pub struct NewPlan<'a> {
     pub legs: Vec<(String, String)>,
 }
 
-const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
+pub(super) const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
                        time_zone, start_date, end_date, max_total, mode, active_since, created_at, \
                        updated_at, ended_at";
 
