@@ -5,7 +5,8 @@ use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, HistoryPage,
     LandingPage, LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage,
-    PlanWizardPage, PlansPage, PricingPage, SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    PlanEditPage, PlanWizardPage, PlansPage, PricingPage, SecurityPage, SettingsPage, SignUpPage,
+    TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("notifications") view=NotificationsPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />
+                    <Route path=path!("/plans/:id/edit") view=PlanEditPage />
                     <Route path=path!("/login/code") view=LoginCodePage />
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />

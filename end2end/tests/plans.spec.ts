@@ -51,6 +51,46 @@ test("create a plan with the wizard, let the engine run it, see the purchase", a
   const demo = brokerage.dashboard("Demo paper account");
   await expect(demo.getByTestId("position")).toContainText("VTI");
   await expect(page.getByTestId("next-purchase")).toContainText("Daily VTI");
+
+  // The plans list shows what was spent and what it is worth now.
+  await plans.open("/plans");
+  const row = page.getByTestId("plan").filter({ hasText: "Daily VTI" });
+  await expect(row.getByTestId("invested")).toContainText("$40");
+  await expect(row.getByTestId("current-value")).toContainText("$");
+
+  // Edit: from the next run on, $60 split 2:1 between VTI and QQQ.
+  await row.getByRole("link", { name: "Edit" }).click();
+  await expect(plans.heading()).toHaveText("Edit plan");
+  await plans.waitForHydration();
+  await plans.next("Next: symbols");
+  await page.getByLabel("A total per run, split by weight").check();
+  await page.getByLabel("Total per run ($)").fill("60");
+  const vtiWeight = page.getByLabel("VTI weight");
+  await vtiWeight.fill("2");
+  await vtiWeight.blur();
+  await plans.addWeighted("qqq", "QQQ", "1");
+  await plans.next("Next: schedule");
+  await plans.next("Next: strategy");
+  await plans.next("Review");
+  await expect(page.getByTestId("monthly-spend")).toContainText("$60.00 per run");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/plans\/\d+$/);
+  await expect(page.getByTestId("run")).toHaveCount(1);
+
+  // Tuesday's run buys with the new amounts; Monday's stays as it was.
+  const tuesday = await page.request.post("/paper-exchange/_control/clock", {
+    data: { at: "2026-11-24T15:00:30Z", speed: 0 },
+  });
+  expect(tuesday.ok()).toBeTruthy();
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId("run")).toHaveCount(2);
+    await expect(page.getByTestId("run").first()).toContainText("filled");
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByTestId("run").first()).toContainText("VTI $40.00");
+  await expect(page.getByTestId("run").first()).toContainText("QQQ $20.00");
+  await expect(page.getByTestId("run").last()).toContainText("VTI $40.00");
+  await expect(page.getByTestId("run").last()).not.toContainText("QQQ");
 });
 
 test("the wizard sends problems back to the step they belong to", async ({ page }) => {

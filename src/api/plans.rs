@@ -1,4 +1,4 @@
-//! DCA plans: preview a schedule, create a plan, list, pause, resume, stop.
+//! DCA plans: preview a schedule, create, edit, list, pause, resume, stop.
 //! Every function acts only on the caller's own plans and connections.
 
 use crate::domain::plan::Mode;
@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegInput {
     pub symbol: String,
-    /// Dollars per run, as typed ("25", "$1,000.50").
+    /// Dollars per run, as typed ("25", "$1,000.50"). Ignored when the plan
+    /// splits a total by weight.
     pub amount: String,
+    /// This symbol's weight ("60", "33.3%") when the plan splits a total.
+    #[serde(default)]
+    pub weight: Option<String>,
 }
 
 /// What the wizard submits.
@@ -32,6 +36,10 @@ pub struct PlanInput {
     /// Stop after investing this many dollars in total.
     pub max_total: Option<String>,
     pub mode: Mode,
+    /// Dollars per run for the whole plan, split between the symbols by
+    /// their weights (instead of an amount per symbol).
+    #[serde(default)]
+    pub per_run_total: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +77,11 @@ pub struct PlanSummary {
     pub mode: String,
     pub time_zone: String,
     pub next_run: Option<RunPreview>,
+    /// Dollars spent so far (filled quantity × average price).
+    pub invested: Decimal,
+    /// What the shares bought so far are worth at the latest trade prices;
+    /// `None` when the broker could not be asked.
+    pub current_value: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +173,23 @@ pub async fn create_plan(input: PlanInput) -> Result<i64, AppError> {
     use crate::server::{auth, plans};
     let (ctx, user) = auth::require_user().await?;
     plans::create(&ctx.state, &user, &ctx.client, input).await
+}
+
+/// Changes a plan. Runs already made or under way stay as they are; the
+/// change applies from the next run on.
+#[server(input = Json)]
+pub async fn update_plan(id: i64, input: PlanInput) -> Result<(), AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::update(&ctx.state, &user, &ctx.client, id, input).await
+}
+
+/// A plan as the wizard edits it.
+#[server]
+pub async fn saved_plan_input(id: i64) -> Result<PlanInput, AppError> {
+    use crate::server::{auth, plans};
+    let (ctx, user) = auth::require_user().await?;
+    plans::input_of(&ctx.state, &user, id).await
 }
 
 #[server]

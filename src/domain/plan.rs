@@ -78,6 +78,50 @@ pub fn parse_amount(raw: &str, cap: Decimal) -> Result<Decimal, String> {
     Ok(amount.normalize())
 }
 
+/// A weight as typed ("60", "33.3", "25%"): a positive number.
+pub fn parse_weight(raw: &str) -> Result<Decimal, String> {
+    let cleaned = raw.trim().trim_end_matches('%').trim();
+    match cleaned.parse::<Decimal>() {
+        Ok(w) if w > Decimal::ZERO && w <= Decimal::from(1_000_000) => Ok(w.normalize()),
+        Ok(_) => Err("A weight must be a positive number.".into()),
+        Err(_) => Err(format!(
+            "{} is not a weight (use a number such as 60).",
+            raw.trim()
+        )),
+    }
+}
+
+/// Splits `total` dollars per run by `weights` into whole cents that add up
+/// to exactly `total`: each share rounded down, the cents left over handed
+/// out one at a time to the largest remainders (earlier legs win ties).
+pub fn split_total(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
+    let sum: Decimal = weights.iter().copied().sum();
+    if weights.is_empty() || sum <= Decimal::ZERO {
+        return vec![Decimal::ZERO; weights.len()];
+    }
+    let cents = (total * Decimal::ONE_HUNDRED).trunc();
+    let exact: Vec<Decimal> = weights.iter().map(|w| cents * *w / sum).collect();
+    let mut shares: Vec<Decimal> = exact.iter().map(|e| e.trunc()).collect();
+    let mut left = cents - shares.iter().copied().sum::<Decimal>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| {
+        (exact[*b] - shares[*b])
+            .cmp(&(exact[*a] - shares[*a]))
+            .then(a.cmp(b))
+    });
+    for i in order.into_iter().cycle() {
+        if left <= Decimal::ZERO {
+            break;
+        }
+        shares[i] += Decimal::ONE;
+        left -= Decimal::ONE;
+    }
+    shares
+        .into_iter()
+        .map(|c| (c / Decimal::ONE_HUNDRED).normalize())
+        .collect()
+}
+
 /// Pure DCA buys every run; smart DCA buys only when the last close is at or
 /// below its simple moving average.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +213,40 @@ mod tests {
         assert!(assert_err!(parse_amount("10.001", cap)).contains("cents"));
         assert!(assert_err!(parse_amount("10000.01", cap)).contains("At most"));
         assert!(assert_err!(parse_amount("ten", cap)).contains("not a dollar"));
+    }
+
+    #[test]
+    fn a_total_split_by_weight_adds_up_to_the_cent() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            split_total(d("100"), &[d("60"), d("40")]),
+            vec![d("60"), d("40")]
+        );
+        // Thirds: a cent left over goes to the first leg.
+        let thirds = split_total(d("100"), &[d("1"), d("1"), d("1")]);
+        assert_eq!(thirds, vec![d("33.34"), d("33.33"), d("33.33")]);
+        // Largest remainder wins the spare cent.
+        let split = split_total(d("10"), &[d("1"), d("2")]);
+        assert_eq!(split, vec![d("3.33"), d("6.67")]);
+        for (total, weights) in [
+            ("99.99", vec!["33.3", "33.3", "33.4"]),
+            ("1234.56", vec!["7", "11", "13", "17", "19"]),
+            ("5", vec!["0.5", "99.5"]),
+        ] {
+            let weights: Vec<Decimal> = weights.into_iter().map(d).collect();
+            let split = split_total(d(total), &weights);
+            assert_eq!(split.iter().copied().sum::<Decimal>(), d(total), "{total}");
+            assert!(split.iter().all(|s| s.scale() <= 2));
+        }
+    }
+
+    #[test]
+    fn weights_are_positive_numbers() {
+        assert_eq!(assert_ok!(parse_weight("60%")), Decimal::from(60));
+        assert_eq!(assert_ok!(parse_weight(" 33.5 ")), Decimal::new(335, 1));
+        assert!(assert_err!(parse_weight("0")).contains("positive"));
+        assert!(assert_err!(parse_weight("-5")).contains("positive"));
+        assert!(assert_err!(parse_weight("lots")).contains("not a weight"));
     }
 
     #[test]

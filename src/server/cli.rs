@@ -1,5 +1,5 @@
-//! The command line: `dripfeed [serve]`, `dripfeed migrate`. Later issues add
-//! `worker`, `admin …` and `backtest`.
+//! The command line: `dripfeed [serve]`, `worker`, `engine tick`, `migrate`,
+//! `admin …` and `exchange`.
 
 use crate::server::config::Settings;
 use crate::server::db::{self, Store};
@@ -40,6 +40,11 @@ enum Command {
         #[arg(long)]
         no_engine: bool,
     },
+    /// Run only the scheduling engine (no web server), beside `serve
+    /// --no-engine` processes. Demo accounts are reached at
+    /// DRIPFEED_DEMO_EXCHANGE_URL, or else at the web process on
+    /// DRIPFEED_LISTEN of this machine.
+    Worker,
     /// The scheduling engine.
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -77,6 +82,9 @@ struct ExchangeArgs {
     /// Serve POST /_control/clock so a script can move the clock.
     #[arg(long)]
     control: bool,
+    /// Delay every request by this many milliseconds (a distant broker).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    latency_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +160,7 @@ pub fn main() -> ExitCode {
                 }
                 serve(settings).await
             }
+            Command::Worker => worker(settings).await,
             Command::Engine(EngineCommand::Tick { at }) => engine_tick(settings, at).await,
             Command::Migrate => migrate(settings).await,
             Command::Admin(command) => admin(settings, command).await,
@@ -183,11 +192,50 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    use crate::server::startup::{app_state, start_engine};
+    let database = db::redact(settings.database_url().expose_secret());
+    let store = Store::connect(&settings.database_url(), settings.db_max_connections).await?;
+    store.migrate().await?;
+    let listen = settings.listen;
+    let loopback = if listen.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], listen.port()))
+    } else {
+        listen
+    };
+    let public = format!("http://{loopback}");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("dripfeed")
+        .site_addr(loopback)
+        .build();
+    let state = app_state(settings, store, options, public, loopback, false).await?;
+    let mut engine = start_engine(&state).await?;
+    tracing::info!(
+        %database,
+        backend = ?state.store.backend(),
+        demo_exchange = %state.exchange_url,
+        "the Dripfeed engine is running (no web server in this process)"
+    );
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        ended = engine.task() => {
+            if let Err(e) = ended {
+                anyhow::bail!("the engine stopped: {e}");
+            }
+        }
+    }
+    engine.stop().await;
+    state.store.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
 async fn engine_tick(
     mut settings: Settings,
     at: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     use crate::server::engine::{Engine, instance_name};
+    let owner = instance_name(&settings);
     // Serve (without an engine) on a free port, so demo connections reach
     // this process's exchange, whose clock stands at `at`.
     settings.listen = "127.0.0.1:0".parse()?;
@@ -195,7 +243,7 @@ async fn engine_tick(
     settings.exchange_clock = Some(at);
     settings.exchange_speed = 0;
     let app = Application::build(settings).await?;
-    let engine = Engine::new(app.state().clone(), instance_name());
+    let engine = Engine::new(app.state().clone(), owner);
     if !engine.hold_lease().await? {
         anyhow::bail!("a Dripfeed engine is running on this database; stop the server first");
     }
@@ -243,6 +291,7 @@ async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
             exchange.open_account(key, secret)?;
         }
     }
+    exchange.faults().latency = std::time::Duration::from_millis(args.latency_ms);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -115,6 +115,26 @@ pub struct Settings {
     /// `DRIPFEED_MAX_AMOUNT_PER_RUN`.
     #[serde(default = "defaults::max_amount_per_run")]
     pub max_amount_per_run: u32,
+    /// Seconds between engine passes. `DRIPFEED_ENGINE_INTERVAL_SECS`.
+    #[serde(default = "defaults::engine_interval_secs")]
+    pub engine_interval_secs: u64,
+    /// Broker accounts the engine works on at once (each account's runs due
+    /// in the same minute are done in order, by one task).
+    /// `DRIPFEED_ENGINE_CONCURRENCY`.
+    #[serde(default = "defaults::engine_concurrency")]
+    pub engine_concurrency: usize,
+    /// This process's name in the engine's claims. Must be unique among live
+    /// processes; a restarted process with the same name takes its unfinished
+    /// work back at once instead of waiting for its leases to lapse (e.g. a
+    /// systemd unit or pod name). Default: host name and process id.
+    /// `DRIPFEED_INSTANCE_ID`.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// Use a standalone `dripfeed exchange` as the demo broker instead of the
+    /// one embedded in this process: needed when several instances (or a
+    /// separate `dripfeed worker`) share one database. `DRIPFEED_DEMO_EXCHANGE_URL`.
+    #[serde(default)]
+    pub demo_exchange_url: Option<url::Url>,
     /// Start the embedded exchange's clock at this instant (RFC 3339) instead
     /// of now, e.g. to demo during a session at night. `DRIPFEED_EXCHANGE_CLOCK`.
     #[serde(default)]
@@ -207,6 +227,12 @@ mod defaults {
     pub fn max_amount_per_run() -> u32 {
         10_000
     }
+    pub fn engine_interval_secs() -> u64 {
+        5
+    }
+    pub fn engine_concurrency() -> usize {
+        64
+    }
 }
 
 /// Every `DRIPFEED_` variable `Settings` reads, used to warn about typos.
@@ -235,6 +261,10 @@ const KNOWN_VARS: &[&str] = &[
     "EXCHANGE_CLOCK",
     "EXCHANGE_SPEED",
     "MAX_AMOUNT_PER_RUN",
+    "ENGINE_INTERVAL_SECS",
+    "ENGINE_CONCURRENCY",
+    "INSTANCE_ID",
+    "DEMO_EXCHANGE_URL",
     "ENGINE",
     "EXCHANGE_CONTROL",
     "SMTP_URL",
@@ -317,6 +347,30 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "DRIPFEED_MAX_AMOUNT_PER_RUN must be at least 1".into(),
             ));
+        }
+        if self.engine_interval_secs == 0 || self.engine_concurrency == 0 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_ENGINE_INTERVAL_SECS and DRIPFEED_ENGINE_CONCURRENCY must be at least 1"
+                    .into(),
+            ));
+        }
+        if let Some(id) = &self.instance_id
+            && (id.is_empty()
+                || id.len() > 100
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_INSTANCE_ID must be 1 to 100 letters, digits or - _ . :".into(),
+            ));
+        }
+        if let Some(url) = &self.demo_exchange_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(SettingsError::Invalid(format!(
+                "DRIPFEED_DEMO_EXCHANGE_URL must start with http:// or https://, got {url}"
+            )));
         }
         if !(0..=10_000).contains(&self.exchange_speed) {
             return Err(SettingsError::Invalid(

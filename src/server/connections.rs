@@ -263,7 +263,19 @@ pub async fn connect_demo(
     }
     let key_id = format!("PK{}", random_text(18, UPPER_ALNUM));
     let secret = random_text(40, ALNUM);
-    state.exchange.open_account(&key_id, &secret)?;
+    if state.settings.demo_exchange_url.is_some() {
+        // A standalone exchange opens a funded account for a key pair the
+        // first time it sees it.
+        let credentials = Credentials::ApiKey {
+            key_id: key_id.clone(),
+            secret: SecretString::from(secret.clone()),
+        };
+        if let Err((e, _)) = validate(state, Environment::Demo, credentials, "form").await {
+            return Err(e);
+        }
+    } else {
+        state.exchange.open_account(&key_id, &secret)?;
+    }
     let hint = hint(&key_id);
     let new = Saving {
         label: DEMO_LABEL,

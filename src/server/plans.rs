@@ -62,11 +62,14 @@ fn parse_date(raw: &str, name: &str, errors: &mut Vec<FieldError>) -> Option<Nai
     }
 }
 
+/// Checks a plan as entered. `kept_start`: an edited plan's start date, which
+/// may stay in the past.
 fn validate(
     state: &AppState,
     user: &CurrentUser,
     input: &PlanInput,
     now: DateTime<Utc>,
+    kept_start: Option<NaiveDate>,
 ) -> Result<Validated, AppError> {
     let mut errors = Vec::new();
     let cap = Decimal::from(state.settings.max_amount_per_run);
@@ -79,28 +82,7 @@ fn validate(
         );
     }
 
-    let mut legs = Vec::new();
-    let mut seen = HashSet::new();
-    if input.legs.is_empty() {
-        field(&mut errors, "symbols", "Add at least one symbol.");
-    }
-    for leg in &input.legs {
-        let symbol = match Symbol::parse(&leg.symbol) {
-            Ok(s) => s,
-            Err(e) => {
-                field(&mut errors, "symbols", e);
-                continue;
-            }
-        };
-        if !seen.insert(symbol.clone()) {
-            field(&mut errors, "symbols", format!("{symbol} is listed twice."));
-            continue;
-        }
-        match plan::parse_amount(&leg.amount, cap) {
-            Ok(amount) => legs.push(Leg { symbol, amount }),
-            Err(e) => field(&mut errors, "amounts", format!("{symbol}: {e}")),
-        }
-    }
+    let legs = validate_legs(input, cap, &mut errors);
 
     let zone_name = if input.time_zone.trim().is_empty() {
         user.time_zone.clone()
@@ -116,7 +98,7 @@ fn validate(
     } else {
         parse_date(&input.start_date, "start_date", &mut errors)
     };
-    if start.is_some_and(|s| s < today) {
+    if start.is_some_and(|s| s < today && Some(s) != kept_start) {
         field(&mut errors, "start_date", "The start date is in the past.");
     }
     let end = input
@@ -212,6 +194,83 @@ fn validate(
     }
 }
 
+/// The symbols and what each buys per run: an amount per symbol, or a total
+/// per run split by weight.
+fn validate_legs(input: &PlanInput, cap: Decimal, errors: &mut Vec<FieldError>) -> Vec<Leg> {
+    if input.legs.is_empty() {
+        field(errors, "symbols", "Add at least one symbol.");
+    }
+    let mut symbols = Vec::new();
+    let mut seen = HashSet::new();
+    for leg in &input.legs {
+        match Symbol::parse(&leg.symbol) {
+            Ok(symbol) if !seen.insert(symbol.clone()) => {
+                field(errors, "symbols", format!("{symbol} is listed twice."));
+            }
+            Ok(symbol) => symbols.push((symbol, leg)),
+            Err(e) => field(errors, "symbols", e),
+        }
+    }
+    let total = input
+        .per_run_total
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(raw_total) = total else {
+        let mut legs = Vec::new();
+        for (symbol, leg) in symbols {
+            match plan::parse_amount(&leg.amount, cap) {
+                Ok(amount) => legs.push(Leg { symbol, amount }),
+                Err(e) => field(errors, "amounts", format!("{symbol}: {e}")),
+            }
+        }
+        return legs;
+    };
+    // A total split by weight: the total is checked like an amount with a
+    // cap of one symbol's cap per symbol, then each share on its own.
+    let count = Decimal::from(symbols.len().max(1));
+    let total = match plan::parse_amount(raw_total, cap * count) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            field(errors, "amounts", format!("Total per run: {e}"));
+            None
+        }
+    };
+    let mut weights = Vec::new();
+    for (symbol, leg) in &symbols {
+        match plan::parse_weight(leg.weight.as_deref().unwrap_or_default()) {
+            Ok(w) => weights.push(w),
+            Err(e) => field(errors, "amounts", format!("{symbol}: {e}")),
+        }
+    }
+    let Some(total) = total.filter(|_| weights.len() == symbols.len()) else {
+        return Vec::new();
+    };
+    let mut legs = Vec::new();
+    for ((symbol, _), amount) in symbols.into_iter().zip(plan::split_total(total, &weights)) {
+        if amount < Decimal::ONE {
+            field(
+                errors,
+                "amounts",
+                format!(
+                    "{symbol}: its share is ${amount:.2}, below Alpaca's $1.00 minimum order; raise the total or its weight."
+                ),
+            );
+        } else if amount > cap {
+            field(
+                errors,
+                "amounts",
+                format!(
+                    "{symbol}: its share is ${amount:.2}, above the ${cap} per symbol per run this instance allows."
+                ),
+            );
+        } else {
+            legs.push(Leg { symbol, amount });
+        }
+    }
+    legs
+}
+
 fn adjustment_note(a: Adjustment) -> &'static str {
     match a {
         Adjustment::NextTradingDay => "moved: the market is closed that day",
@@ -241,7 +300,7 @@ pub fn preview(
     input: &PlanInput,
 ) -> Result<SchedulePreview, AppError> {
     let now = engine_now(state);
-    let v = validate(state, user, input, now)?;
+    let v = validate(state, user, input, now, None)?;
     let per_run: Decimal = v.legs.iter().map(|l| l.amount).sum();
     let zone = v.schedule.zone();
     Ok(SchedulePreview {
@@ -301,16 +360,19 @@ async fn check_symbols(broker: &dyn Broker, legs: &[Leg]) -> Result<(), AppError
     }
 }
 
-pub async fn create(
+/// Everything a plan must pass before it is saved: the form's checks, the
+/// tier's limits (`open_besides`: the user's other open plans), a usable
+/// connection of the user's, and each symbol with that broker.
+async fn check_plan(
     state: &AppState,
     user: &CurrentUser,
-    client: &ClientInfo,
-    input: PlanInput,
-) -> Result<i64, AppError> {
-    let now = engine_now(state);
-    let v = validate(state, user, &input, now)?;
-    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
-    let over = plan::check_tier(tier_of(state, user), v.legs.len(), open);
+    input: &PlanInput,
+    now: DateTime<Utc>,
+    kept_start: Option<NaiveDate>,
+    open_besides: usize,
+) -> Result<(Validated, i64), AppError> {
+    let v = validate(state, user, input, now, kept_start)?;
+    let over = plan::check_tier(tier_of(state, user), v.legs.len(), open_besides);
     if !over.is_empty() {
         return Err(AppError::Invalid(
             over.into_iter()
@@ -339,31 +401,77 @@ pub async fn create(
     }
     let (broker, _) = broker_for(state, &connection)?;
     check_symbols(&broker, &v.legs).await?;
+    Ok((v, connection.id))
+}
 
-    let cadence = serde_json::to_string(v.schedule.cadence()).map_err(anyhow::Error::from)?;
-    let time = serde_json::to_string(&v.schedule.time()).map_err(anyhow::Error::from)?;
-    let mode = serde_json::to_string(&v.mode).map_err(anyhow::Error::from)?;
-    let zone = v.schedule.zone().name().to_owned();
+/// The stored form of a checked plan.
+struct Stored {
+    cadence: String,
+    time: String,
+    mode: String,
+    zone: String,
+}
+
+fn stored(v: &Validated) -> Result<Stored, AppError> {
+    let text = |r: serde_json::Result<String>| r.map_err(anyhow::Error::from);
+    Ok(Stored {
+        cadence: text(serde_json::to_string(v.schedule.cadence()))?,
+        time: text(serde_json::to_string(&v.schedule.time()))?,
+        mode: text(serde_json::to_string(&v.mode))?,
+        zone: v.schedule.zone().name().to_owned(),
+    })
+}
+
+fn new_plan<'a>(
+    user: &CurrentUser,
+    connection_id: i64,
+    v: &'a Validated,
+    s: &'a Stored,
+    now: DateTime<Utc>,
+) -> NewPlan<'a> {
+    NewPlan {
+        user_id: user.id,
+        connection_id,
+        name: &v.name,
+        cadence: &s.cadence,
+        time_of_day: &s.time,
+        time_zone: &s.zone,
+        start_date: v.schedule.start(),
+        end_date: v.schedule.end(),
+        max_total: v.max_total.map(|t| t.normalize().to_string()),
+        mode: &s.mode,
+        active_since: now,
+        legs: v
+            .legs
+            .iter()
+            .map(|l| (l.symbol.to_string(), l.amount.normalize().to_string()))
+            .collect(),
+    }
+}
+
+fn plan_audit(id: i64, connection_id: i64, v: &Validated) -> serde_json::Value {
+    json!({
+        "plan_id": id,
+        "connection_id": connection_id,
+        "symbols": v.legs.iter().map(|l| l.symbol.to_string()).collect::<Vec<_>>(),
+        "per_run": v.legs.iter().map(|l| l.amount).sum::<Decimal>().to_string(),
+        "cadence": v.schedule.cadence().kind().label(),
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    input: PlanInput,
+) -> Result<i64, AppError> {
+    let now = engine_now(state);
+    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
+    let (v, connection_id) = check_plan(state, user, &input, now, None, open).await?;
+    let s = stored(&v)?;
     let id = state
         .store
-        .insert_plan(&NewPlan {
-            user_id: user.id,
-            connection_id: connection.id,
-            name: &v.name,
-            cadence: &cadence,
-            time_of_day: &time,
-            time_zone: &zone,
-            start_date: v.schedule.start(),
-            end_date: v.schedule.end(),
-            max_total: v.max_total.map(|t| t.normalize().to_string()),
-            mode: &mode,
-            active_since: now,
-            legs: v
-                .legs
-                .iter()
-                .map(|l| (l.symbol.to_string(), l.amount.normalize().to_string()))
-                .collect(),
-        })
+        .insert_plan(&new_plan(user, connection_id, &v, &s, now))
         .await?;
     audit(
         &state.store,
@@ -371,16 +479,102 @@ pub async fn create(
         Some(user.id),
         Some(user.id),
         "plan.created",
-        json!({
-            "plan_id": id,
-            "connection_id": connection.id,
-            "symbols": v.legs.iter().map(|l| l.symbol.to_string()).collect::<Vec<_>>(),
-            "per_run": v.legs.iter().map(|l| l.amount).sum::<Decimal>().to_string(),
-            "cadence": v.schedule.cadence().kind().label(),
-        }),
+        plan_audit(id, connection_id, &v),
     )
     .await?;
     Ok(id)
+}
+
+/// Changes one of the user's open plans. Runs already written (made, under
+/// way or due this minute) are history and stay as they are; the new
+/// schedule owes runs from now on only.
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    id: i64,
+    input: PlanInput,
+) -> Result<(), AppError> {
+    let Some(row) = state.store.plan_of(user.id, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if row.status == "ended" {
+        return Err(AppError::Conflict(
+            "This plan has ended; create a new plan instead.".into(),
+        ));
+    }
+    let now = engine_now(state);
+    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
+    let (v, connection_id) = check_plan(
+        state,
+        user,
+        &input,
+        now,
+        Some(row.start_date),
+        open.saturating_sub(1),
+    )
+    .await?;
+    let s = stored(&v)?;
+    if !state
+        .store
+        .update_plan(id, &new_plan(user, connection_id, &v, &s, now))
+        .await?
+    {
+        return Err(AppError::Conflict(
+            "This plan has ended; create a new plan instead.".into(),
+        ));
+    }
+    let mut detail = plan_audit(id, connection_id, &v);
+    detail["before"] = json!({
+        "connection_id": row.connection_id,
+        "cadence": row.cadence,
+        "time_of_day": row.time_of_day,
+        "time_zone": row.time_zone,
+        "mode": row.mode,
+    });
+    audit(
+        &state.store,
+        client,
+        Some(user.id),
+        Some(user.id),
+        "plan.updated",
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
+/// One of the user's plans as the wizard's input, to edit it.
+pub async fn input_of(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<PlanInput, AppError> {
+    let Some(row) = state.store.plan_of(user.id, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let legs = state.store.legs_of(&[id]).await?;
+    let bad = |e: serde_json::Error| AppError::from(anyhow::Error::from(e));
+    Ok(PlanInput {
+        name: row.name,
+        connection_id: row.connection_id.unwrap_or_default(),
+        legs: legs
+            .into_iter()
+            .map(|l| crate::api::plans::LegInput {
+                symbol: l.symbol,
+                amount: l.amount,
+                weight: None,
+            })
+            .collect(),
+        cadence: serde_json::from_str(&row.cadence).map_err(bad)?,
+        time: serde_json::from_str(&row.time_of_day).map_err(bad)?,
+        time_zone: row.time_zone,
+        start_date: row.start_date.to_string(),
+        end_date: row.end_date.map(|d| d.to_string()),
+        max_total: row.max_total,
+        mode: serde_json::from_str(&row.mode).map_err(bad)?,
+        per_run_total: None,
+    })
 }
 
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummary>, AppError> {
@@ -409,6 +603,7 @@ async fn summaries(
         .into_iter()
         .map(|c| (c.id, c.label))
         .collect();
+    let (invested, values) = holdings(state, user, &rows).await?;
     let now = engine_now(state);
     Ok(rows
         .into_iter()
@@ -441,9 +636,84 @@ async fn summaries(
                 mode,
                 time_zone: row.time_zone.clone(),
                 next_run,
+                invested: invested.get(&row.id).copied().unwrap_or_default(),
+                current_value: values.get(&row.id).copied().unwrap_or(Some(Decimal::ZERO)),
             }
         })
         .collect())
+}
+
+/// What each plan has spent, and what its shares are worth at the latest
+/// prices (`None` for a plan whose broker could not be asked).
+async fn holdings(
+    state: &AppState,
+    user: &CurrentUser,
+    rows: &[PlanRow],
+) -> Result<(HashMap<i64, Decimal>, HashMap<i64, Option<Decimal>>), AppError> {
+    let wanted: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    let dec = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+    let mut invested: HashMap<i64, Decimal> = HashMap::new();
+    let mut shares: HashMap<i64, HashMap<String, Decimal>> = HashMap::new();
+    for (plan_id, symbol, qty, price) in state.store.plan_fills(user.id).await? {
+        if !wanted.contains(&plan_id) {
+            continue;
+        }
+        let qty = dec(&qty);
+        if let Some(price) = price.as_deref().map(dec) {
+            *invested.entry(plan_id).or_default() += (qty * price).round_dp(2);
+        }
+        *shares
+            .entry(plan_id)
+            .or_default()
+            .entry(symbol)
+            .or_default() += qty;
+    }
+    // Latest prices per connection (cached and shared between users).
+    let mut values: HashMap<i64, Option<Decimal>> = HashMap::new();
+    let mut by_connection: HashMap<Option<i64>, Vec<i64>> = HashMap::new();
+    for row in rows.iter().filter(|r| shares.contains_key(&r.id)) {
+        by_connection
+            .entry(row.connection_id)
+            .or_default()
+            .push(row.id);
+    }
+    for (connection_id, plan_ids) in by_connection {
+        let symbols: Vec<String> = plan_ids
+            .iter()
+            .flat_map(|id| shares[id].keys().cloned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let connection = match connection_id {
+            Some(c) => state.store.connection_of(user.id, c).await?,
+            None => None,
+        };
+        let prices = match connection {
+            Some(c) => match broker_for(state, &c) {
+                Ok((broker, host)) => state
+                    .trade_cache
+                    .latest(&host, &broker as &dyn Broker, &symbols)
+                    .await
+                    .map_err(|e| tracing::warn!(error = %e, "no prices for the plans list"))
+                    .ok(),
+                Err(e) => {
+                    tracing::warn!(error.cause_chain = ?e, "no broker for the plans list");
+                    None
+                }
+            },
+            None => None,
+        };
+        for id in plan_ids {
+            let value = prices.as_ref().and_then(|p| {
+                shares[&id]
+                    .iter()
+                    .map(|(s, q)| p.get(s).map(|t| (t.price * q).round_dp(2)))
+                    .sum::<Option<Decimal>>()
+            });
+            values.insert(id, value);
+        }
+    }
+    Ok((invested, values))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,51 +73,12 @@ impl Application {
             .clone()
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|| format!("http://{local}"));
-        let secrets = Secrets::load(settings.secret_key.as_ref(), &settings.data_dir)
-            .context("loading the application encryption key")?;
-        let exchange = Exchange::open(
-            Some(settings.data_dir.join("paper-exchange.json")),
-            KeyPolicy::Known,
-        )?;
-        if let Some(at) = settings.exchange_clock {
-            exchange.set_clock(at, settings.exchange_speed);
-        } else if settings.exchange_speed != 1 {
-            exchange.set_clock(chrono::Utc::now(), settings.exchange_speed);
-        }
         let loopback = if local.ip().is_unspecified() {
             SocketAddr::from(([127, 0, 0, 1], local.port()))
         } else {
             local
         };
-        let exchange_url = url::Url::parse(&format!("http://{loopback}{MOUNT}"))
-            .context("the embedded exchange's URL")?;
-        let public_url = match settings.public_url.clone() {
-            Some(u) => u,
-            None => url::Url::parse(&format!("http://{loopback}"))
-                .context("the public URL from the bound address")?,
-        };
-        let mailer = crate::server::mail::Mailer::from_settings(&settings)?;
-        let broker_http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("dripfeed/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the broker HTTP client")?;
-        let state = AppState {
-            leptos_options,
-            store,
-            settings: Arc::new(settings),
-            allowed_origin: AllowedOrigin(public.into()),
-            secrets: Arc::new(secrets),
-            limits: Arc::new(RateLimits::default()),
-            public_url,
-            exchange,
-            exchange_url,
-            broker_http,
-            trade_cache: Arc::new(TradeCache::default()),
-            asset_cache: Arc::new(AssetCache::default()),
-            mailer: Arc::new(mailer),
-        };
+        let state = app_state(settings, store, leptos_options, public, loopback, true).await?;
         let router = router(state.clone());
         Ok(Self {
             listener,
@@ -153,29 +114,7 @@ impl Application {
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.store.clone()));
         let engine = if state.settings.engine {
-            let engine = Engine::new(state.clone(), instance_name());
-            // SQLite supports one engine per database. A lease left by a
-            // crashed engine lapses within ENGINE_LEASE; one still renewed
-            // after that belongs to a live engine, and this one refuses.
-            let deadline = tokio::time::Instant::now()
-                + (crate::server::engine::ENGINE_LEASE + chrono::Duration::seconds(5))
-                    .to_std()
-                    .unwrap_or(Duration::from_secs(35));
-            while !engine.hold_lease().await? {
-                if tokio::time::Instant::now() >= deadline {
-                    anyhow::bail!(
-                        "another Dripfeed engine is running on this SQLite database; stop it, or start this server with --no-engine"
-                    );
-                }
-                tracing::info!(
-                    "waiting for the previous engine's lease on this SQLite database to lapse"
-                );
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Some((
-                engine.owner().to_owned(),
-                tokio::spawn(engine_worker(engine, Duration::from_secs(5))),
-            ))
+            Some(start_engine(&state).await?)
         } else {
             None
         };
@@ -187,15 +126,117 @@ impl Application {
         .await
         .context("serving HTTP")?;
         housekeeping.abort();
-        if let Some((owner, engine)) = engine {
-            engine.abort();
-            if let Err(e) = state.store.release_engine_lease(&owner).await {
-                tracing::warn!(error.cause_chain = ?e, "could not release the engine lease");
-            }
+        if let Some(engine) = engine {
+            engine.stop().await;
         }
         state.store.close().await;
         Ok(())
     }
+}
+
+/// Builds the state handlers and the engine share. `embedded_books`: keep the
+/// embedded exchange's books in the data folder (the web process); a worker
+/// keeps none and reaches the demo exchange over HTTP.
+pub async fn app_state(
+    settings: Settings,
+    store: Store,
+    leptos_options: LeptosOptions,
+    public: String,
+    loopback: SocketAddr,
+    embedded_books: bool,
+) -> anyhow::Result<AppState> {
+    let secrets = Secrets::load(settings.secret_key.as_ref(), &settings.data_dir)
+        .context("loading the application encryption key")?;
+    let books = embedded_books.then(|| settings.data_dir.join("paper-exchange.json"));
+    let exchange = Exchange::open(books, KeyPolicy::Known)?;
+    if let Some(at) = settings.exchange_clock {
+        exchange.set_clock(at, settings.exchange_speed);
+    } else if settings.exchange_speed != 1 {
+        exchange.set_clock(chrono::Utc::now(), settings.exchange_speed);
+    }
+    let exchange_url = match settings.demo_exchange_url.clone() {
+        Some(url) => url,
+        None => url::Url::parse(&format!("http://{loopback}{MOUNT}"))
+            .context("the embedded exchange's URL")?,
+    };
+    let public_url = match settings.public_url.clone() {
+        Some(u) => u,
+        None => url::Url::parse(&format!("http://{loopback}"))
+            .context("the public URL from the bound address")?,
+    };
+    let mailer = crate::server::mail::Mailer::from_settings(&settings)?;
+    let broker_http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("dripfeed/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the broker HTTP client")?;
+    let state = AppState {
+        leptos_options,
+        store,
+        settings: Arc::new(settings),
+        allowed_origin: AllowedOrigin(public.into()),
+        secrets: Arc::new(secrets),
+        limits: Arc::new(RateLimits::default()),
+        public_url,
+        exchange,
+        exchange_url,
+        broker_http,
+        trade_cache: Arc::new(TradeCache::default()),
+        asset_cache: Arc::new(AssetCache::default()),
+        mailer: Arc::new(mailer),
+    };
+    Ok(state)
+}
+
+/// The engine running in this process.
+pub struct RunningEngine {
+    owner: String,
+    task: tokio::task::JoinHandle<()>,
+    store: Store,
+}
+
+impl RunningEngine {
+    /// Stops the engine and gives its lease up. Work in flight is safe: its
+    /// claims lapse, or this instance takes them back when it restarts.
+    pub async fn stop(self) {
+        self.task.abort();
+        if let Err(e) = self.store.release_engine_lease(&self.owner).await {
+            tracing::warn!(error.cause_chain = ?e, "could not release the engine lease");
+        }
+    }
+
+    pub fn task(&mut self) -> &mut tokio::task::JoinHandle<()> {
+        &mut self.task
+    }
+}
+
+/// Starts the scheduling engine in this process. SQLite supports one engine
+/// per database: a lease left by a crashed engine lapses within ENGINE_LEASE
+/// (at once if it had this instance's name); one still renewed after that
+/// belongs to a live engine, and this one refuses.
+pub async fn start_engine(state: &AppState) -> anyhow::Result<RunningEngine> {
+    let engine = Engine::new(state.clone(), instance_name(&state.settings));
+    let deadline = tokio::time::Instant::now()
+        + (crate::server::engine::ENGINE_LEASE + chrono::Duration::seconds(5))
+            .to_std()
+            .unwrap_or(Duration::from_secs(35));
+    while !engine.hold_lease().await? {
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "another Dripfeed engine is running on this SQLite database; stop it, or start this server with --no-engine"
+            );
+        }
+        tracing::info!("waiting for the previous engine's lease on this SQLite database to lapse");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    engine.take_back_claims().await?;
+    let every = Duration::from_secs(state.settings.engine_interval_secs);
+    Ok(RunningEngine {
+        owner: engine.owner().to_owned(),
+        store: state.store.clone(),
+        task: tokio::spawn(engine_worker(engine, every)),
+    })
 }
 
 /// The app's route list, generated once per process. Generating it sets a

@@ -10,6 +10,7 @@ use dripfeed::api::notifications::{MarkNotificationsRead, MyNotifications, Notif
 use dripfeed::api::plans::{GetPlan, PlanDetail, PurchaseDto, PurchaseHistory};
 use dripfeed::domain::plan::Mode;
 use dripfeed::domain::strategy::{Gate, smart_dca};
+use dripfeed::error::AppError;
 use dripfeed::server::broker::exchange::{Fault, market};
 use dripfeed::server::db::rows::{SlotOrderRow, SlotRow};
 use dripfeed::server::engine::{Engine, client_order_id, reconcile};
@@ -583,4 +584,204 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     .await
     .expect("mark read");
     assert!(notifications(&f).await.iter().all(|n| n.read));
+}
+
+#[tokio::test]
+async fn runs_due_together_on_one_account_need_cash_for_all_of_them() {
+    let f = fixture(&[("VTI", "30")]).await;
+    // A second plan on the same account, due at the same minute.
+    let connection = f
+        .app
+        .store
+        .plan_by_id(f.plan_id)
+        .await
+        .expect("plan")
+        .and_then(|p| p.connection_id)
+        .expect("connection");
+    let second = assert_ok!(create(&f.app, &f.client, weekly(connection, &[("QQQ", "30")])).await);
+    // Enough for either run alone, not for both.
+    f.app
+        .demo_exchange
+        .with_ledger(|l| {
+            l.accounts
+                .values_mut()
+                .for_each(|a| a.cash = Decimal::from(50))
+        })
+        .expect("ledger");
+
+    let report = f.tick(f.slot).await;
+    assert_eq!((report.materialised, report.finished), (2, 2));
+    for plan in [f.plan_id, second] {
+        let slots = f.app.store.plan_slots(plan).await.expect("slots");
+        assert_eq!(slots[0].status, "skipped");
+        let reason = slots[0].reason.clone().unwrap_or_default();
+        assert!(
+            reason.contains("2 runs") && reason.contains("$60.00") && reason.contains("$50.00"),
+            "{reason}"
+        );
+    }
+    assert!(f.exchange_orders().is_empty(), "nothing bought on margin");
+
+    // The next week, with cash for both, both buy.
+    f.app
+        .demo_exchange
+        .with_ledger(|l| {
+            l.accounts
+                .values_mut()
+                .for_each(|a| a.cash = Decimal::from(1000))
+        })
+        .expect("ledger");
+    let report = f.tick(f.slot + Duration::days(7)).await;
+    assert_eq!(report.finished, 2);
+    assert_eq!(f.exchange_orders().len(), 2);
+}
+
+/// Edits a plan through the server function.
+async fn edit(f: &Fixture, input: dripfeed::api::plans::PlanInput) -> Result<(), AppError> {
+    use dripfeed::api::plans::UpdatePlan;
+    crate::auth::outcome(
+        f.app
+            .call_json_server_fn_as(
+                &f.client,
+                UpdatePlan::PATH,
+                &UpdatePlan {
+                    id: f.plan_id,
+                    input,
+                },
+            )
+            .await,
+    )
+    .await
+    .map(|_| ())
+}
+
+#[tokio::test]
+async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
+    use dripfeed::api::plans::SavedPlanInput;
+    let f = fixture(&[("VTI", "25")]).await;
+    f.tick(f.slot).await;
+    let first = f.slots().await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(f.orders(&first[0]).await[0].notional, "25");
+
+    // The plans list shows what was spent and what it is worth now.
+    let listed = plans(&f.app, &f.client).await;
+    assert!(
+        (listed[0].invested - Decimal::from(25)).abs() <= Decimal::new(2, 2),
+        "{}",
+        listed[0].invested
+    );
+    let value = listed[0].current_value.expect("a current value");
+    assert!(value > Decimal::ZERO, "{value}");
+
+    // The form comes back as saved.
+    let body = crate::auth::outcome(
+        f.app
+            .call_server_fn_as(
+                &f.client,
+                SavedPlanInput::PATH,
+                &[("id", &f.plan_id.to_string())],
+            )
+            .await,
+    )
+    .await
+    .expect("the saved plan");
+    let mut input: dripfeed::api::plans::PlanInput = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(input.legs.len(), 1);
+    assert_eq!(
+        (input.legs[0].symbol.as_str(), input.legs[0].amount.as_str()),
+        ("VTI", "25")
+    );
+
+    // $50 a run split 3:1 between VTI and QQQ, at 11:00 instead of 10:00;
+    // the start date stays as it was.
+    input.per_run_total = Some("50".into());
+    input.legs = vec![
+        dripfeed::api::plans::LegInput {
+            symbol: "VTI".into(),
+            amount: String::new(),
+            weight: Some("3".into()),
+        },
+        dripfeed::api::plans::LegInput {
+            symbol: "QQQ".into(),
+            amount: String::new(),
+            weight: Some("1".into()),
+        },
+    ];
+    input.time = dripfeed::domain::schedule::TimeOfDay::Local(
+        chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+    );
+    assert_ok!(edit(&f, input.clone()).await);
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'plan.updated'")
+            .await,
+        1
+    );
+
+    // Next Monday at 10:00 nothing runs; at 11:00 the new amounts buy.
+    let next_week = f.slot + Duration::days(7);
+    assert_eq!(f.tick(next_week).await.materialised, 0);
+    let report = f.tick(next_week + Duration::hours(1)).await;
+    assert_eq!((report.materialised, report.finished), (1, 1));
+    let slots = f.slots().await;
+    assert_eq!(slots.len(), 2);
+    let mut bought: Vec<(String, String)> = f
+        .orders(&slots[0])
+        .await
+        .into_iter()
+        .map(|o| (o.symbol, o.notional))
+        .collect();
+    bought.sort();
+    assert_eq!(
+        bought,
+        vec![("QQQ".into(), "12.5".into()), ("VTI".into(), "37.5".into())]
+    );
+    // History is as it was.
+    let old = f.orders(&slots[1]).await;
+    assert_eq!((old.len(), old[0].notional.as_str()), (1, "25"));
+
+    // A share below Alpaca's minimum is refused against its field.
+    let mut tiny = input.clone();
+    tiny.per_run_total = Some("4".into());
+    tiny.legs[1].weight = Some("0.5".into());
+    match edit(&f, tiny).await {
+        Err(AppError::Invalid(errors)) => assert!(
+            errors.iter().any(|e| e.field == "amounts"
+                && e.message.contains("QQQ")
+                && e.message.contains("$1.00")),
+            "{errors:?}"
+        ),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+
+    // Nobody else can edit it, and an ended plan cannot be edited.
+    let stranger = crate::helpers::browser_like_client(&f.app.address);
+    assert_ok!(crate::auth::sign_up(&f.app, &stranger, "stranger@example.com").await);
+    let theirs = crate::auth::outcome(
+        f.app
+            .call_json_server_fn_as(
+                &stranger,
+                dripfeed::api::plans::UpdatePlan::PATH,
+                &dripfeed::api::plans::UpdatePlan {
+                    id: f.plan_id,
+                    input: input.clone(),
+                },
+            )
+            .await,
+    )
+    .await;
+    assert!(matches!(theirs, Err(AppError::NotFound)), "{theirs:?}");
+    crate::auth::outcome(
+        f.app
+            .call_server_fn_as(
+                &f.client,
+                dripfeed::api::plans::StopPlan::PATH,
+                &[("id", &f.plan_id.to_string())],
+            )
+            .await,
+    )
+    .await
+    .expect("stopped");
+    assert!(matches!(edit(&f, input).await, Err(AppError::Conflict(_))));
 }

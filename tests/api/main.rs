@@ -7,10 +7,13 @@ mod auth;
 mod brokerage;
 mod cli;
 mod engine;
+mod engine_processes;
 mod health;
 mod helpers;
 mod pages;
 mod plans;
 mod pricing;
 mod security;
+#[path = "../support/seed.rs"]
+mod seed;
 mod transport;

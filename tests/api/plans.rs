@@ -49,6 +49,7 @@ pub fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
             .map(|(s, a)| LegInput {
                 symbol: (*s).into(),
                 amount: (*a).into(),
+                weight: None,
             })
             .collect(),
         cadence: Cadence::Weekly {
@@ -60,6 +61,7 @@ pub fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
         end_date: None,
         max_total: None,
         mode: Mode::Pure,
+        per_run_total: None,
     }
 }
 

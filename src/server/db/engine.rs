@@ -22,6 +22,67 @@ impl Store {
         Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).fetch_all(pool).await)?)
     }
 
+    /// Active plans whose next run has come (or is not yet worked out).
+    pub async fn due_plans(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
+        let sql = format!(
+            "SELECT {} FROM plans WHERE status = 'active' AND connection_id IS NOT NULL \
+             AND (next_slot_at IS NULL OR next_slot_at <= $1) ORDER BY id",
+            super::plans::COLUMNS
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).bind(now).fetch_all(pool).await)?,
+        )
+    }
+
+    /// Records when a plan runs next, unless the plan changed since it was
+    /// read (`seen`: its `updated_at` then); the next pass reads it again.
+    pub async fn set_next_slot(
+        &self,
+        plan_id: i64,
+        next: Option<DateTime<Utc>>,
+        seen: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let sql = "UPDATE plans SET next_slot_at = $1 WHERE id = $2 AND updated_at = $3";
+        with_pool!(self, pool => sqlx::query(sql).bind(next).bind(plan_id).bind(seen)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Plans by id (any owner; the engine acts for the system).
+    pub async fn plans_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<PlanRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {} FROM plans WHERE id IN ({list})",
+                super::plans::COLUMNS
+            );
+            let rows = with_pool!(self, pool => {
+                let mut q = sqlx::query_as::<_, PlanRow>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Lets go of unfinished runs claimed by `owner` (or, with `everyone`,
+    /// by any engine) so the next pass picks them up at once.
+    pub async fn release_claims(&self, owner: &str, everyone: bool) -> anyhow::Result<u64> {
+        let sql = "UPDATE plan_slots SET lease_until = NULL \
+                   WHERE status IN ('running', 'submitted') AND (claimed_by = $1 OR $2)";
+        Ok(
+            with_pool!(self, pool => sqlx::query(sql).bind(owner).bind(everyone)
+            .execute(pool).await.map(|r| r.rows_affected()))?,
+        )
+    }
+
     pub async fn plan_by_id(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
         let sql = format!("SELECT {} FROM plans WHERE id = $1", super::plans::COLUMNS);
         Ok(
@@ -72,13 +133,14 @@ impl Store {
         )
     }
 
-    /// The latest slot instant of a plan, if any.
-    pub async fn last_slot_at(&self, plan_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let sql = "SELECT scheduled_at FROM plan_slots WHERE plan_id = $1 \
+    /// The latest slot of a plan, if any: its instant and trading date.
+    pub async fn last_slot(
+        &self,
+        plan_id: i64,
+    ) -> anyhow::Result<Option<(DateTime<Utc>, NaiveDate)>> {
+        let sql = "SELECT scheduled_at, trading_date FROM plan_slots WHERE plan_id = $1 \
                    ORDER BY scheduled_at DESC LIMIT 1";
-        Ok(
-            with_pool!(self, pool => sqlx::query_scalar(sql).bind(plan_id).fetch_optional(pool).await)?,
-        )
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(plan_id).fetch_optional(pool).await)?)
     }
 
     /// Records a slot unless it exists; `true` if this call created it.

@@ -153,6 +153,83 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Replaces one of the user's open plans' settings and legs (keeping
+    /// smart DCA carry of symbols it still buys) in one transaction; runs owed
+    /// start again from `p.active_since`, so the change applies to future runs
+    /// only. `false` if the plan is not theirs or has ended.
+    pub async fn update_plan(&self, id: i64, p: &NewPlan<'_>) -> anyhow::Result<bool> {
+        let now = super::now();
+        let updated = with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE plans SET connection_id = $1, name = $2, cadence = $3, time_of_day = $4, \
+                 time_zone = $5, start_date = $6, end_date = $7, max_total = $8, mode = $9, \
+                 active_since = CASE WHEN status = 'active' THEN $10 ELSE active_since END, \
+                 next_slot_at = NULL, updated_at = $11 \
+                 WHERE id = $12 AND user_id = $13 AND status <> 'ended'")
+                .bind(p.connection_id)
+                .bind(p.name)
+                .bind(p.cadence)
+                .bind(p.time_of_day)
+                .bind(p.time_zone)
+                .bind(p.start_date)
+                .bind(p.end_date)
+                .bind(p.max_total.as_deref())
+                .bind(p.mode)
+                .bind(p.active_since)
+                .bind(now)
+                .bind(id)
+                .bind(p.user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n != 1 {
+                return Ok::<bool, sqlx::Error>(false);
+            }
+            let carries: Vec<(String, String)> =
+                sqlx::query_as("SELECT symbol, carry FROM plan_legs WHERE plan_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            sqlx::query("DELETE FROM plan_legs WHERE plan_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for (position, (symbol, amount)) in p.legs.iter().enumerate() {
+                let carry = carries
+                    .iter()
+                    .find(|(s, _)| s == symbol)
+                    .map_or("0", |(_, c)| c.as_str());
+                sqlx::query(
+                    "INSERT INTO plan_legs (plan_id, position, symbol, amount, carry) \
+                     VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                    .bind(symbol)
+                    .bind(amount)
+                    .bind(carry)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        }.await)?;
+        Ok(updated)
+    }
+
+    /// Filled quantities of the user's plans: (plan, symbol, quantity,
+    /// average price) per order that bought something.
+    pub async fn plan_fills(
+        &self,
+        user_id: i64,
+    ) -> anyhow::Result<Vec<(i64, String, String, Option<String>)>> {
+        let sql = "SELECT s.plan_id, o.symbol, o.filled_qty, o.filled_avg_price \
+                   FROM slot_orders o JOIN plan_slots s ON s.id = o.slot_id \
+                   JOIN plans p ON p.id = s.plan_id \
+                   WHERE p.user_id = $1 AND o.filled_qty <> '0'";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)?)
+    }
+
     /// Pauses the user's open plans on a connection (before it is removed).
     pub async fn pause_plans_on(&self, user_id: i64, connection_id: i64) -> anyhow::Result<u64> {
         let sql = "UPDATE plans SET status = 'paused', updated_at = $1 \

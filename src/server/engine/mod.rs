@@ -37,10 +37,10 @@ pub const RUN_LEASE: Duration = Duration::minutes(2);
 pub const FOLLOW_EVERY: Duration = Duration::seconds(15);
 /// How long the SQLite engine lease lasts without renewal.
 pub const ENGINE_LEASE: Duration = Duration::seconds(30);
-/// Passes between reconciliations (at 5 s a pass: every 10 minutes).
-const RECONCILE_EVERY: u32 = 120;
-/// Slots claimed per pass.
-const BATCH: i64 = 200;
+/// How often in-flight work is reconciled with the brokers.
+const RECONCILE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+/// Slots claimed at a time, per concurrent task.
+const BATCH_PER_TASK: usize = 8;
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,8 +82,12 @@ pub fn engine_now(state: &AppState) -> DateTime<Utc> {
     }
 }
 
-/// A name for this process in slot claims.
-pub fn instance_name() -> String {
+/// This process's name in slot claims: the configured instance id, or the
+/// host name and process id.
+pub fn instance_name(settings: &crate::server::config::Settings) -> String {
+    if let Some(id) = &settings.instance_id {
+        return id.clone();
+    }
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "dripfeed".into());
     format!("{host}-{}", std::process::id())
 }
@@ -93,6 +97,8 @@ pub fn instance_name() -> String {
 pub async fn worker(engine: Engine, every: std::time::Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let reconcile_every =
+        u32::try_from(RECONCILE_INTERVAL.as_secs() / every.as_secs().max(1)).unwrap_or(1);
     let mut passes: u32 = 0;
     loop {
         interval.tick().await;
@@ -108,7 +114,7 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
             }
         }
         let now = engine_now(&engine.state);
-        if passes.is_multiple_of(RECONCILE_EVERY)
+        if passes.is_multiple_of(reconcile_every.max(1))
             && let Err(e) = reconcile(&engine, now).await
         {
             tracing::error!(error.cause_chain = ?e, "reconciliation failed");
@@ -170,39 +176,49 @@ impl Engine {
         &self.state
     }
 
+    /// Takes back, at start-up, work this instance's name still holds (it
+    /// was this process before a crash or restart), and on SQLite, where only
+    /// the lease holder runs an engine, every claim a dead engine left.
+    pub async fn take_back_claims(&self) -> anyhow::Result<u64> {
+        let everyone = matches!(self.state.store, crate::server::db::Store::Sqlite(_));
+        let n = self
+            .state
+            .store
+            .release_claims(&self.owner, everyone)
+            .await?;
+        if n > 0 {
+            tracing::warn!(slots = n, "took back unfinished runs from before a restart");
+        }
+        Ok(n)
+    }
+
     /// One full pass at `now`.
     pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickReport> {
         let now = now.duration_trunc(Duration::microseconds(1))?;
         let mut report = TickReport::default();
         self.materialise(now, &mut report).await?;
+        let concurrency = self.state.settings.engine_concurrency.max(1);
+        let batch = i64::try_from(concurrency * BATCH_PER_TASK).unwrap_or(i64::MAX);
         loop {
             let claimed = self
                 .state
                 .store
-                .claim_slots(&self.owner, now, now + RUN_LEASE, BATCH)
+                .claim_slots(&self.owner, now, now + RUN_LEASE, batch)
                 .await?;
             if claimed.is_empty() {
                 break;
             }
             report.claimed += claimed.len();
-            for slot in claimed {
-                match run::run(self, &slot, now).await {
-                    Ok(true) => report.finished += 1,
-                    Ok(false) => {}
-                    Err(e) => {
-                        // The lease runs out and a later pass tries again.
-                        tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed");
-                    }
-                }
-            }
+            report.finished += run::run_batch(self, claimed, now, concurrency).await?;
         }
         Ok(report)
     }
 
-    /// Writes every due slot of every active plan.
+    /// Writes the due slots of every active plan whose next run has come
+    /// (plans keep the instant of their next run, so a pass reads only those).
     async fn materialise(&self, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
         let store = &self.state.store;
-        for plan in store.engine_plans().await? {
+        for plan in store.due_plans(now).await? {
             let schedule = match plan_schedule(&plan) {
                 Ok(s) => s,
                 Err(e) => {
@@ -210,13 +226,19 @@ impl Engine {
                     continue;
                 }
             };
-            // Runs before the plan was created or (re)activated are not owed.
-            let since = store
-                .last_slot_at(plan.id)
-                .await?
-                .unwrap_or(plan.active_since)
+            // Runs before the plan was created or (re)activated are not owed,
+            // and a plan buys at most once a trading day, even when an edit
+            // moved its time to later on a day it has already run.
+            let last = store.last_slot(plan.id).await?;
+            let since = last
+                .map_or(plan.active_since, |(at, _)| at)
                 .max(plan.active_since);
-            for slot in schedule.slots_after(since).take_while(|s| s.at <= now) {
+            let ran_on = last.map(|(_, day)| day);
+            let mut slots = schedule
+                .slots_after(since)
+                .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))
+                .peekable();
+            while let Some(slot) = slots.next_if(|s| s.at <= now) {
                 let session_over =
                     calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
                 let (status, reason) = if session_over {
@@ -263,6 +285,10 @@ impl Engine {
             let today = now.with_timezone(&schedule.zone()).date_naive();
             if schedule.end().is_some_and(|end| today > end) {
                 store.end_plan(plan.id).await?;
+            } else {
+                // Unless the plan changed meanwhile (then it is read again).
+                let next = slots.next().map(|s| s.at);
+                store.set_next_slot(plan.id, next, plan.updated_at).await?;
             }
         }
         Ok(())

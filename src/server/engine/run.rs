@@ -1,5 +1,6 @@
-//! Running one claimed slot: pre-flight, intents, submission, follow-up and
-//! the slot's outcome. See the module above for the rules.
+//! Running claimed slots: pre-flight (per account and minute, then per run),
+//! intents, submission, follow-up and each slot's outcome. See the module
+//! above for the rules.
 
 use super::{Engine, FOLLOW_EVERY};
 use crate::domain::calendar;
@@ -9,10 +10,10 @@ use crate::server::broker::{
     Amount, Broker, BrokerError, Order, OrderKind, OrderRequest, OrderStatus, Side, TimeInForce,
 };
 use crate::server::connections::broker_for;
-use crate::server::db::rows::{PlanRow, SlotOrderRow, SlotRow};
+use crate::server::db::rows::{ConnectionRow, PlanRow, SlotOrderRow, SlotRow};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 
 /// The idempotency key of one order: derived from the plan, the slot's
@@ -44,88 +45,276 @@ fn money(d: Decimal) -> String {
     format!("${:.2}", d.round_dp(2))
 }
 
+/// A claimed run and its plan.
+type Run = (SlotRow, PlanRow);
+/// Runs due on one account in one minute, keyed by (connection, minute).
+type Groups = BTreeMap<(Option<i64>, i64), Vec<Run>>;
+/// What to buy per symbol.
+type Buys = Vec<(String, Decimal)>;
+
 /// What pre-flight decided.
 enum Preflight {
-    Buy(Vec<(String, Decimal)>),
+    Buy(Buys),
     Skip(String),
 }
 
-/// Runs a claimed slot; `Ok(true)` once it has reached its outcome.
-pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow::Result<bool> {
+/// Runs claimed slots, `concurrency` broker accounts at a time; returns how
+/// many reached their outcome. Each account's runs due in the same minute
+/// are one group, done in order by one task, so the cash check covers all of
+/// them together. A run that fails here is logged and left to its lease.
+pub async fn run_batch(
+    engine: &Engine,
+    claimed: Vec<SlotRow>,
+    now: DateTime<Utc>,
+    concurrency: usize,
+) -> anyhow::Result<usize> {
+    let ids: Vec<i64> = claimed.iter().map(|s| s.plan_id).collect();
+    let plans: HashMap<i64, PlanRow> = engine
+        .state()
+        .store
+        .plans_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut groups = Groups::new();
+    for slot in claimed {
+        let Some(plan) = plans.get(&slot.plan_id) else {
+            continue;
+        };
+        let minute = slot.scheduled_at.timestamp().div_euclid(60);
+        groups
+            .entry((plan.connection_id, minute))
+            .or_default()
+            .push((slot, plan.clone()));
+    }
+    let mut finished = 0;
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in groups.into_values() {
+        if tasks.len() >= concurrency
+            && let Some(done) = tasks.join_next().await
+        {
+            finished += done.unwrap_or(0);
+        }
+        let engine = engine.clone();
+        tasks.spawn(async move { run_group(&engine, group, now).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        finished += done.unwrap_or(0);
+    }
+    Ok(finished)
+}
+
+/// One account's runs due in one minute (one group of [`run_batch`]).
+async fn run_group(engine: &Engine, group: Vec<Run>, now: DateTime<Utc>) -> usize {
+    let mut fresh = Vec::new();
+    let mut finished = 0;
+    for (slot, plan) in group {
+        match engine.state().store.slot_orders(slot.id).await {
+            // Started before (this engine's earlier pass, or one that died):
+            // its intents stand, and are followed up.
+            Ok(orders) if !orders.is_empty() => {
+                match follow(engine, &plan, &slot, orders, &HashSet::new(), now).await {
+                    Ok(true) => finished += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed")
+                    }
+                }
+            }
+            Ok(_) => fresh.push((slot, plan)),
+            Err(e) => tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed"),
+        }
+    }
+    if !fresh.is_empty() {
+        match start(engine, fresh, now).await {
+            Ok(n) => finished += n,
+            Err(e) => tracing::error!(error.cause_chain = ?e, "runs could not start"),
+        }
+    }
+    finished
+}
+
+/// Pre-flight for runs that have sent nothing yet, then their intents and
+/// orders. Returns how many reached their outcome.
+async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let state = engine.state();
     let store = &state.store;
-    let owner = engine.owner.as_str();
-    let Some(plan) = store.plan_by_id(slot.plan_id).await? else {
-        return Ok(false);
+    let mut finished = 0;
+    let connection = match fresh[0].1.connection_id {
+        Some(id) => store.connection_by_id(id).await?,
+        None => None,
     };
-    let mut orders = store.slot_orders(slot.id).await?;
-    let mut fresh: HashSet<i64> = HashSet::new();
+    // Whole-group refusals first: no usable connection or account.
+    let group_skip: Option<String> = match &connection {
+        None => Some("The plan has no brokerage connection.".into()),
+        Some(c) if c.status != "active" => Some(
+            "Alpaca no longer accepts this connection's credentials; reconnect it to resume buying."
+                .into(),
+        ),
+        Some(_) => None,
+    };
+    if let Some(reason) = group_skip {
+        for (slot, plan) in &fresh {
+            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+            finished += 1;
+        }
+        return Ok(finished);
+    }
+    let Some(connection) = connection else {
+        return Ok(finished);
+    };
+    let (broker, _) = broker_for(state, &connection)?;
+    let account = match broker.account().await {
+        Ok(a) => a,
+        Err(e) => return broker_trouble(engine, &connection, &fresh, e, now).await,
+    };
+    if account.status != "ACTIVE" || account.trading_blocked {
+        let reason = format!(
+            "The brokerage account is not open for trading (status {}).",
+            account.status
+        );
+        for (slot, plan) in &fresh {
+            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+            finished += 1;
+        }
+        return Ok(finished);
+    }
 
+    // Each run's own checks.
+    let mut buying: Vec<(SlotRow, PlanRow, Buys)> = Vec::new();
+    for (slot, plan) in fresh {
+        let decision = if plan.status != "active" {
+            Ok(Preflight::Skip(format!(
+                "The plan was {} before this run.",
+                plan.status
+            )))
+        } else {
+            preflight(engine, &plan, &slot, &broker).await
+        };
+        match decision {
+            Ok(Preflight::Skip(reason)) => {
+                finish(engine, &plan, &slot, "skipped", Some(&reason)).await?;
+                finished += 1;
+            }
+            Ok(Preflight::Buy(buys)) => buying.push((slot, plan, buys)),
+            Err(e) => {
+                finished += broker_trouble(engine, &connection, &[(slot, plan)], e, now).await?;
+            }
+        }
+    }
+    if buying.is_empty() {
+        return Ok(finished);
+    }
+
+    // Cash for everything due on this account in this minute, never margin.
+    let total: Decimal = buying
+        .iter()
+        .flat_map(|(_, _, buys)| buys.iter().map(|(_, a)| *a))
+        .sum();
+    if account.non_marginable_buying_power < total {
+        let available = money(account.non_marginable_buying_power);
+        let reason = if buying.len() == 1 {
+            format!(
+                "Not enough cash: this run needs {}, the account has {available} available (Dripfeed never buys on margin).",
+                money(total)
+            )
+        } else {
+            format!(
+                "Not enough cash: the {} runs due on this account at this time need {} together, the account has {available} available (Dripfeed never buys on margin).",
+                buying.len(),
+                money(total)
+            )
+        };
+        for (slot, plan, _) in &buying {
+            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+            finished += 1;
+        }
+        return Ok(finished);
+    }
+
+    for (slot, plan, buys) in buying {
+        let intents: Vec<(String, String, String)> = buys
+            .iter()
+            .map(|(symbol, amount)| {
+                (
+                    symbol.clone(),
+                    amount.normalize().to_string(),
+                    client_order_id(plan.id, slot.scheduled_at, symbol),
+                )
+            })
+            .collect();
+        let outcome = async {
+            store.insert_intents(plan.id, slot.id, &intents).await?;
+            let orders = store.slot_orders(slot.id).await?;
+            let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
+            follow(engine, &plan, &slot, orders, &fresh, now).await
+        }
+        .await;
+        match outcome {
+            Ok(true) => finished += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed"),
+        }
+    }
+    Ok(finished)
+}
+
+/// Pre-flight could not reach the broker: credentials refused (skip, and
+/// mark the connection), or unreachable (retry when the lease lapses, or fail
+/// once the session has closed).
+async fn broker_trouble(
+    engine: &Engine,
+    connection: &ConnectionRow,
+    runs: &[Run],
+    e: BrokerError,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let store = &engine.state().store;
+    let mut finished = 0;
+    if let BrokerError::Unauthorized { .. } = e {
+        store
+            .set_connection_status(connection.id, "reconnect_needed")
+            .await?;
+        let reason = "Alpaca refused this connection's credentials; reconnect it to resume buying.";
+        for (slot, plan) in runs {
+            finish(engine, plan, slot, "skipped", Some(reason)).await?;
+            finished += 1;
+        }
+        return Ok(finished);
+    }
+    for (slot, plan) in runs {
+        let closed = calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
+        if closed {
+            let reason =
+                format!("The broker could not be reached before the session closed ({e}).");
+            finish(engine, plan, slot, "failed", Some(&reason)).await?;
+            finished += 1;
+        } else {
+            // Try again when the lease runs out.
+            tracing::warn!(slot_id = slot.id, error = %e, "pre-flight could not reach the broker");
+        }
+    }
+    Ok(finished)
+}
+
+/// Moves a run's orders forward and ends the run once every order has; a
+/// run still waiting on the broker is parked for a later check. `Ok(true)`
+/// once it has reached its outcome.
+async fn follow(
+    engine: &Engine,
+    plan: &PlanRow,
+    slot: &SlotRow,
+    orders: Vec<SlotOrderRow>,
+    fresh: &HashSet<i64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let state = engine.state();
+    let store = &state.store;
     let connection = match plan.connection_id {
         Some(id) => store.connection_by_id(id).await?,
         None => None,
     };
-    if orders.is_empty() {
-        let decision = match &connection {
-            None => Preflight::Skip("The plan has no brokerage connection.".into()),
-            Some(_) if plan.status != "active" => {
-                Preflight::Skip(format!("The plan was {} before this run.", plan.status))
-            }
-            Some(c) if c.status != "active" => Preflight::Skip(
-                "Alpaca no longer accepts this connection's credentials; reconnect it to resume buying."
-                    .into(),
-            ),
-            Some(c) => {
-                let (broker, _) = broker_for(state, c)?;
-                match preflight(engine, &plan, slot, &broker).await {
-                    Ok(d) => d,
-                    Err(BrokerError::Unauthorized { .. }) => {
-                        store.set_connection_status(c.id, "reconnect_needed").await?;
-                        Preflight::Skip(
-                            "Alpaca refused this connection's credentials; reconnect it to resume buying."
-                                .into(),
-                        )
-                    }
-                    Err(e) => {
-                        let closed = calendar::trading_day(slot.trading_date)
-                            .is_none_or(|d| d.close_at() <= now);
-                        if closed {
-                            let reason = format!(
-                                "The broker could not be reached before the session closed ({e})."
-                            );
-                            finish(engine, &plan, slot, "failed", Some(&reason)).await?;
-                            return Ok(true);
-                        }
-                        // Try again when the lease runs out.
-                        tracing::warn!(slot_id = slot.id, error = %e, "pre-flight could not reach the broker");
-                        return Ok(false);
-                    }
-                }
-            }
-        };
-        match decision {
-            Preflight::Skip(reason) => {
-                finish(engine, &plan, slot, "skipped", Some(&reason)).await?;
-                return Ok(true);
-            }
-            Preflight::Buy(buys) => {
-                let intents: Vec<(String, String, String)> = buys
-                    .iter()
-                    .map(|(symbol, amount)| {
-                        (
-                            symbol.clone(),
-                            amount.normalize().to_string(),
-                            client_order_id(plan.id, slot.scheduled_at, symbol),
-                        )
-                    })
-                    .collect();
-                store.insert_intents(plan.id, slot.id, &intents).await?;
-                orders = store.slot_orders(slot.id).await?;
-                fresh = orders.iter().map(|o| o.id).collect();
-            }
-        }
-    }
-
     if let Some(c) = &connection {
         let (broker, _) = broker_for(state, c)?;
         for order in orders.iter().filter(|o| !is_terminal(&o.status)) {
@@ -152,10 +341,12 @@ pub async fn run(engine: &Engine, slot: &SlotRow, now: DateTime<Utc>) -> anyhow:
     let orders = store.slot_orders(slot.id).await?;
     if orders.iter().all(|o| is_terminal(&o.status)) {
         let (status, reason) = outcome(&orders);
-        finish(engine, &plan, slot, status, reason.as_deref()).await?;
+        finish(engine, plan, slot, status, reason.as_deref()).await?;
         Ok(true)
     } else {
-        store.park_slot(slot.id, owner, now + FOLLOW_EVERY).await?;
+        store
+            .park_slot(slot.id, &engine.owner, now + FOLLOW_EVERY)
+            .await?;
         Ok(false)
     }
 }
@@ -181,8 +372,8 @@ async fn finish(
     Ok(())
 }
 
-/// Checks the account and each symbol, applies smart DCA and the plan's
-/// total, and says what to buy.
+/// Checks each symbol, applies smart DCA and the plan's total, and says what
+/// to buy (the account and its cash are checked for the whole group).
 async fn preflight(
     engine: &Engine,
     plan: &PlanRow,
@@ -191,13 +382,6 @@ async fn preflight(
 ) -> Result<Preflight, BrokerError> {
     let store = &engine.state().store;
     let internal = |e: anyhow::Error| BrokerError::Decode(format!("{e:#}"));
-    let account = broker.account().await?;
-    if account.status != "ACTIVE" || account.trading_blocked {
-        return Ok(Preflight::Skip(format!(
-            "The brokerage account is not open for trading (status {}).",
-            account.status
-        )));
-    }
     let mode: Mode = serde_json::from_str(&plan.mode).unwrap_or(Mode::Pure);
     let legs = store.legs_with_carry(plan.id).await.map_err(internal)?;
     let mut buys = Vec::new();
@@ -286,14 +470,6 @@ async fn preflight(
                 money(*amount)
             )));
         }
-    }
-    let total: Decimal = buys.iter().map(|(_, a)| *a).sum();
-    if account.non_marginable_buying_power < total {
-        return Ok(Preflight::Skip(format!(
-            "Not enough cash: this run needs {}, the account has {} available (Dripfeed never buys on margin).",
-            money(total),
-            money(account.non_marginable_buying_power)
-        )));
     }
     Ok(Preflight::Buy(buys))
 }

@@ -25,7 +25,7 @@ pub use landing::LandingPage;
 pub use login_code::LoginCodePage;
 pub use not_found::NotFoundPage;
 pub use notifications::NotificationsPage;
-pub use plan_wizard::PlanWizardPage;
+pub use plan_wizard::{PlanEditPage, PlanWizardPage};
 pub use plans::{HistoryPage, PlanDetailPage, PlansPage};
 pub use pricing::PricingPage;
 pub use security::SecurityPage;

@@ -3,10 +3,13 @@
 //! found, with a way back to the step it belongs to) → confirm.
 //!
 //! The steps live in the browser; the server checks everything again on
-//! preview and on create.
+//! preview and on create. The same wizard edits a plan (`/plans/:id/edit`),
+//! starting from the plan as saved.
 
 use crate::api::broker::brokerage_overview;
-use crate::api::plans::{LegInput, PlanInput, create_plan, preview_plan, search_assets};
+use crate::api::plans::{
+    LegInput, PlanInput, create_plan, preview_plan, saved_plan_input, search_assets, update_plan,
+};
 use crate::api::security::get_settings;
 use crate::domain::plan::Mode;
 use crate::domain::schedule::{Cadence, MonthDay, TimeOfDay};
@@ -16,7 +19,7 @@ use chrono::{NaiveTime, Weekday};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
 const STEPS: [&str; 5] = ["Account", "Symbols", "Schedule", "Strategy", "Review"];
 
@@ -35,6 +38,7 @@ fn step_of(field: &str) -> usize {
 struct LegRow {
     symbol: String,
     amount: String,
+    weight: String,
 }
 
 fn weekday(s: &str) -> Weekday {
@@ -43,28 +47,157 @@ fn weekday(s: &str) -> Weekday {
 
 #[component]
 pub fn PlanWizardPage() -> impl IntoView {
+    view! { <PlanWizard edit=None /> }
+}
+
+/// The wizard on a saved plan.
+#[component]
+pub fn PlanEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let input = Resource::new(id, saved_plan_input);
+    view! {
+        <Suspense fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match input.await {
+                    Ok(plan) => view! { <PlanWizard edit=Some((id(), plan)) /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! {
+                        <section class="page"><p>"You are not signed in. " <A href="/login">"Log in"</A></p></section>
+                    }.into_any(),
+                    Err(e) => view! { <section class="page"><p class="notice error">{e.to_string()}</p></section> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The wizard's fields as text, from a saved plan or the defaults.
+struct Fields {
+    cadence: &'static str,
+    weekday: String,
+    month_day: String,
+    cron: String,
+    time_kind: &'static str,
+    time: String,
+    minutes: String,
+    mode: &'static str,
+    sma_days: String,
+    carry: bool,
+}
+
+impl Fields {
+    fn of(input: Option<&PlanInput>) -> Self {
+        let mut f = Fields {
+            cadence: "weekly",
+            weekday: "Mon".into(),
+            month_day: "1".into(),
+            cron: "35 9 * * 1-5".into(),
+            time_kind: "local",
+            time: "10:00".into(),
+            minutes: "5".into(),
+            mode: "pure",
+            sma_days: "20".into(),
+            carry: true,
+        };
+        let Some(input) = input else {
+            return f;
+        };
+        match &input.cadence {
+            Cadence::Daily => f.cadence = "daily",
+            Cadence::Weekly { weekday } => {
+                f.cadence = "weekly";
+                f.weekday = weekday.to_string();
+            }
+            Cadence::Biweekly { weekday } => {
+                f.cadence = "biweekly";
+                f.weekday = weekday.to_string();
+            }
+            Cadence::Monthly { day } => {
+                f.cadence = "monthly";
+                f.month_day = match day {
+                    MonthDay::FirstTradingDay => "first".into(),
+                    MonthDay::LastTradingDay => "last".into(),
+                    MonthDay::Day(d) => d.to_string(),
+                };
+            }
+            Cadence::Custom { cron } => {
+                f.cadence = "custom";
+                f.cron = cron.clone();
+            }
+        }
+        match input.time {
+            TimeOfDay::Local(t) => f.time = t.format("%H:%M").to_string(),
+            TimeOfDay::AfterOpen(m) => {
+                f.time_kind = "after_open";
+                f.minutes = m.to_string();
+            }
+        }
+        if let Mode::Smart {
+            sma_days,
+            carry_skipped,
+        } = input.mode
+        {
+            f.mode = "smart";
+            f.sma_days = sma_days.to_string();
+            f.carry = carry_skipped;
+        }
+        f
+    }
+}
+
+/// The wizard: a new plan, or `edit`: (id, the plan as saved).
+#[component]
+fn PlanWizard(edit: Option<(i64, PlanInput)>) -> impl IntoView {
     let overview = Resource::new(|| (), |_| brokerage_overview());
     let settings = Resource::new(|| (), |_| get_settings());
+    let editing = edit.as_ref().map(|(id, _)| *id);
+    let saved = edit.map(|(_, input)| input);
+    let f = Fields::of(saved.as_ref());
 
     let step = RwSignal::new(0usize);
-    let connection = RwSignal::new(None::<i64>);
-    let legs = RwSignal::new(Vec::<LegRow>::new());
+    let connection = RwSignal::new(saved.as_ref().map(|s| s.connection_id));
+    let legs = RwSignal::new(
+        saved
+            .as_ref()
+            .map(|s| {
+                s.legs
+                    .iter()
+                    .map(|l| LegRow {
+                        symbol: l.symbol.clone(),
+                        amount: l.amount.clone(),
+                        weight: String::new(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
+    let split = RwSignal::new(false);
+    let total = RwSignal::new("100".to_owned());
     let query = RwSignal::new(String::new());
-    let cadence = RwSignal::new("weekly".to_owned());
-    let weekday_sel = RwSignal::new("Mon".to_owned());
-    let month_day = RwSignal::new("1".to_owned());
-    let cron = RwSignal::new("35 9 * * 1-5".to_owned());
-    let time_kind = RwSignal::new("local".to_owned());
-    let time = RwSignal::new("10:00".to_owned());
-    let minutes = RwSignal::new("5".to_owned());
-    let time_zone = RwSignal::new(String::new());
-    let start_date = RwSignal::new(String::new());
-    let end_date = RwSignal::new(String::new());
-    let max_total = RwSignal::new(String::new());
-    let mode = RwSignal::new("pure".to_owned());
-    let sma_days = RwSignal::new("20".to_owned());
-    let carry = RwSignal::new(true);
-    let name = RwSignal::new(String::new());
+    let cadence = RwSignal::new(f.cadence.to_owned());
+    let weekday_sel = RwSignal::new(f.weekday);
+    let month_day = RwSignal::new(f.month_day);
+    let cron = RwSignal::new(f.cron);
+    let time_kind = RwSignal::new(f.time_kind.to_owned());
+    let time = RwSignal::new(f.time);
+    let minutes = RwSignal::new(f.minutes);
+    let text = |get: fn(&PlanInput) -> Option<String>| {
+        RwSignal::new(saved.as_ref().and_then(get).unwrap_or_default())
+    };
+    let time_zone = text(|s| Some(s.time_zone.clone()));
+    let start_date = text(|s| Some(s.start_date.clone()));
+    let end_date = text(|s| s.end_date.clone());
+    let max_total = text(|s| s.max_total.clone());
+    let mode = RwSignal::new(f.mode.to_owned());
+    let sma_days = RwSignal::new(f.sma_days);
+    let carry = RwSignal::new(f.carry);
+    let name = text(|s| Some(s.name.clone()));
     let local_error = RwSignal::new(None::<String>);
 
     let results = Resource::new(
@@ -132,6 +265,7 @@ pub fn PlanWizardPage() -> impl IntoView {
                 .map(|l| LegInput {
                     symbol: l.symbol,
                     amount: l.amount,
+                    weight: split.get().then_some(l.weight),
                 })
                 .collect(),
             cadence,
@@ -141,6 +275,7 @@ pub fn PlanWizardPage() -> impl IntoView {
             end_date: opt(end_date.get()),
             max_total: opt(max_total.get()),
             mode,
+            per_run_total: split.get().then(|| total.get()),
         })
     };
 
@@ -148,9 +283,14 @@ pub fn PlanWizardPage() -> impl IntoView {
         let input = input.clone();
         async move { preview_plan(input).await }
     });
-    let create = Action::new(|input: &PlanInput| {
+    let create = Action::new(move |input: &PlanInput| {
         let input = input.clone();
-        async move { create_plan(input).await }
+        async move {
+            match editing {
+                Some(id) => update_plan(id, input).await.map(|()| id),
+                None => create_plan(input).await,
+            }
+        }
     });
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -194,16 +334,20 @@ pub fn PlanWizardPage() -> impl IntoView {
                 l.push(LegRow {
                     symbol,
                     amount: "25".into(),
+                    weight: "1".into(),
                 });
             }
         });
     };
 
     view! {
-        <Title text="New plan" />
+        <Title text=if editing.is_some() { "Edit plan" } else { "New plan" } />
         <section class="page">
             <p><A href="/plans">"← Your plans"</A></p>
-            <h1>"New plan"</h1>
+            <h1>{if editing.is_some() { "Edit plan" } else { "New plan" }}</h1>
+            {editing.is_some().then(|| view! {
+                <p class="hint">"Changes apply from the next run on; runs already made stay as they were."</p>
+            })}
             <ol class="steps" aria-label="Steps">
                 {STEPS.iter().enumerate().map(|(i, label)| view! {
                     <li class:current=move || step.get() == i aria-current=move || (step.get() == i).then_some("step")>
@@ -285,17 +429,36 @@ pub fn PlanWizardPage() -> impl IntoView {
                     })}
                 </Transition>
                 <h3>"Dollars per run"</h3>
+                <fieldset class="choices">
+                    <legend>"Amounts"</legend>
+                    <label class="choice">
+                        <input type="radio" name="split" prop:checked=move || !split.get() on:change=move |_| split.set(false) />
+                        "An amount for each symbol"
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name="split" prop:checked=move || split.get() on:change=move |_| split.set(true) />
+                        "A total per run, split by weight"
+                    </label>
+                </fieldset>
+                <div class="field" hidden=move || !split.get()>
+                    <label for="per-run-total">"Total per run ($)"</label>
+                    <input id="per-run-total" type="text" inputmode="decimal" size="10" bind:value=total />
+                </div>
                 {move || legs.get().is_empty().then(|| view! { <p class="hint">"Add at least one symbol."</p> })}
                 <ul class="legs" data-testid="legs">
                     {move || legs.get().into_iter().enumerate().map(|(i, l)| {
-                        let input_id = format!("amount-{}", l.symbol);
+                        let by_weight = split.get();
+                        let input_id = format!("{}-{}", if by_weight { "weight" } else { "amount" }, l.symbol);
                         view! {
                             <li>
-                                <label for=input_id.clone()>{l.symbol.clone()} " $"</label>
-                                <input id=input_id type="text" inputmode="decimal" size="8" value=l.amount.clone()
+                                <label for=input_id.clone()>{l.symbol.clone()} {if by_weight { " weight" } else { " $" }}</label>
+                                <input id=input_id type="text" inputmode="decimal" size="8"
+                                    value=if by_weight { l.weight.clone() } else { l.amount.clone() }
                                     on:change=move |ev| {
                                         let v = event_target_value(&ev);
-                                        legs.update(|all| if let Some(x) = all.get_mut(i) { x.amount = v; });
+                                        legs.update(|all| if let Some(x) = all.get_mut(i) {
+                                            if by_weight { x.weight = v; } else { x.amount = v; }
+                                        });
                                     } />
                                 <button type="button" class="button small-plain" on:click=move |_| legs.update(|all| { all.remove(i); })>
                                     "Remove"
@@ -461,7 +624,7 @@ pub fn PlanWizardPage() -> impl IntoView {
                         Ok(input) => { create.dispatch(input); }
                         Err(e) => local_error.set(Some(e)),
                     }>
-                    "Create plan"
+                    {if editing.is_some() { "Save changes" } else { "Create plan" }}
                 </button>
                 <p class="hint">"Orders are market orders for dollar amounts (fractional shares) placed in your own account. Not investment advice."</p>
             </div>

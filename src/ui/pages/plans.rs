@@ -67,6 +67,7 @@ pub fn PlansPage() -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Plan"</th><th scope="col">"Buys"</th><th scope="col">"When"</th>
                                     <th scope="col">"Status"</th><th scope="col">"Next run"</th>
+                                    <th scope="col" class="num">"Invested"</th><th scope="col" class="num">"Value now"</th>
                                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                                 </tr></thead>
                                 <tbody>
@@ -85,7 +86,14 @@ pub fn PlansPage() -> impl IntoView {
                                                 <td>{p.schedule.clone()}<br/><span class="hint">{p.mode.clone()}</span></td>
                                                 <td>{status_badge(&p.status)}</td>
                                                 <td data-testid="next-run">{next}</td>
+                                                <td class="num" data-testid="invested">{money(p.invested)}</td>
+                                                <td class="num" data-testid="current-value">
+                                                    {p.current_value.map(money).unwrap_or_else(|| "unavailable".into())}
+                                                </td>
                                                 <td class="actions">
+                                                    {(status != "ended").then(|| view! {
+                                                        <A href=format!("/plans/{}/edit", p.id) attr:class="button small-plain">"Edit"</A>
+                                                    })}
                                                     {(status == "active").then(|| view! {
                                                         <ActionForm action=pause>
                                                             <input type="hidden" name="id" value=id_pause.clone() />
@@ -156,9 +164,13 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
             <div><dt>"Strategy"</dt><dd>{p.mode.clone()}</dd></div>
             <div><dt>"Status"</dt><dd data-testid="plan-status">{status_badge(&p.status)}</dd></div>
             <div><dt>"Invested so far"</dt><dd data-testid="invested">{money(d.invested)}</dd></div>
+            <div><dt>"Value now"</dt><dd data-testid="current-value">{p.current_value.map(money).unwrap_or_else(|| "unavailable".into())}</dd></div>
             <div><dt>"Next run"</dt><dd>{p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into())}</dd></div>
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
+        {(p.status != "ended").then(|| view! {
+            <p><A href=format!("/plans/{}/edit", p.id) attr:class="button">"Edit plan"</A></p>
+        })}
         <h2>"Runs"</h2>
         <p><a href=format!("/plans/{}/runs.csv", p.id) rel="external" download data-testid="csv">"Download the runs as CSV"</a></p>
         {if d.slots.is_empty() {
