@@ -215,82 +215,124 @@ impl Engine {
     }
 
     /// Writes the due slots of every active plan whose next run has come
-    /// (plans keep the instant of their next run, so a pass reads only those).
+    /// (plans keep the instant of their next run, so a pass reads only those),
+    /// several plans at a time.
     async fn materialise(&self, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
-        let store = &self.state.store;
-        for plan in store.due_plans(now).await? {
-            let schedule = match plan_schedule(&plan) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(plan_id = plan.id, error = %e, "plan has an unusable schedule");
-                    continue;
+        let concurrency = self.state.settings.engine_concurrency.max(1);
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        let mut collect = |done: Result<anyhow::Result<(usize, usize)>, tokio::task::JoinError>,
+                           report: &mut TickReport| {
+            match done {
+                Ok(Ok((written, missed))) => {
+                    report.materialised += written;
+                    report.missed += missed;
                 }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(anyhow::anyhow!("materialising a plan: {e}"));
+                }
+            }
+        };
+        for plan in self.state.store.due_plans(now).await? {
+            if tasks.len() >= concurrency
+                && let Some(done) = tasks.join_next().await
+            {
+                collect(done, report);
+            }
+            let engine = self.clone();
+            tasks.spawn(async move { engine.materialise_plan(plan, now).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            collect(done, report);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes one plan's due slots; (written, of which missed).
+    async fn materialise_plan(
+        &self,
+        plan: PlanRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(usize, usize)> {
+        let store = &self.state.store;
+        let (mut written, mut missed) = (0, 0);
+        let schedule = match plan_schedule(&plan) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(plan_id = plan.id, error = %e, "plan has an unusable schedule");
+                return Ok((0, 0));
+            }
+        };
+        // Runs before the plan was created or (re)activated are not owed,
+        // and a plan buys at most once a trading day, even when an edit
+        // moved its time to later on a day it has already run.
+        let last = store.last_slot(plan.id).await?;
+        let since = last
+            .map_or(plan.active_since, |(at, _)| at)
+            .max(plan.active_since);
+        let ran_on = last.map(|(_, day)| day);
+        let mut slots = schedule
+            .slots_after(since)
+            .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))
+            .peekable();
+        while let Some(slot) = slots.next_if(|s| s.at <= now) {
+            let session_over =
+                calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
+            let (status, reason) = if session_over {
+                let when = slot
+                    .at
+                    .with_timezone(&schedule.zone())
+                    .format("%Y-%m-%d %H:%M %Z");
+                (
+                    "missed",
+                    Some(format!(
+                        "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
+                    )),
+                )
+            } else {
+                ("pending", None)
             };
-            // Runs before the plan was created or (re)activated are not owed,
-            // and a plan buys at most once a trading day, even when an edit
-            // moved its time to later on a day it has already run.
-            let last = store.last_slot(plan.id).await?;
-            let since = last
-                .map_or(plan.active_since, |(at, _)| at)
-                .max(plan.active_since);
-            let ran_on = last.map(|(_, day)| day);
-            let mut slots = schedule
-                .slots_after(since)
-                .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))
-                .peekable();
-            while let Some(slot) = slots.next_if(|s| s.at <= now) {
-                let session_over =
-                    calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
-                let (status, reason) = if session_over {
-                    let when = slot
-                        .at
-                        .with_timezone(&schedule.zone())
-                        .format("%Y-%m-%d %H:%M %Z");
-                    (
-                        "missed",
-                        Some(format!(
-                            "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
-                        )),
-                    )
-                } else {
-                    ("pending", None)
-                };
-                if store
-                    .insert_slot(
-                        plan.id,
+            if store
+                .insert_slot(
+                    plan.id,
+                    slot.at,
+                    slot.trading_date,
+                    status,
+                    reason.as_deref(),
+                )
+                .await?
+            {
+                written += 1;
+                if status == "missed" {
+                    missed += 1;
+                    tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
+                    crate::server::notifications::run_outcome(
+                        &self.state,
+                        &plan,
                         slot.at,
-                        slot.trading_date,
                         status,
                         reason.as_deref(),
                     )
-                    .await?
-                {
-                    report.materialised += 1;
-                    if status == "missed" {
-                        report.missed += 1;
-                        tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
-                        crate::server::notifications::run_outcome(
-                            &self.state,
-                            &plan,
-                            slot.at,
-                            status,
-                            reason.as_deref(),
-                        )
-                        .await?;
-                    }
+                    .await?;
                 }
             }
-            // Past its end date (in the plan's zone) the plan is over; its
-            // last runs, already written, still complete.
-            let today = now.with_timezone(&schedule.zone()).date_naive();
-            if schedule.end().is_some_and(|end| today > end) {
-                store.end_plan(plan.id).await?;
-            } else {
-                // Unless the plan changed meanwhile (then it is read again).
-                let next = slots.next().map(|s| s.at);
-                store.set_next_slot(plan.id, next, plan.updated_at).await?;
-            }
         }
-        Ok(())
+        // Past its end date (in the plan's zone) the plan is over; its
+        // last runs, already written, still complete.
+        let today = now.with_timezone(&schedule.zone()).date_naive();
+        if schedule.end().is_some_and(|end| today > end) {
+            store.end_plan(plan.id).await?;
+        } else {
+            // Unless the plan changed meanwhile (then it is read again).
+            let next = slots.next().map(|s| s.at);
+            store.set_next_slot(plan.id, next, plan.updated_at).await?;
+        }
+        Ok((written, missed))
     }
 }

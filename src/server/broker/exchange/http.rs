@@ -634,7 +634,7 @@ fn symbol_bars(symbol: &str, bq: &BarQuery, now: DateTime<Utc>) -> Vec<(DateTime
             // At most 40 sessions of minutes per request keeps a response bounded.
             let from = ny(bq.start).max(ny(bq.end) - Duration::days(60));
             crate::domain::calendar::trading_days(from, ny(bq.end))
-                .flat_map(|d| market::minute_bars(symbol, &d))
+                .flat_map(|d| market::minute_bars(symbol, &d).to_vec())
                 .filter(|m| {
                     m.start >= bq.start && m.start + Duration::minutes(1) <= bq.end.min(now)
                 })

@@ -731,10 +731,35 @@ pub fn daily_bar(symbol: &str, date: NaiveDate) -> Option<DailyBar> {
     daily_bars(symbol, date, date).into_iter().next()
 }
 
+/// Minute bars already worked out, per symbol and day (a fill or a quote
+/// needs one day's bars; generating them is the costly part of a price).
+type MinuteCache = HashMap<(&'static str, NaiveDate), std::sync::Arc<Vec<MinuteBar>>>;
+static MINUTES: LazyLock<std::sync::Mutex<MinuteCache>> =
+    LazyLock::new(|| std::sync::Mutex::new(HashMap::new()));
+/// Days kept in [`MINUTES`] before it starts over.
+const MINUTE_CACHE_DAYS: usize = 2048;
+
 /// The minute bars of `symbol` on trading day `day`: from the open to the
 /// close, reaching exactly the day's high and low.
-pub fn minute_bars(symbol: &str, day: &TradingDay) -> Vec<MinuteBar> {
-    let (Some(spec), Some(bar)) = (asset(symbol), daily_bar(symbol, day.date)) else {
+pub fn minute_bars(symbol: &str, day: &TradingDay) -> std::sync::Arc<Vec<MinuteBar>> {
+    let Some(spec) = asset(symbol) else {
+        return Default::default();
+    };
+    let key = (spec.symbol, day.date);
+    if let Some(hit) = MINUTES.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let bars = std::sync::Arc::new(generate_minute_bars(spec, day));
+    let mut cache = MINUTES.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= MINUTE_CACHE_DAYS {
+        cache.clear();
+    }
+    cache.insert(key, bars.clone());
+    bars
+}
+
+fn generate_minute_bars(spec: &'static AssetSpec, day: &TradingDay) -> Vec<MinuteBar> {
+    let Some(bar) = daily_bar(spec.symbol, day.date) else {
         return Vec::new();
     };
     let minutes = usize::try_from((day.close_at() - day.open_at()).num_minutes()).unwrap_or(0);
