@@ -67,8 +67,13 @@ pub async fn run_outcome(
         plan.id,
         "Change which notices you get in Settings."
     );
-    if let Err(e) = state.mailer.send(to, &title, &text).await {
-        tracing::warn!(error.cause_chain = ?e, "could not send a notification e-mail");
-    }
+    // Sent in the background: a slow mail server never holds up the engine.
+    let mailer = state.mailer.clone();
+    let to = to.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = mailer.send(&to, &title, &text).await {
+            tracing::warn!(error.cause_chain = ?e, "could not send a notification e-mail");
+        }
+    });
     Ok(())
 }

@@ -549,11 +549,21 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].kind, "fill");
     assert!(list[0].title.contains("Core ETFs") && !list[0].read);
-    // Without SMTP the same notice is written to the outbox as e-mail.
-    let outbox: Vec<String> = std::fs::read_dir(f.app.data_dir.join("outbox"))
-        .expect("an outbox")
-        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("eml"))
-        .collect();
+    // Without SMTP the same notice is written to the outbox as e-mail (in the
+    // background, so the run does not wait for it).
+    let mut outbox: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        outbox = std::fs::read_dir(f.app.data_dir.join("outbox"))
+            .map(|dir| {
+                dir.map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !outbox.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(outbox.len(), 1);
     assert!(
         outbox[0].contains("every order filled.") && outbox[0].contains("To: engine@example.com"),
@@ -784,4 +794,55 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     .await
     .expect("stopped");
     assert!(matches!(edit(&f, input).await, Err(AppError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn under_random_broker_failures_every_run_buys_exactly_once() {
+    let f = fixture(&[("VTI", "20"), ("QQQ", "5")]).await;
+    {
+        let mut faults = f.app.demo_exchange.faults();
+        // A submission that outlasts the client's timeout (its answer is
+        // lost) on the first run, then a 500 on a third of all requests.
+        faults.queue.extend([
+            Fault::Pass,
+            Fault::Pass,
+            Fault::Pass,
+            Fault::Stall(std::time::Duration::from_secs(3)),
+        ]);
+        faults.error_rate = Some((500, 0.3));
+    }
+    let weeks = 8;
+    for week in 0..weeks {
+        let slot = f.slot + Duration::weeks(week);
+        // Passes every three minutes (longer than a run's lease), as a
+        // running engine would make, until the run has its outcome.
+        for pass in 0..60 {
+            f.tick(slot + Duration::minutes(3 * pass)).await;
+            let slots = f.slots().await;
+            if slots.len() == usize::try_from(week + 1).expect("n")
+                && slots[0].finished_at.is_some()
+            {
+                break;
+            }
+        }
+    }
+    f.app.demo_exchange.faults().error_rate = None;
+
+    let slots = f.slots().await;
+    assert_eq!(slots.len(), usize::try_from(weeks).expect("n"));
+    for slot in &slots {
+        assert_eq!(slot.status, "filled", "{:?}", slot.reason);
+        assert_eq!(f.orders(slot).await.len(), 2);
+    }
+    let orders = f.exchange_orders();
+    let mut ids: Vec<&str> = orders.iter().map(|o| o.client_order_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        (orders.len(), ids.len()),
+        (16, 16),
+        "one order per run and symbol"
+    );
+    let spent: Decimal = orders.iter().filter_map(|o| o.notional).sum();
+    assert_eq!(spent, Decimal::from(25 * weeks));
 }

@@ -114,7 +114,7 @@ async fn run_group(engine: &Engine, group: Vec<Run>, now: DateTime<Utc>) -> usiz
             // Started before (this engine's earlier pass, or one that died):
             // its intents stand, and are followed up.
             Ok(orders) if !orders.is_empty() => {
-                match follow(engine, &plan, &slot, orders, &HashSet::new(), now).await {
+                match follow(engine, &plan, &slot, orders, &HashSet::new(), now, None).await {
                     Ok(true) => finished += 1,
                     Ok(false) => {}
                     Err(e) => {
@@ -248,7 +248,8 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
             store.insert_intents(plan.id, slot.id, &intents).await?;
             let orders = store.slot_orders(slot.id).await?;
             let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
-            follow(engine, &plan, &slot, orders, &fresh, now).await
+            let known: (&dyn Broker, i64) = (&broker, connection.id);
+            follow(engine, &plan, &slot, orders, &fresh, now, Some(known)).await
         }
         .await;
         match outcome {
@@ -299,8 +300,9 @@ async fn broker_trouble(
 }
 
 /// Moves a run's orders forward and ends the run once every order has; a
-/// run still waiting on the broker is parked for a later check. `Ok(true)`
-/// once it has reached its outcome.
+/// run still waiting on the broker is parked for a later check. `known`: the
+/// plan's broker and connection id, when the caller has them. `Ok(true)` once
+/// it has reached its outcome.
 async fn follow(
     engine: &Engine,
     plan: &PlanRow,
@@ -308,17 +310,35 @@ async fn follow(
     orders: Vec<SlotOrderRow>,
     fresh: &HashSet<i64>,
     now: DateTime<Utc>,
+    known: Option<(&dyn Broker, i64)>,
 ) -> anyhow::Result<bool> {
     let state = engine.state();
     let store = &state.store;
-    let connection = match plan.connection_id {
-        Some(id) => store.connection_by_id(id).await?,
-        None => None,
+    let loaded;
+    let broker = match known {
+        Some(k) => Some(k),
+        None => match plan.connection_id {
+            Some(id) => match store.connection_by_id(id).await? {
+                Some(c) => {
+                    loaded = broker_for(state, &c)?.0;
+                    Some((&loaded as &dyn Broker, c.id))
+                }
+                None => None,
+            },
+            None => None,
+        },
     };
-    if let Some(c) = &connection {
-        let (broker, _) = broker_for(state, c)?;
+    if let Some((broker, connection_id)) = broker {
         for order in orders.iter().filter(|o| !is_terminal(&o.status)) {
-            advance(engine, &broker, c.id, order, fresh.contains(&order.id), now).await?;
+            advance(
+                engine,
+                broker,
+                connection_id,
+                order,
+                fresh.contains(&order.id),
+                now,
+            )
+            .await?;
         }
     } else {
         for order in orders.iter().filter(|o| !is_terminal(&o.status)) {
