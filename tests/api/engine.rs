@@ -311,6 +311,7 @@ async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
             f.plan_id,
             claimed[0].id,
             &[("VTI".into(), "25".into(), cid.clone())],
+            &[],
         )
         .await
         .expect("intent");

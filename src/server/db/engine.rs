@@ -52,13 +52,10 @@ impl Store {
     pub async fn plans_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<PlanRow>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
             let sql = format!(
-                "SELECT {} FROM plans WHERE id IN ({list})",
-                super::plans::COLUMNS
+                "SELECT {} FROM plans WHERE id IN ({})",
+                super::plans::COLUMNS,
+                Self::placeholders(chunk.len())
             );
             let rows = with_pool!(self, pool => {
                 let mut q = sqlx::query_as::<_, PlanRow>(&sql);
@@ -68,6 +65,92 @@ impl Store {
                 q.fetch_all(pool).await
             })?;
             out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// `$1, $2, …, $n`.
+    fn placeholders(n: usize) -> String {
+        (1..=n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The orders of these slots.
+    pub async fn orders_of_slots(&self, slot_ids: &[i64]) -> anyhow::Result<Vec<SlotOrderRow>> {
+        let mut out = Vec::new();
+        for chunk in slot_ids.chunks(500) {
+            let sql = format!(
+                "SELECT {ORDER_COLUMNS} FROM slot_orders WHERE slot_id IN ({}) ORDER BY id",
+                Self::placeholders(chunk.len())
+            );
+            let rows = with_pool!(self, pool => {
+                let mut q = sqlx::query_as::<_, SlotOrderRow>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Connections by id (any owner; the engine acts for the system).
+    pub async fn connections_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<ConnectionRow>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM broker_connections WHERE id IN ({})",
+                super::connections::COLUMNS,
+                Self::placeholders(chunk.len())
+            );
+            let rows = with_pool!(self, pool => {
+                let mut q = sqlx::query_as::<_, ConnectionRow>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The legs of these plans with their carried-over amounts, in order.
+    pub async fn legs_with_carry_of(
+        &self,
+        plan_ids: &[i64],
+    ) -> anyhow::Result<Vec<(PlanLegRow, String)>> {
+        let mut out = Vec::new();
+        for chunk in plan_ids.chunks(500) {
+            let sql = format!(
+                "SELECT plan_id, position, symbol, amount, carry FROM plan_legs \
+                 WHERE plan_id IN ({}) ORDER BY plan_id, position",
+                Self::placeholders(chunk.len())
+            );
+            let rows: Vec<(i64, i64, String, String, String)> = with_pool!(self, pool => {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(plan_id, position, symbol, amount, carry)| {
+                        (
+                            PlanLegRow {
+                                plan_id,
+                                position,
+                                symbol,
+                                amount,
+                            },
+                            carry,
+                        )
+                    }),
+            );
         }
         Ok(out)
     }
@@ -90,25 +173,9 @@ impl Store {
         )
     }
 
+    /// A plan's legs with their carried-over amounts, in order.
     pub async fn legs_with_carry(&self, plan_id: i64) -> anyhow::Result<Vec<(PlanLegRow, String)>> {
-        let sql = "SELECT plan_id, position, symbol, amount, carry FROM plan_legs \
-                   WHERE plan_id = $1 ORDER BY position";
-        let rows: Vec<(i64, i64, String, String, String)> =
-            with_pool!(self, pool => sqlx::query_as(sql).bind(plan_id).fetch_all(pool).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(plan_id, position, symbol, amount, carry)| {
-                (
-                    PlanLegRow {
-                        plan_id,
-                        position,
-                        symbol,
-                        amount,
-                    },
-                    carry,
-                )
-            })
-            .collect())
+        self.legs_with_carry_of(&[plan_id]).await
     }
 
     pub async fn set_leg_carry(
@@ -245,35 +312,59 @@ impl Store {
     }
 
     /// Writes the intents to buy, before anything is sent, and clears the
-    /// carried-over amounts they include: all in one transaction, so a crash
-    /// leaves either every intent of the run or none. Idempotent: an existing
-    /// intent for (slot, symbol) is kept as it is.
+    /// carried-over amounts they include (`clear_carry`: those symbols), all
+    /// at once: one statement, or one transaction when carries are cleared, so
+    /// a crash leaves either every intent of the run or none. Idempotent: an
+    /// existing intent for (slot, symbol) is kept as it is. Returns the run's
+    /// orders.
     pub async fn insert_intents(
         &self,
         plan_id: i64,
         slot_id: i64,
         intents: &[(String, String, String)],
-    ) -> anyhow::Result<()> {
+        clear_carry: &[String],
+    ) -> anyhow::Result<Vec<SlotOrderRow>> {
+        if intents.is_empty() {
+            return self.slot_orders(slot_id).await;
+        }
         let now = super::now();
-        with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
+        let values = (0..intents.len())
+            .map(|i| {
+                let b = 3 + i * 3;
+                format!("($1, ${}, ${}, ${}, 'intent', $2, $2)", b, b + 1, b + 2)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = format!(
+            "INSERT INTO slot_orders (slot_id, symbol, notional, client_order_id, status, \
+             created_at, updated_at) VALUES {values} \
+             ON CONFLICT (slot_id, symbol) DO NOTHING RETURNING {ORDER_COLUMNS}"
+        );
+        let inserted = with_pool!(self, pool => async {
+            let mut q = sqlx::query_as::<_, SlotOrderRow>(&insert).bind(slot_id).bind(now);
             for (symbol, notional, client_order_id) in intents {
-                sqlx::query(
-                    "INSERT INTO slot_orders (slot_id, symbol, notional, client_order_id, status, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'intent', $5, $5) \
-                     ON CONFLICT (slot_id, symbol) DO NOTHING")
-                    .bind(slot_id).bind(symbol).bind(notional).bind(client_order_id).bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                q = q.bind(symbol).bind(notional).bind(client_order_id);
+            }
+            if clear_carry.is_empty() {
+                return q.fetch_all(pool).await;
+            }
+            let mut tx = pool.begin().await?;
+            let rows = q.fetch_all(&mut *tx).await?;
+            for symbol in clear_carry {
                 sqlx::query("UPDATE plan_legs SET carry = '0' WHERE plan_id = $1 AND symbol = $2")
                     .bind(plan_id).bind(symbol)
                     .execute(&mut *tx)
                     .await?;
             }
             tx.commit().await?;
-            Ok::<(), sqlx::Error>(())
+            Ok::<Vec<SlotOrderRow>, sqlx::Error>(rows)
         }.await)?;
-        Ok(())
+        if inserted.len() == intents.len() {
+            Ok(inserted)
+        } else {
+            // Some existed already (an earlier attempt): the stored ones count.
+            self.slot_orders(slot_id).await
+        }
     }
 
     /// Records what the broker says about an order, as of the engine's `at`.

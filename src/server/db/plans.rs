@@ -25,7 +25,7 @@ pub struct NewPlan<'a> {
 
 pub(super) const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
                        time_zone, start_date, end_date, max_total, mode, active_since, created_at, \
-                       updated_at, ended_at";
+                       updated_at, ended_at, next_slot_at";
 
 impl Store {
     /// Saves a plan and its legs in one transaction.

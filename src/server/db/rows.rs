@@ -83,6 +83,8 @@ pub struct PlanRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// When the engine last worked out the plan runs next (None: not yet).
+    pub next_slot_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

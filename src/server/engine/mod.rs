@@ -92,14 +92,15 @@ pub fn instance_name(settings: &crate::server::config::Settings) -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Runs a pass every `every` until the task is dropped. A pass cut short
-/// (shutdown, crash) is safe: leases expire and the next pass resumes.
+/// Runs a pass every `every` until the task is dropped, and beside it a
+/// reconciliation at start-up and every [`RECONCILE_INTERVAL`] (so a slow
+/// broker listing never delays due runs). A pass cut short (shutdown, crash)
+/// is safe: leases expire and the next pass resumes.
 pub async fn worker(engine: Engine, every: std::time::Duration) {
+    // Held (not `_`) so it lives as long as this loop.
+    let _reconciler = AbortOnDrop(tokio::spawn(reconciler(engine.clone())));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let reconcile_every =
-        u32::try_from(RECONCILE_INTERVAL.as_secs() / every.as_secs().max(1)).unwrap_or(1);
-    let mut passes: u32 = 0;
     loop {
         interval.tick().await;
         match engine.hold_lease().await {
@@ -114,12 +115,6 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
             }
         }
         let now = engine_now(&engine.state);
-        if passes.is_multiple_of(reconcile_every.max(1))
-            && let Err(e) = reconcile(&engine, now).await
-        {
-            tracing::error!(error.cause_chain = ?e, "reconciliation failed");
-        }
-        passes = passes.wrapping_add(1);
         match engine.tick(now).await {
             Ok(r) if r.claimed > 0 || r.materialised > 0 => {
                 tracing::info!(
@@ -133,6 +128,27 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
             Ok(_) => {}
             Err(e) => tracing::error!(error.cause_chain = ?e, "engine pass failed"),
         }
+    }
+}
+
+/// Reconciles now and then every [`RECONCILE_INTERVAL`].
+async fn reconciler(engine: Engine) {
+    let mut interval = tokio::time::interval(RECONCILE_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = reconcile(&engine, engine_now(&engine.state)).await {
+            tracing::error!(error.cause_chain = ?e, "reconciliation failed");
+        }
+    }
+}
+
+/// Stops a background task when its owner is dropped (or aborted).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -272,11 +288,19 @@ impl Engine {
         // Runs before the plan was created or (re)activated are not owed,
         // and a plan buys at most once a trading day, even when an edit
         // moved its time to later on a day it has already run.
-        let last = store.last_slot(plan.id).await?;
-        let since = last
-            .map_or(plan.active_since, |(at, _)| at)
-            .max(plan.active_since);
-        let ran_on = last.map(|(_, day)| day);
+        // The next run's instant, once worked out, already obeys both rules
+        // (an edit clears it); otherwise the latest run decides.
+        let (since, ran_on) = match plan.next_slot_at {
+            Some(next) => (next - Duration::microseconds(1), None),
+            None => {
+                let last = store.last_slot(plan.id).await?;
+                (
+                    last.map_or(plan.active_since, |(at, _)| at),
+                    last.map(|(_, day)| day),
+                )
+            }
+        };
+        let since = since.max(plan.active_since);
         let mut slots = schedule
             .slots_after(since)
             .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))

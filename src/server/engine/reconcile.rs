@@ -33,18 +33,43 @@ pub async fn reconcile(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<Fi
     let mut findings = Findings::default();
     let system = ClientInfo::default();
 
-    for connection_id in store.plan_connection_ids().await? {
-        let Some(connection) = store.connection_by_id(connection_id).await? else {
-            continue;
-        };
-        let (broker, _) = broker_for(state, &connection)?;
-        let orders = match broker.orders(OrderFilter::All, 500).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(connection_id, error = %e, "reconciliation could not list orders");
-                continue;
+    // Every connection's orders, several brokers at a time.
+    let ids = store.plan_connection_ids().await?;
+    let connections = store.connections_by_ids(&ids).await?;
+    let concurrency = state.settings.engine_concurrency.max(1);
+    let mut listed = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for connection in connections {
+        if tasks.len() >= concurrency
+            && let Some(done) = tasks.join_next().await
+        {
+            listed.extend(done.ok().flatten());
+        }
+        let state = state.clone();
+        tasks.spawn(async move {
+            let connection_id = connection.id;
+            let broker = match broker_for(&state, &connection) {
+                Ok((b, _)) => b,
+                Err(e) => {
+                    tracing::warn!(connection_id, error.cause_chain = ?e, "reconciliation has no broker");
+                    return None;
+                }
+            };
+            match broker.orders(OrderFilter::All, 500).await {
+                Ok(orders) => Some((connection, orders)),
+                Err(e) => {
+                    tracing::warn!(connection_id, error = %e, "reconciliation could not list orders");
+                    None
+                }
             }
-        };
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        listed.extend(done.ok().flatten());
+    }
+
+    for (connection, orders) in listed {
+        let connection_id = connection.id;
         let ours: Vec<String> = orders
             .iter()
             .filter(|o| o.client_order_id.starts_with("df-"))

@@ -6,11 +6,12 @@ use super::{Engine, FOLLOW_EVERY};
 use crate::domain::calendar;
 use crate::domain::plan::Mode;
 use crate::domain::strategy::{self, Gate};
+use crate::server::broker::alpaca::AlpacaBroker;
 use crate::server::broker::{
     Amount, Broker, BrokerError, Order, OrderKind, OrderRequest, OrderStatus, Side, TimeInForce,
 };
 use crate::server::connections::broker_for;
-use crate::server::db::rows::{ConnectionRow, PlanRow, SlotOrderRow, SlotRow};
+use crate::server::db::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,10 +46,18 @@ fn money(d: Decimal) -> String {
     format!("${:.2}", d.round_dp(2))
 }
 
-/// A claimed run and its plan.
-type Run = (SlotRow, PlanRow);
-/// Runs due on one account in one minute, keyed by (connection, minute).
-type Groups = BTreeMap<(Option<i64>, i64), Vec<Run>>;
+/// A claimed run, with what the batch read for it.
+struct Claimed {
+    slot: SlotRow,
+    plan: PlanRow,
+    /// Its orders so far (none unless an earlier attempt wrote intents).
+    orders: Vec<SlotOrderRow>,
+    /// The plan's symbols and amounts, with smart DCA's carried dollars.
+    legs: Legs,
+}
+type Legs = Vec<(PlanLegRow, String)>;
+/// A run about to start: its slot, plan and legs.
+type Fresh = (SlotRow, PlanRow, Legs);
 /// What to buy per symbol.
 type Buys = Vec<(String, Decimal)>;
 
@@ -61,23 +70,40 @@ enum Preflight {
 /// Runs claimed slots, `concurrency` broker accounts at a time; returns how
 /// many reached their outcome. Each account's runs due in the same minute
 /// are one group, done in order by one task, so the cash check covers all of
-/// them together. A run that fails here is logged and left to its lease.
+/// them together. What every run needs from the database is read for the
+/// whole batch at once. A run that fails here is logged and left to its lease.
 pub async fn run_batch(
     engine: &Engine,
     claimed: Vec<SlotRow>,
     now: DateTime<Utc>,
     concurrency: usize,
 ) -> anyhow::Result<usize> {
-    let ids: Vec<i64> = claimed.iter().map(|s| s.plan_id).collect();
-    let plans: HashMap<i64, PlanRow> = engine
-        .state()
-        .store
-        .plans_by_ids(&ids)
+    let store = &engine.state().store;
+    let plan_ids: Vec<i64> = claimed.iter().map(|s| s.plan_id).collect();
+    let slot_ids: Vec<i64> = claimed.iter().map(|s| s.id).collect();
+    let plans: HashMap<i64, PlanRow> = store
+        .plans_by_ids(&plan_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let mut groups = Groups::new();
+    let mut orders: HashMap<i64, Vec<SlotOrderRow>> = HashMap::new();
+    for o in store.orders_of_slots(&slot_ids).await? {
+        orders.entry(o.slot_id).or_default().push(o);
+    }
+    let mut legs: HashMap<i64, Legs> = HashMap::new();
+    for (leg, carry) in store.legs_with_carry_of(&plan_ids).await? {
+        legs.entry(leg.plan_id).or_default().push((leg, carry));
+    }
+    let connection_ids: Vec<i64> = plans.values().filter_map(|p| p.connection_id).collect();
+    let connections: HashMap<i64, ConnectionRow> = store
+        .connections_by_ids(&connection_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+
+    let mut groups: BTreeMap<(Option<i64>, i64), Vec<Claimed>> = BTreeMap::new();
     for slot in claimed {
         let Some(plan) = plans.get(&slot.plan_id) else {
             continue;
@@ -86,18 +112,24 @@ pub async fn run_batch(
         groups
             .entry((plan.connection_id, minute))
             .or_default()
-            .push((slot, plan.clone()));
+            .push(Claimed {
+                orders: orders.remove(&slot.id).unwrap_or_default(),
+                legs: legs.get(&plan.id).cloned().unwrap_or_default(),
+                plan: plan.clone(),
+                slot,
+            });
     }
     let mut finished = 0;
     let mut tasks = tokio::task::JoinSet::new();
-    for group in groups.into_values() {
+    for ((connection_id, _), group) in groups {
         if tasks.len() >= concurrency
             && let Some(done) = tasks.join_next().await
         {
             finished += done.unwrap_or(0);
         }
         let engine = engine.clone();
-        tasks.spawn(async move { run_group(&engine, group, now).await });
+        let connection = connection_id.and_then(|id| connections.get(&id).cloned());
+        tasks.spawn(async move { run_group(&engine, connection, group, now).await });
     }
     while let Some(done) = tasks.join_next().await {
         finished += done.unwrap_or(0);
@@ -106,28 +138,44 @@ pub async fn run_batch(
 }
 
 /// One account's runs due in one minute (one group of [`run_batch`]).
-async fn run_group(engine: &Engine, group: Vec<Run>, now: DateTime<Utc>) -> usize {
+async fn run_group(
+    engine: &Engine,
+    connection: Option<ConnectionRow>,
+    group: Vec<Claimed>,
+    now: DateTime<Utc>,
+) -> usize {
+    let broker = match &connection {
+        Some(c) => match broker_for(engine.state(), c) {
+            Ok((b, _)) => Some((b, c.id)),
+            Err(e) => {
+                tracing::error!(connection_id = c.id, error.cause_chain = ?e, "no broker for a connection");
+                return 0;
+            }
+        },
+        None => None,
+    };
+    let known = broker.as_ref().map(|(b, id)| (b as &dyn Broker, *id));
     let mut fresh = Vec::new();
     let mut finished = 0;
-    for (slot, plan) in group {
-        match engine.state().store.slot_orders(slot.id).await {
-            // Started before (this engine's earlier pass, or one that died):
-            // its intents stand, and are followed up.
-            Ok(orders) if !orders.is_empty() => {
-                match follow(engine, &plan, &slot, orders, &HashSet::new(), now, None).await {
-                    Ok(true) => finished += 1,
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed")
-                    }
-                }
-            }
-            Ok(_) => fresh.push((slot, plan)),
+    for run in group {
+        if run.orders.is_empty() {
+            fresh.push((run.slot, run.plan, run.legs));
+            continue;
+        }
+        // Started before (this engine's earlier pass, or one that died): its
+        // intents stand, and are followed up.
+        let Claimed {
+            slot, plan, orders, ..
+        } = run;
+        match follow(engine, &plan, &slot, orders, &HashSet::new(), now, known).await {
+            Ok(true) => finished += 1,
+            Ok(false) => {}
             Err(e) => tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed"),
         }
     }
     if !fresh.is_empty() {
-        match start(engine, fresh, now).await {
+        let connection = connection.as_ref().zip(broker.as_ref().map(|(b, _)| b));
+        match start(engine, connection, fresh, now).await {
             Ok(n) => finished += n,
             Err(e) => tracing::error!(error.cause_chain = ?e, "runs could not start"),
         }
@@ -137,44 +185,46 @@ async fn run_group(engine: &Engine, group: Vec<Run>, now: DateTime<Utc>) -> usiz
 
 /// Pre-flight for runs that have sent nothing yet, then their intents and
 /// orders. Returns how many reached their outcome.
-async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let state = engine.state();
-    let store = &state.store;
+async fn start(
+    engine: &Engine,
+    connection: Option<(&ConnectionRow, &AlpacaBroker)>,
+    fresh: Vec<Fresh>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let store = &engine.state().store;
     let mut finished = 0;
-    let connection = match fresh[0].1.connection_id {
-        Some(id) => store.connection_by_id(id).await?,
-        None => None,
-    };
     // Whole-group refusals first: no usable connection or account.
     let group_skip: Option<String> = match &connection {
         None => Some("The plan has no brokerage connection.".into()),
-        Some(c) if c.status != "active" => Some(
+        Some((c, _)) if c.status != "active" => Some(
             "Alpaca no longer accepts this connection's credentials; reconnect it to resume buying."
                 .into(),
         ),
         Some(_) => None,
     };
     if let Some(reason) = group_skip {
-        for (slot, plan) in &fresh {
+        for (slot, plan, _) in &fresh {
             finish(engine, plan, slot, "skipped", Some(&reason)).await?;
             finished += 1;
         }
         return Ok(finished);
     }
-    let Some(connection) = connection else {
+    let Some((connection, broker)) = connection else {
         return Ok(finished);
     };
-    let (broker, _) = broker_for(state, &connection)?;
     let account = match broker.account().await {
         Ok(a) => a,
-        Err(e) => return broker_trouble(engine, &connection, &fresh, e, now).await,
+        Err(e) => {
+            let runs: Vec<(&SlotRow, &PlanRow)> = fresh.iter().map(|(s, p, _)| (s, p)).collect();
+            return broker_trouble(engine, connection, &runs, e, now).await;
+        }
     };
     if account.status != "ACTIVE" || account.trading_blocked {
         let reason = format!(
             "The brokerage account is not open for trading (status {}).",
             account.status
         );
-        for (slot, plan) in &fresh {
+        for (slot, plan, _) in &fresh {
             finish(engine, plan, slot, "skipped", Some(&reason)).await?;
             finished += 1;
         }
@@ -182,24 +232,34 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
     }
 
     // Each run's own checks.
-    let mut buying: Vec<(SlotRow, PlanRow, Buys)> = Vec::new();
-    for (slot, plan) in fresh {
+    let mut buying: Vec<(SlotRow, PlanRow, Buys, Vec<String>)> = Vec::new();
+    for (slot, plan, legs) in fresh {
         let decision = if plan.status != "active" {
             Ok(Preflight::Skip(format!(
                 "The plan was {} before this run.",
                 plan.status
             )))
         } else {
-            preflight(engine, &plan, &slot, &broker).await
+            preflight(engine, &plan, &slot, &legs, broker).await
         };
         match decision {
             Ok(Preflight::Skip(reason)) => {
                 finish(engine, &plan, &slot, "skipped", Some(&reason)).await?;
                 finished += 1;
             }
-            Ok(Preflight::Buy(buys)) => buying.push((slot, plan, buys)),
+            Ok(Preflight::Buy(buys)) => {
+                // Carried dollars this run spends are cleared with its intents.
+                let carried: Vec<String> = legs
+                    .iter()
+                    .filter(|(leg, carry)| {
+                        !dec(carry).is_zero() && buys.iter().any(|(s, _)| *s == leg.symbol)
+                    })
+                    .map(|(leg, _)| leg.symbol.clone())
+                    .collect();
+                buying.push((slot, plan, buys, carried));
+            }
             Err(e) => {
-                finished += broker_trouble(engine, &connection, &[(slot, plan)], e, now).await?;
+                finished += broker_trouble(engine, connection, &[(&slot, &plan)], e, now).await?;
             }
         }
     }
@@ -210,7 +270,7 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
     // Cash for everything due on this account in this minute, never margin.
     let total: Decimal = buying
         .iter()
-        .flat_map(|(_, _, buys)| buys.iter().map(|(_, a)| *a))
+        .flat_map(|(_, _, buys, _)| buys.iter().map(|(_, a)| *a))
         .sum();
     if account.non_marginable_buying_power < total {
         let available = money(account.non_marginable_buying_power);
@@ -226,14 +286,14 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
                 money(total)
             )
         };
-        for (slot, plan, _) in &buying {
+        for (slot, plan, _, _) in &buying {
             finish(engine, plan, slot, "skipped", Some(&reason)).await?;
             finished += 1;
         }
         return Ok(finished);
     }
 
-    for (slot, plan, buys) in buying {
+    for (slot, plan, buys, carried) in buying {
         let intents: Vec<(String, String, String)> = buys
             .iter()
             .map(|(symbol, amount)| {
@@ -245,10 +305,11 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
             })
             .collect();
         let outcome = async {
-            store.insert_intents(plan.id, slot.id, &intents).await?;
-            let orders = store.slot_orders(slot.id).await?;
+            let orders = store
+                .insert_intents(plan.id, slot.id, &intents, &carried)
+                .await?;
             let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
-            let known: (&dyn Broker, i64) = (&broker, connection.id);
+            let known: (&dyn Broker, i64) = (broker, connection.id);
             follow(engine, &plan, &slot, orders, &fresh, now, Some(known)).await
         }
         .await;
@@ -267,7 +328,7 @@ async fn start(engine: &Engine, fresh: Vec<Run>, now: DateTime<Utc>) -> anyhow::
 async fn broker_trouble(
     engine: &Engine,
     connection: &ConnectionRow,
-    runs: &[Run],
+    runs: &[(&SlotRow, &PlanRow)],
     e: BrokerError,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
@@ -398,15 +459,15 @@ async fn preflight(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
+    legs: &[(PlanLegRow, String)],
     broker: &dyn Broker,
 ) -> Result<Preflight, BrokerError> {
     let store = &engine.state().store;
     let internal = |e: anyhow::Error| BrokerError::Decode(format!("{e:#}"));
     let mode: Mode = serde_json::from_str(&plan.mode).unwrap_or(Mode::Pure);
-    let legs = store.legs_with_carry(plan.id).await.map_err(internal)?;
     let mut buys = Vec::new();
     let mut skipped = Vec::new();
-    for (leg, carry) in &legs {
+    for (leg, carry) in legs {
         let amount = dec(&leg.amount) + dec(carry);
         if let Mode::Smart {
             sma_days,
