@@ -367,7 +367,8 @@ impl Store {
         }
     }
 
-    /// Records what the broker says about an order, as of the engine's `at`.
+    /// Records what the broker says about an order, as of the engine's `at`;
+    /// returns the order as it now stands.
     #[allow(clippy::too_many_arguments)]
     pub async fn update_order(
         &self,
@@ -378,16 +379,19 @@ impl Store {
         filled_avg_price: Option<&str>,
         reason: Option<&str>,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let sql = "UPDATE slot_orders SET status = $1, \
-                   broker_order_id = COALESCE($2, broker_order_id), filled_qty = $3, \
-                   filled_avg_price = COALESCE($4, filled_avg_price), reason = COALESCE($5, reason), \
-                   updated_at = $6 WHERE id = $7";
-        with_pool!(self, pool => sqlx::query(sql)
+    ) -> anyhow::Result<Option<SlotOrderRow>> {
+        let sql = format!(
+            "UPDATE slot_orders SET status = $1, \
+             broker_order_id = COALESCE($2, broker_order_id), filled_qty = $3, \
+             filled_avg_price = COALESCE($4, filled_avg_price), reason = COALESCE($5, reason), \
+             updated_at = $6 WHERE id = $7 RETURNING {ORDER_COLUMNS}"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, SlotOrderRow>(&sql)
             .bind(status).bind(broker_order_id).bind(filled_qty).bind(filled_avg_price)
             .bind(reason).bind(at).bind(id)
-            .execute(pool).await.map(|_| ()))?;
-        Ok(())
+            .fetch_optional(pool).await)?,
+        )
     }
 
     /// Every order of a plan (to total what it has invested).

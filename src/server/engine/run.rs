@@ -389,21 +389,14 @@ async fn follow(
             None => None,
         },
     };
-    if let Some((broker, connection_id)) = broker {
-        for order in orders.iter().filter(|o| !is_terminal(&o.status)) {
-            advance(
-                engine,
-                broker,
-                connection_id,
-                order,
-                fresh.contains(&order.id),
-                now,
-            )
-            .await?;
-        }
-    } else {
-        for order in orders.iter().filter(|o| !is_terminal(&o.status)) {
-            if order.status == "intent" {
+    let mut orders = orders;
+    for order in orders.iter_mut().filter(|o| !is_terminal(&o.status)) {
+        let updated = match broker {
+            Some((broker, connection_id)) => {
+                let fresh = fresh.contains(&order.id);
+                advance(engine, broker, connection_id, order, fresh, now).await?
+            }
+            None if order.status == "intent" => {
                 store
                     .update_order(
                         order.id,
@@ -414,12 +407,15 @@ async fn follow(
                         Some("the brokerage connection was removed"),
                         now,
                     )
-                    .await?;
+                    .await?
             }
+            None => None,
+        };
+        if let Some(updated) = updated {
+            *order = updated;
         }
     }
 
-    let orders = store.slot_orders(slot.id).await?;
     if orders.iter().all(|o| is_terminal(&o.status)) {
         let (status, reason) = outcome(&orders);
         finish(engine, plan, slot, status, reason.as_deref()).await?;
@@ -593,7 +589,7 @@ async fn record(
     row: &SlotOrderRow,
     o: &Order,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<SlotOrderRow>> {
     engine
         .state()
         .store
@@ -612,7 +608,7 @@ async fn record(
 }
 
 /// Moves one order forward: send it, find out what happened to it, or
-/// refresh its fills.
+/// refresh its fills. Returns the order as it now stands if it changed.
 async fn advance(
     engine: &Engine,
     broker: &dyn Broker,
@@ -620,18 +616,18 @@ async fn advance(
     row: &SlotOrderRow,
     fresh: bool,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<SlotOrderRow>> {
     let store = &engine.state().store;
     if row.status == "submitted"
         && let Some(id) = &row.broker_order_id
     {
-        match broker.order(id).await {
-            Ok(o) => record(engine, row, &o, now).await?,
+        return match broker.order(id).await {
+            Ok(o) => record(engine, row, &o, now).await,
             Err(e) => {
-                tracing::warn!(order = %row.client_order_id, error = %e, "could not refresh an order")
+                tracing::warn!(order = %row.client_order_id, error = %e, "could not refresh an order");
+                Ok(None)
             }
-        }
-        return Ok(());
+        };
     }
     // An intent from an earlier attempt, or a send with no answer: ask the
     // broker before anything else.
@@ -640,12 +636,12 @@ async fn advance(
             Ok(Some(o)) => return record(engine, row, &o, now).await,
             Ok(None) if row.status == "unknown" && now - row.updated_at < Duration::minutes(1) => {
                 // Possibly still in flight at the broker: look again later.
-                return Ok(());
+                return Ok(None);
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(order = %row.client_order_id, error = %e, "could not look an order up");
-                return Ok(());
+                return Ok(None);
             }
         }
     }
@@ -657,7 +653,7 @@ async fn advance(
         time_in_force: TimeInForce::Day,
         client_order_id: row.client_order_id.clone(),
     };
-    match broker.submit_order(&req).await {
+    Ok(match broker.submit_order(&req).await {
         Ok(o) => record(engine, row, &o, now).await?,
         Err(BrokerError::Api {
             status: 422,
@@ -677,7 +673,7 @@ async fn advance(
         }) if status != 429 => {
             store
                 .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
-                .await?;
+                .await?
         }
         Err(BrokerError::Unauthorized { .. }) => {
             store
@@ -693,20 +689,21 @@ async fn advance(
                     Some("Alpaca refused the connection's credentials"),
                     now,
                 )
-                .await?;
+                .await?
         }
         Err(BrokerError::RateLimited { .. }) | Err(BrokerError::Unreachable(_)) => {
             // Never reached the broker's order book: the intent stands and
             // is sent (with the same client order id) on a later pass.
+            None
         }
         Err(e) => {
-            mark_unknown(engine, row, &e.to_string(), now).await?;
-            if let Ok(Some(o)) = broker.order_by_client_id(&row.client_order_id).await {
-                record(engine, row, &o, now).await?;
+            let unknown = mark_unknown(engine, row, &e.to_string(), now).await?;
+            match broker.order_by_client_id(&row.client_order_id).await {
+                Ok(Some(o)) => record(engine, row, &o, now).await?,
+                _ => unknown,
             }
         }
-    }
-    Ok(())
+    })
 }
 
 async fn mark_unknown(
@@ -714,7 +711,7 @@ async fn mark_unknown(
     row: &SlotOrderRow,
     why: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<SlotOrderRow>> {
     tracing::warn!(order = %row.client_order_id, why, "order outcome unknown; will look it up");
     engine
         .state()
