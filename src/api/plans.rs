@@ -161,11 +161,15 @@ pub async fn get_plan(id: i64) -> Result<PlanDetail, AppError> {
 }
 
 /// The next five runs and the monthly spend, without saving anything.
+/// `editing`: the id of the caller's plan being edited, if any.
 #[server(input = Json)]
-pub async fn preview_plan(input: PlanInput) -> Result<SchedulePreview, AppError> {
+pub async fn preview_plan(
+    input: PlanInput,
+    #[server(default)] editing: Option<i64>,
+) -> Result<SchedulePreview, AppError> {
     use crate::server::{auth, plans};
     let (ctx, user) = auth::require_user().await?;
-    plans::preview(&ctx.state, &user, &input)
+    plans::preview(&ctx.state, &user, &input, editing).await
 }
 
 #[server(input = Json)]

@@ -294,13 +294,23 @@ fn run_preview(slot: &Slot, zone: Tz) -> RunPreview {
     }
 }
 
-pub fn preview(
+/// The next runs and monthly spend of a plan as entered; `editing`: one of
+/// the user's plans being edited (its start date may stay in the past).
+pub async fn preview(
     state: &AppState,
     user: &CurrentUser,
     input: &PlanInput,
+    editing: Option<i64>,
 ) -> Result<SchedulePreview, AppError> {
+    let kept_start = match editing {
+        Some(id) => match state.store.plan_of(user.id, id).await? {
+            Some(row) => Some(row.start_date),
+            None => return Err(AppError::NotFound),
+        },
+        None => None,
+    };
     let now = engine_now(state);
-    let v = validate(state, user, input, now, None)?;
+    let v = validate(state, user, input, now, kept_start)?;
     let per_run: Decimal = v.legs.iter().map(|l| l.amount).sum();
     let zone = v.schedule.zone();
     Ok(SchedulePreview {

@@ -783,6 +783,27 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     )
     .await;
     assert!(matches!(theirs, Err(AppError::NotFound)), "{theirs:?}");
+    // The preview of an edit keeps the saved start date for its owner only.
+    let preview = |client: reqwest::Client, input: dripfeed::api::plans::PlanInput| {
+        let app = &f.app;
+        async move {
+            crate::auth::outcome(
+                app.call_json_server_fn_as(
+                    &client,
+                    dripfeed::api::plans::PreviewPlan::PATH,
+                    &dripfeed::api::plans::PreviewPlan {
+                        input,
+                        editing: Some(f.plan_id),
+                    },
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    assert_ok!(preview(f.client.clone(), input.clone()).await);
+    let theirs = preview(stranger.clone(), input.clone()).await;
+    assert!(matches!(theirs, Err(AppError::NotFound)), "{theirs:?}");
     crate::auth::outcome(
         f.app
             .call_server_fn_as(

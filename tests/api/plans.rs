@@ -145,6 +145,7 @@ async fn the_preview_shows_five_runs_and_the_monthly_spend() {
             PreviewPlan::PATH,
             &PreviewPlan {
                 input: weekly(connection, &[("VTI", "30")]),
+                editing: None,
             },
         )
         .await,

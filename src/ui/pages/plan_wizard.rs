@@ -279,9 +279,9 @@ fn PlanWizard(edit: Option<(i64, PlanInput)>) -> impl IntoView {
         })
     };
 
-    let preview = Action::new(|input: &PlanInput| {
+    let preview = Action::new(move |input: &PlanInput| {
         let input = input.clone();
-        async move { preview_plan(input).await }
+        async move { preview_plan(input, editing).await }
     });
     let create = Action::new(move |input: &PlanInput| {
         let input = input.clone();
