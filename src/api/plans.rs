@@ -40,6 +40,11 @@ pub struct PlanInput {
     /// their weights (instead of an amount per symbol).
     #[serde(default)]
     pub per_run_total: Option<String>,
+    /// Missed-run policy: when Dripfeed was down at a run's time, catch up
+    /// only within this many minutes of it (empty: any time the same trading
+    /// session), otherwise mark the run missed.
+    #[serde(default)]
+    pub catch_up_minutes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +87,8 @@ pub struct PlanSummary {
     /// What the shares bought so far are worth at the latest trade prices;
     /// `None` when the broker could not be asked.
     pub current_value: Option<Decimal>,
+    /// The plan's missed-run policy, in words.
+    pub catch_up: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,6 +33,18 @@ struct Validated {
     schedule: Schedule,
     max_total: Option<Decimal>,
     mode: Mode,
+    catch_up_minutes: Option<i64>,
+}
+
+/// The longest catch-up window that means anything: a whole session.
+const MAX_CATCH_UP_MINUTES: i64 = 390;
+
+/// A plan's missed-run policy, in words.
+pub fn catch_up_text(minutes: Option<i64>) -> String {
+    match minutes {
+        None => "If Dripfeed is down at a run's time, it buys when back the same trading session; later, the run is marked missed.".into(),
+        Some(m) => format!("If Dripfeed is down at a run's time, it buys when back within {m} minutes; later, the run is marked missed."),
+    }
 }
 
 /// The tier the user has. Billing (a later issue) will decide it per user;
@@ -182,6 +194,23 @@ fn validate(
         }
     });
 
+    let catch_up_minutes = match input.catch_up_minutes.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(m) if (1..=MAX_CATCH_UP_MINUTES).contains(&m) => Some(m),
+            _ => {
+                field(
+                    &mut errors,
+                    "catch_up_minutes",
+                    format!(
+                        "Catch up within 1 to {MAX_CATCH_UP_MINUTES} minutes, or leave it empty to catch up any time the same session."
+                    ),
+                );
+                None
+            }
+        },
+    };
+
     match (errors.is_empty(), schedule, mode) {
         (true, Some(schedule), Some(mode)) => Ok(Validated {
             name,
@@ -189,6 +218,7 @@ fn validate(
             schedule,
             max_total,
             mode,
+            catch_up_minutes,
         }),
         _ => Err(AppError::Invalid(errors)),
     }
@@ -456,6 +486,7 @@ fn new_plan<'a>(
             .iter()
             .map(|l| (l.symbol.to_string(), l.amount.normalize().to_string()))
             .collect(),
+        catch_up_minutes: v.catch_up_minutes,
     }
 }
 
@@ -584,6 +615,7 @@ pub async fn input_of(
         max_total: row.max_total,
         mode: serde_json::from_str(&row.mode).map_err(bad)?,
         per_run_total: None,
+        catch_up_minutes: row.catch_up_minutes.map(|m| m.to_string()),
     })
 }
 
@@ -648,6 +680,7 @@ async fn summaries(
                 next_run,
                 invested: invested.get(&row.id).copied().unwrap_or_default(),
                 current_value: values.get(&row.id).copied().unwrap_or(Some(Decimal::ZERO)),
+                catch_up: catch_up_text(row.catch_up_minutes),
             }
         })
         .collect())

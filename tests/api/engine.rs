@@ -28,10 +28,18 @@ struct Fixture {
 
 /// A user with the demo account and a weekly plan buying `legs`.
 async fn fixture_with(legs: &[(&str, &str)], mode: Mode) -> Fixture {
+    fixture_custom(legs, |input| input.mode = mode).await
+}
+
+/// Like [`fixture_with`], the plan adjusted by `adjust` before it is created.
+async fn fixture_custom(
+    legs: &[(&str, &str)],
+    adjust: impl FnOnce(&mut dripfeed::api::plans::PlanInput),
+) -> Fixture {
     let app = crate::helpers::spawn_app().await;
     let (client, connection) = user_with_demo(&app, "engine@example.com").await;
     let mut input = weekly(connection, legs);
-    input.mode = mode;
+    adjust(&mut input);
     let plan_id = assert_ok!(create(&app, &client, input).await);
     let next = plans(&app, &client).await[0]
         .next_run
@@ -59,6 +67,17 @@ impl Fixture {
     async fn tick(&self, at: DateTime<Utc>) -> dripfeed::server::engine::TickReport {
         self.app.demo_exchange.set_clock(at, 0);
         self.engine.tick(at).await.expect("engine pass")
+    }
+
+    /// The plan's brokerage connection (the demo account).
+    async fn connection_id(&self) -> i64 {
+        self.app
+            .store
+            .plan_by_id(self.plan_id)
+            .await
+            .expect("plan")
+            .and_then(|p| p.connection_id)
+            .expect("connection")
     }
 
     async fn slots(&self) -> Vec<SlotRow> {
@@ -601,14 +620,7 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
 async fn runs_due_together_on_one_account_need_cash_for_all_of_them() {
     let f = fixture(&[("VTI", "30")]).await;
     // A second plan on the same account, due at the same minute.
-    let connection = f
-        .app
-        .store
-        .plan_by_id(f.plan_id)
-        .await
-        .expect("plan")
-        .and_then(|p| p.connection_id)
-        .expect("connection");
+    let connection = f.connection_id().await;
     let second = assert_ok!(create(&f.app, &f.client, weekly(connection, &[("QQQ", "30")])).await);
     // Enough for either run alone, not for both.
     f.app
@@ -867,4 +879,68 @@ async fn under_random_broker_failures_every_run_buys_exactly_once() {
     );
     let spent: Decimal = orders.iter().filter_map(|o| o.notional).sum();
     assert_eq!(spent, Decimal::from(25 * weeks));
+}
+
+#[tokio::test]
+async fn a_plan_catches_up_after_downtime_only_within_its_window() {
+    let f = fixture_custom(&[("VTI", "25")], |input| {
+        input.catch_up_minutes = Some("15".into())
+    })
+    .await;
+    let listed = plans(&f.app, &f.client).await;
+    assert!(
+        listed[0].catch_up.contains("within 15 minutes"),
+        "{}",
+        listed[0].catch_up
+    );
+
+    // Back 20 minutes late: missed, and said why.
+    f.tick(f.slot + Duration::minutes(20)).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "missed");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("15 minutes"),
+        "{:?}",
+        slot.reason
+    );
+    // Back 10 minutes late the next week: bought.
+    f.tick(f.slot + Duration::weeks(1) + Duration::minutes(10))
+        .await;
+    assert_eq!(f.slots().await[0].status, "filled");
+
+    // Written on time but unable to start (the broker down), then too late.
+    let third = f.slot + Duration::weeks(2);
+    f.app.demo_exchange.faults().error_rate = Some((500, 1.0));
+    f.tick(third).await;
+    f.app.demo_exchange.faults().error_rate = None;
+    assert_eq!(f.slots().await[0].finished_at, None, "left for a retry");
+    f.tick(third + Duration::minutes(30)).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "missed");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("catch-up window"),
+        "{:?}",
+        slot.reason
+    );
+    assert_eq!(f.exchange_orders().len(), 1, "only the second week bought");
+
+    // A window must be a sensible number of minutes.
+    let connection = f.connection_id().await;
+    let mut bad = weekly(connection, &[("QQQ", "5")]);
+    bad.catch_up_minutes = Some("0".into());
+    match create(&f.app, &f.client, bad).await {
+        Err(AppError::Invalid(errors)) => {
+            assert!(
+                errors.iter().any(|e| e.field == "catch_up_minutes"),
+                "{errors:?}"
+            )
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
 }

@@ -62,6 +62,7 @@ pub fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
         max_total: None,
         mode: Mode::Pure,
         per_run_total: None,
+        catch_up_minutes: None,
     }
 }
 

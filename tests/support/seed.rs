@@ -97,6 +97,7 @@ async fn one(state: &AppState, email: &str, legs: Vec<LegInput>) -> anyhow::Resu
         max_total: None,
         mode: Mode::Pure,
         per_run_total: None,
+        catch_up_minutes: None,
     };
     let plan_id = plans::create(state, &user, &client, input)
         .await

@@ -48,17 +48,24 @@ impl Store {
         Ok(())
     }
 
-    /// Plans by id (any owner; the engine acts for the system).
-    pub async fn plans_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<PlanRow>> {
+    /// The rows `sql` selects for every id in `ids`, asked 500 at a time:
+    /// `sql` gets the placeholder list for one `IN (…)`.
+    async fn by_ids<T>(&self, ids: &[i64], sql: impl Fn(&str) -> String) -> anyhow::Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT {} FROM plans WHERE id IN ({})",
-                super::plans::COLUMNS,
-                Self::placeholders(chunk.len())
-            );
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = sql(&list);
             let rows = with_pool!(self, pool => {
-                let mut q = sqlx::query_as::<_, PlanRow>(&sql);
+                let mut q = sqlx::query_as::<_, T>(&sql);
                 for id in chunk {
                     q = q.bind(*id);
                 }
@@ -69,53 +76,34 @@ impl Store {
         Ok(out)
     }
 
-    /// `$1, $2, …, $n`.
-    fn placeholders(n: usize) -> String {
-        (1..=n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// Plans by id (any owner; the engine acts for the system).
+    pub async fn plans_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<PlanRow>> {
+        self.by_ids(ids, |list| {
+            format!(
+                "SELECT {} FROM plans WHERE id IN ({list})",
+                super::plans::COLUMNS
+            )
+        })
+        .await
     }
 
     /// The orders of these slots.
     pub async fn orders_of_slots(&self, slot_ids: &[i64]) -> anyhow::Result<Vec<SlotOrderRow>> {
-        let mut out = Vec::new();
-        for chunk in slot_ids.chunks(500) {
-            let sql = format!(
-                "SELECT {ORDER_COLUMNS} FROM slot_orders WHERE slot_id IN ({}) ORDER BY id",
-                Self::placeholders(chunk.len())
-            );
-            let rows = with_pool!(self, pool => {
-                let mut q = sqlx::query_as::<_, SlotOrderRow>(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        self.by_ids(slot_ids, |list| {
+            format!("SELECT {ORDER_COLUMNS} FROM slot_orders WHERE slot_id IN ({list}) ORDER BY id")
+        })
+        .await
     }
 
     /// Connections by id (any owner; the engine acts for the system).
     pub async fn connections_by_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<ConnectionRow>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT {} FROM broker_connections WHERE id IN ({})",
-                super::connections::COLUMNS,
-                Self::placeholders(chunk.len())
-            );
-            let rows = with_pool!(self, pool => {
-                let mut q = sqlx::query_as::<_, ConnectionRow>(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        self.by_ids(ids, |list| {
+            format!(
+                "SELECT {} FROM broker_connections WHERE id IN ({list})",
+                super::connections::COLUMNS
+            )
+        })
+        .await
     }
 
     /// The legs of these plans with their carried-over amounts, in order.
@@ -123,36 +111,28 @@ impl Store {
         &self,
         plan_ids: &[i64],
     ) -> anyhow::Result<Vec<(PlanLegRow, String)>> {
-        let mut out = Vec::new();
-        for chunk in plan_ids.chunks(500) {
-            let sql = format!(
-                "SELECT plan_id, position, symbol, amount, carry FROM plan_legs \
-                 WHERE plan_id IN ({}) ORDER BY plan_id, position",
-                Self::placeholders(chunk.len())
-            );
-            let rows: Vec<(i64, i64, String, String, String)> = with_pool!(self, pool => {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(
-                rows.into_iter()
-                    .map(|(plan_id, position, symbol, amount, carry)| {
-                        (
-                            PlanLegRow {
-                                plan_id,
-                                position,
-                                symbol,
-                                amount,
-                            },
-                            carry,
-                        )
-                    }),
-            );
-        }
-        Ok(out)
+        let rows: Vec<(i64, i64, String, String, String)> = self
+            .by_ids(plan_ids, |list| {
+                format!(
+                    "SELECT plan_id, position, symbol, amount, carry FROM plan_legs \
+                     WHERE plan_id IN ({list}) ORDER BY plan_id, position"
+                )
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(plan_id, position, symbol, amount, carry)| {
+                (
+                    PlanLegRow {
+                        plan_id,
+                        position,
+                        symbol,
+                        amount,
+                    },
+                    carry,
+                )
+            })
+            .collect())
     }
 
     /// Lets go of unfinished runs claimed by `owner` (or, with `everyone`,

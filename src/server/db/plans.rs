@@ -21,11 +21,13 @@ pub struct NewPlan<'a> {
     pub active_since: DateTime<Utc>,
     /// (symbol, amount as canonical decimal text)
     pub legs: Vec<(String, String)>,
+    /// Catch up a run missed by downtime only within this many minutes.
+    pub catch_up_minutes: Option<i64>,
 }
 
 pub(super) const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
                        time_zone, start_date, end_date, max_total, mode, active_since, created_at, \
-                       updated_at, ended_at, next_slot_at";
+                       updated_at, ended_at, next_slot_at, catch_up_minutes";
 
 impl Store {
     /// Saves a plan and its legs in one transaction.
@@ -35,8 +37,9 @@ impl Store {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO plans (user_id, connection_id, name, status, cadence, time_of_day, \
-                 time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) RETURNING id")
+                 time_zone, start_date, end_date, max_total, mode, active_since, created_at, updated_at, \
+                 catch_up_minutes) \
+                 VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $12, $11, $11, $13) RETURNING id")
                 .bind(p.user_id)
                 .bind(p.connection_id)
                 .bind(p.name)
@@ -49,6 +52,7 @@ impl Store {
                 .bind(p.mode)
                 .bind(now)
                 .bind(p.active_since)
+                .bind(p.catch_up_minutes)
                 .fetch_one(&mut *tx)
                 .await?;
             for (position, (symbol, amount)) in p.legs.iter().enumerate() {
@@ -165,7 +169,7 @@ impl Store {
                 "UPDATE plans SET connection_id = $1, name = $2, cadence = $3, time_of_day = $4, \
                  time_zone = $5, start_date = $6, end_date = $7, max_total = $8, mode = $9, \
                  active_since = CASE WHEN status = 'active' THEN $10 ELSE active_since END, \
-                 next_slot_at = NULL, updated_at = $11 \
+                 next_slot_at = NULL, updated_at = $11, catch_up_minutes = $14 \
                  WHERE id = $12 AND user_id = $13 AND status <> 'ended'")
                 .bind(p.connection_id)
                 .bind(p.name)
@@ -180,6 +184,7 @@ impl Store {
                 .bind(now)
                 .bind(id)
                 .bind(p.user_id)
+                .bind(p.catch_up_minutes)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -85,6 +85,9 @@ pub struct PlanRow {
     pub ended_at: Option<DateTime<Utc>>,
     /// When the engine last worked out the plan runs next (None: not yet).
     pub next_slot_at: Option<DateTime<Utc>>,
+    /// Missed-run policy: catch up within this many minutes of a run's time
+    /// (None: any time in the same trading session).
+    pub catch_up_minutes: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -306,17 +306,32 @@ impl Engine {
             .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))
             .peekable();
         while let Some(slot) = slots.next_if(|s| s.at <= now) {
+            // The plan's missed-run policy: catch up within its window, or
+            // at the latest before that session closes.
             let session_over =
                 calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
-            let (status, reason) = if session_over {
-                let when = slot
-                    .at
+            let window = plan
+                .catch_up_minutes
+                .filter(|m| now > slot.at + Duration::minutes(*m));
+            let when = || {
+                slot.at
                     .with_timezone(&schedule.zone())
-                    .format("%Y-%m-%d %H:%M %Z");
+                    .format("%Y-%m-%d %H:%M %Z")
+            };
+            let (status, reason) = if session_over {
                 (
                     "missed",
                     Some(format!(
-                        "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
+                        "Dripfeed was not running at {}, and that trading session closed before it could catch up.",
+                        when()
+                    )),
+                )
+            } else if let Some(m) = window {
+                (
+                    "missed",
+                    Some(format!(
+                        "Dripfeed was not running at {}, and this plan catches up only within {m} minutes.",
+                        when()
                     )),
                 )
             } else {

@@ -234,6 +234,13 @@ async fn start(
     // Each run's own checks.
     let mut buying: Vec<(SlotRow, PlanRow, Buys, Vec<String>)> = Vec::new();
     for (slot, plan, legs) in fresh {
+        // Written in time but not run until later (the engine stopped in
+        // between): the plan's missed-run policy decides.
+        if let Some(reason) = too_late(&plan, &slot, now) {
+            finish(engine, &plan, &slot, "missed", Some(&reason)).await?;
+            finished += 1;
+            continue;
+        }
         let decision = if plan.status != "active" {
             Ok(Preflight::Skip(format!(
                 "The plan was {} before this run.",
@@ -320,6 +327,19 @@ async fn start(
         }
     }
     Ok(finished)
+}
+
+/// Why a run that has not started may no longer buy: its session is over, or
+/// the plan's catch-up window has passed.
+fn too_late(plan: &PlanRow, slot: &SlotRow, now: DateTime<Utc>) -> Option<String> {
+    if calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now) {
+        return Some("Dripfeed could not run it before that trading session closed.".to_owned());
+    }
+    plan.catch_up_minutes
+        .filter(|m| now > slot.scheduled_at + Duration::minutes(*m))
+        .map(|m| {
+            format!("Dripfeed could not run it within this plan's {m}-minute catch-up window.")
+        })
 }
 
 /// Pre-flight could not reach the broker: credentials refused (skip, and

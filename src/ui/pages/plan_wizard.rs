@@ -29,7 +29,7 @@ fn step_of(field: &str) -> usize {
         "connection_id" => 0,
         "symbols" | "amounts" => 1,
         "schedule" | "time" | "time_zone" | "start_date" | "end_date" => 2,
-        "mode" | "max_total" => 3,
+        "mode" | "max_total" | "catch_up_minutes" => 3,
         _ => 4,
     }
 }
@@ -194,6 +194,7 @@ fn PlanWizard(edit: Option<(i64, PlanInput)>) -> impl IntoView {
     let start_date = text(|s| Some(s.start_date.clone()));
     let end_date = text(|s| s.end_date.clone());
     let max_total = text(|s| s.max_total.clone());
+    let catch_up = text(|s| s.catch_up_minutes.clone());
     let mode = RwSignal::new(f.mode.to_owned());
     let sma_days = RwSignal::new(f.sma_days);
     let carry = RwSignal::new(f.carry);
@@ -276,6 +277,7 @@ fn PlanWizard(edit: Option<(i64, PlanInput)>) -> impl IntoView {
             max_total: opt(max_total.get()),
             mode,
             per_run_total: split.get().then(|| total.get()),
+            catch_up_minutes: opt(catch_up.get()),
         })
     };
 
@@ -569,6 +571,11 @@ fn PlanWizard(edit: Option<(i64, PlanInput)>) -> impl IntoView {
                         <input type="checkbox" bind:checked=carry />
                         "Add a skipped run's amount to the next run that buys"
                     </label>
+                </div>
+                <div class="field">
+                    <label for="catch-up">"If Dripfeed is down at a run's time, buy when back within (minutes, optional)"</label>
+                    <input id="catch-up" type="number" min="1" max="390" inputmode="numeric" placeholder="the same trading session" bind:value=catch_up />
+                    <p class="hint">"Empty: any time the same trading session. Later than that the run is marked missed and you are told."</p>
                 </div>
                 <div class="field">
                     <label for="max-total">"Stop after investing (optional, $)"</label>

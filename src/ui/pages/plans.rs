@@ -168,6 +168,7 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
             <div><dt>"Next run"</dt><dd>{p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into())}</dd></div>
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
+        <p class="hint" data-testid="catch-up">{p.catch_up.clone()}</p>
         {(p.status != "ended").then(|| view! {
             <p><A href=format!("/plans/{}/edit", p.id) attr:class="button">"Edit plan"</A></p>
         })}
