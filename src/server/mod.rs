@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod broker;
 pub mod cli;
 pub mod config;

@@ -4,6 +4,7 @@
 
 mod alpaca_contract;
 mod auth;
+mod billing;
 mod brokerage;
 mod cli;
 mod engine;

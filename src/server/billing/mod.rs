@@ -1,0 +1,3 @@
+//! Billing with Stripe (issue #6). So far: webhook signature verification.
+
+pub mod signature;
