@@ -193,22 +193,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn worker(settings: Settings) -> anyhow::Result<()> {
-    use crate::server::startup::{app_state, start_engine};
+    use crate::server::startup::{app_state, loopback, start_engine};
     let database = db::redact(settings.database_url().expose_secret());
     let store = Store::connect(&settings.database_url(), settings.db_max_connections).await?;
     store.migrate().await?;
-    let listen = settings.listen;
-    let loopback = if listen.ip().is_unspecified() {
-        std::net::SocketAddr::from(([127, 0, 0, 1], listen.port()))
-    } else {
-        listen
-    };
+    let loopback = loopback(settings.listen);
     let public = format!("http://{loopback}");
     let options = leptos::config::LeptosOptions::builder()
         .output_name("dripfeed")
         .site_addr(loopback)
         .build();
-    let state = app_state(settings, store, options, public, loopback, false).await?;
+    let state = app_state(settings, store, options, public, loopback, false)?;
     let mut engine = start_engine(&state).await?;
     tracing::info!(
         %database,

@@ -73,12 +73,14 @@ impl Application {
             .clone()
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|| format!("http://{local}"));
-        let loopback = if local.ip().is_unspecified() {
-            SocketAddr::from(([127, 0, 0, 1], local.port()))
-        } else {
-            local
-        };
-        let state = app_state(settings, store, leptos_options, public, loopback, true).await?;
+        let state = app_state(
+            settings,
+            store,
+            leptos_options,
+            public,
+            loopback(local),
+            true,
+        )?;
         let router = router(state.clone());
         Ok(Self {
             listener,
@@ -134,10 +136,20 @@ impl Application {
     }
 }
 
+/// Where this machine reaches a listener bound to `addr` (a wildcard
+/// address is reached on 127.0.0.1).
+pub fn loopback(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}
+
 /// Builds the state handlers and the engine share. `embedded_books`: keep the
 /// embedded exchange's books in the data folder (the web process); a worker
 /// keeps none and reaches the demo exchange over HTTP.
-pub async fn app_state(
+pub fn app_state(
     settings: Settings,
     store: Store,
     leptos_options: LeptosOptions,

@@ -13,15 +13,6 @@ const ORDER_COLUMNS: &str = "id, slot_id, symbol, notional, client_order_id, bro
                              status, filled_qty, filled_avg_price, reason, created_at, updated_at";
 
 impl Store {
-    /// Plans the engine schedules: active, with a connection.
-    pub async fn engine_plans(&self) -> anyhow::Result<Vec<PlanRow>> {
-        let sql = format!(
-            "SELECT {} FROM plans WHERE status = 'active' AND connection_id IS NOT NULL ORDER BY id",
-            super::plans::COLUMNS
-        );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).fetch_all(pool).await)?)
-    }
-
     /// Active plans whose next run has come (or is not yet worked out).
     pub async fn due_plans(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
         let sql = format!(
@@ -48,14 +39,21 @@ impl Store {
         Ok(())
     }
 
-    /// The rows `sql` selects for every id in `ids`, asked 500 at a time:
+    /// The rows `sql` selects for every key in `ids`, asked 500 at a time:
     /// `sql` gets the placeholder list for one `IN (…)`.
-    async fn by_ids<T>(&self, ids: &[i64], sql: impl Fn(&str) -> String) -> anyhow::Result<Vec<T>>
+    async fn by_ids<T, K>(&self, ids: &[K], sql: impl Fn(&str) -> String) -> anyhow::Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
             + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
             + Send
             + Unpin,
+        K: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Clone
+            + Send
+            + Sync,
     {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
@@ -67,7 +65,7 @@ impl Store {
             let rows = with_pool!(self, pool => {
                 let mut q = sqlx::query_as::<_, T>(&sql);
                 for id in chunk {
-                    q = q.bind(*id);
+                    q = q.bind(id.clone());
                 }
                 q.fetch_all(pool).await
             })?;
@@ -425,14 +423,12 @@ impl Store {
 
     /// Which of these client order ids Dripfeed has a record of.
     pub async fn known_client_order_ids(&self, ids: &[String]) -> anyhow::Result<Vec<String>> {
-        let mut known = Vec::new();
-        for id in ids {
-            let sql = "SELECT client_order_id FROM slot_orders WHERE client_order_id = $1";
-            let row: Option<String> = with_pool!(self, pool => sqlx::query_scalar(sql)
-                .bind(id).fetch_optional(pool).await)?;
-            known.extend(row);
-        }
-        Ok(known)
+        let rows: Vec<(String,)> = self
+            .by_ids(ids, |list| {
+                format!("SELECT client_order_id FROM slot_orders WHERE client_order_id IN ({list})")
+            })
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Connections that plans (of any status) use.

@@ -82,6 +82,31 @@ pub fn engine_now(state: &AppState) -> DateTime<Utc> {
     }
 }
 
+/// Why a run can no longer be caught up at `now` under its plan's missed-run
+/// policy: its trading session has closed, or the plan's catch-up window (in
+/// minutes after the run's time) has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooLate {
+    SessionClosed,
+    Window(i64),
+}
+
+/// The missed-run policy for the run at `at` on `trading_date`; `None` while
+/// it may still be caught up.
+pub fn too_late(
+    plan: &PlanRow,
+    at: DateTime<Utc>,
+    trading_date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Option<TooLate> {
+    if calendar::trading_day(trading_date).is_none_or(|d| d.close_at() <= now) {
+        return Some(TooLate::SessionClosed);
+    }
+    plan.catch_up_minutes
+        .filter(|m| now > at + Duration::minutes(*m))
+        .map(TooLate::Window)
+}
+
 /// This process's name in slot claims: the configured instance id, or the
 /// host name and process id.
 pub fn instance_name(settings: &crate::server::config::Settings) -> String {
@@ -141,6 +166,34 @@ async fn reconciler(engine: Engine) {
             tracing::error!(error.cause_chain = ?e, "reconciliation failed");
         }
     }
+}
+
+/// Runs `work` as tasks on the runtime (so both cores help), at most `limit`
+/// at a time; returns their outputs in the order they finish. A task that
+/// panicked is logged and left out.
+pub(crate) async fn bounded<T, F>(limit: usize, work: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut out = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut keep = |done: Result<T, tokio::task::JoinError>| match done {
+        Ok(t) => out.push(t),
+        Err(e) => tracing::error!(error = %e, "an engine task failed"),
+    };
+    for future in work {
+        if tasks.len() >= limit.max(1)
+            && let Some(done) = tasks.join_next().await
+        {
+            keep(done);
+        }
+        tasks.spawn(future);
+    }
+    while let Some(done) = tasks.join_next().await {
+        keep(done);
+    }
+    out
 }
 
 /// Stops a background task when its owner is dropped (or aborted).
@@ -234,40 +287,17 @@ impl Engine {
     /// (plans keep the instant of their next run, so a pass reads only those),
     /// several plans at a time.
     async fn materialise(&self, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
-        let concurrency = self.state.settings.engine_concurrency.max(1);
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut first_error = None;
-        let mut collect = |done: Result<anyhow::Result<(usize, usize)>, tokio::task::JoinError>,
-                           report: &mut TickReport| {
-            match done {
-                Ok(Ok((written, missed))) => {
-                    report.materialised += written;
-                    report.missed += missed;
-                }
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(anyhow::anyhow!("materialising a plan: {e}"));
-                }
-            }
-        };
-        for plan in self.state.store.due_plans(now).await? {
-            if tasks.len() >= concurrency
-                && let Some(done) = tasks.join_next().await
-            {
-                collect(done, report);
-            }
+        let plans = self.state.store.due_plans(now).await?;
+        let work = plans.into_iter().map(|plan| {
             let engine = self.clone();
-            tasks.spawn(async move { engine.materialise_plan(plan, now).await });
+            async move { engine.materialise_plan(plan, now).await }
+        });
+        for done in bounded(self.state.settings.engine_concurrency, work).await {
+            let (written, missed) = done?;
+            report.materialised += written;
+            report.missed += missed;
         }
-        while let Some(done) = tasks.join_next().await {
-            collect(done, report);
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// Writes one plan's due slots; (written, of which missed).
@@ -308,34 +338,24 @@ impl Engine {
         while let Some(slot) = slots.next_if(|s| s.at <= now) {
             // The plan's missed-run policy: catch up within its window, or
             // at the latest before that session closes.
-            let session_over =
-                calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now);
-            let window = plan
-                .catch_up_minutes
-                .filter(|m| now > slot.at + Duration::minutes(*m));
-            let when = || {
-                slot.at
+            let reason = too_late(&plan, slot.at, slot.trading_date, now).map(|late| {
+                let when = slot
+                    .at
                     .with_timezone(&schedule.zone())
-                    .format("%Y-%m-%d %H:%M %Z")
-            };
-            let (status, reason) = if session_over {
-                (
-                    "missed",
-                    Some(format!(
-                        "Dripfeed was not running at {}, and that trading session closed before it could catch up.",
-                        when()
-                    )),
-                )
-            } else if let Some(m) = window {
-                (
-                    "missed",
-                    Some(format!(
-                        "Dripfeed was not running at {}, and this plan catches up only within {m} minutes.",
-                        when()
-                    )),
-                )
+                    .format("%Y-%m-%d %H:%M %Z");
+                match late {
+                    TooLate::SessionClosed => format!(
+                        "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
+                    ),
+                    TooLate::Window(m) => format!(
+                        "Dripfeed was not running at {when}, and this plan catches up only within {m} minutes."
+                    ),
+                }
+            });
+            let status = if reason.is_some() {
+                "missed"
             } else {
-                ("pending", None)
+                "pending"
             };
             if store
                 .insert_slot(

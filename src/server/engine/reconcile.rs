@@ -36,17 +36,9 @@ pub async fn reconcile(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<Fi
     // Every connection's orders, several brokers at a time.
     let ids = store.plan_connection_ids().await?;
     let connections = store.connections_by_ids(&ids).await?;
-    let concurrency = state.settings.engine_concurrency.max(1);
-    let mut listed = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for connection in connections {
-        if tasks.len() >= concurrency
-            && let Some(done) = tasks.join_next().await
-        {
-            listed.extend(done.ok().flatten());
-        }
+    let work = connections.into_iter().map(|connection| {
         let state = state.clone();
-        tasks.spawn(async move {
+        async move {
             let connection_id = connection.id;
             let broker = match broker_for(&state, &connection) {
                 Ok((b, _)) => b,
@@ -62,13 +54,11 @@ pub async fn reconcile(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<Fi
                     None
                 }
             }
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        listed.extend(done.ok().flatten());
-    }
+        }
+    });
+    let listed = super::bounded(state.settings.engine_concurrency, work).await;
 
-    for (connection, orders) in listed {
+    for (connection, orders) in listed.into_iter().flatten() {
         let connection_id = connection.id;
         let ours: Vec<String> = orders
             .iter()

@@ -2,7 +2,7 @@
 //! intents, submission, follow-up and each slot's outcome. See the module
 //! above for the rules.
 
-use super::{Engine, FOLLOW_EVERY};
+use super::{Engine, FOLLOW_EVERY, TooLate, too_late};
 use crate::domain::calendar;
 use crate::domain::plan::Mode;
 use crate::domain::strategy::{self, Gate};
@@ -119,22 +119,12 @@ pub async fn run_batch(
                 slot,
             });
     }
-    let mut finished = 0;
-    let mut tasks = tokio::task::JoinSet::new();
-    for ((connection_id, _), group) in groups {
-        if tasks.len() >= concurrency
-            && let Some(done) = tasks.join_next().await
-        {
-            finished += done.unwrap_or(0);
-        }
+    let work = groups.into_iter().map(|((connection_id, _), group)| {
         let engine = engine.clone();
         let connection = connection_id.and_then(|id| connections.get(&id).cloned());
-        tasks.spawn(async move { run_group(&engine, connection, group, now).await });
-    }
-    while let Some(done) = tasks.join_next().await {
-        finished += done.unwrap_or(0);
-    }
-    Ok(finished)
+        async move { run_group(&engine, connection, group, now).await }
+    });
+    Ok(super::bounded(concurrency, work).await.into_iter().sum())
 }
 
 /// One account's runs due in one minute (one group of [`run_batch`]).
@@ -236,7 +226,15 @@ async fn start(
     for (slot, plan, legs) in fresh {
         // Written in time but not run until later (the engine stopped in
         // between): the plan's missed-run policy decides.
-        if let Some(reason) = too_late(&plan, &slot, now) {
+        if let Some(late) = too_late(&plan, slot.scheduled_at, slot.trading_date, now) {
+            let reason = match late {
+                TooLate::SessionClosed => {
+                    "Dripfeed could not run it before that trading session closed.".to_owned()
+                }
+                TooLate::Window(m) => format!(
+                    "Dripfeed could not run it within this plan's {m}-minute catch-up window."
+                ),
+            };
             finish(engine, &plan, &slot, "missed", Some(&reason)).await?;
             finished += 1;
             continue;
@@ -327,19 +325,6 @@ async fn start(
         }
     }
     Ok(finished)
-}
-
-/// Why a run that has not started may no longer buy: its session is over, or
-/// the plan's catch-up window has passed.
-fn too_late(plan: &PlanRow, slot: &SlotRow, now: DateTime<Utc>) -> Option<String> {
-    if calendar::trading_day(slot.trading_date).is_none_or(|d| d.close_at() <= now) {
-        return Some("Dripfeed could not run it before that trading session closed.".to_owned());
-    }
-    plan.catch_up_minutes
-        .filter(|m| now > slot.scheduled_at + Duration::minutes(*m))
-        .map(|m| {
-            format!("Dripfeed could not run it within this plan's {m}-minute catch-up window.")
-        })
 }
 
 /// Pre-flight could not reach the broker: credentials refused (skip, and

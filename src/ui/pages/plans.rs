@@ -22,6 +22,13 @@ fn legs_text(p: &PlanSummary) -> String {
         .join(" · ")
 }
 
+/// What a plan's shares are worth now, or why that is not known.
+fn value_now(p: &PlanSummary) -> String {
+    p.current_value
+        .map(money)
+        .unwrap_or_else(|| "unavailable".into())
+}
+
 fn status_badge(status: &str) -> impl IntoView + use<> {
     let class = match status {
         "active" | "filled" => "badge",
@@ -88,7 +95,7 @@ pub fn PlansPage() -> impl IntoView {
                                                 <td data-testid="next-run">{next}</td>
                                                 <td class="num" data-testid="invested">{money(p.invested)}</td>
                                                 <td class="num" data-testid="current-value">
-                                                    {p.current_value.map(money).unwrap_or_else(|| "unavailable".into())}
+                                                    {value_now(&p)}
                                                 </td>
                                                 <td class="actions">
                                                     {(status != "ended").then(|| view! {
@@ -164,7 +171,7 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
             <div><dt>"Strategy"</dt><dd>{p.mode.clone()}</dd></div>
             <div><dt>"Status"</dt><dd data-testid="plan-status">{status_badge(&p.status)}</dd></div>
             <div><dt>"Invested so far"</dt><dd data-testid="invested">{money(d.invested)}</dd></div>
-            <div><dt>"Value now"</dt><dd data-testid="current-value">{p.current_value.map(money).unwrap_or_else(|| "unavailable".into())}</dd></div>
+            <div><dt>"Value now"</dt><dd data-testid="current-value">{value_now(&p)}</dd></div>
             <div><dt>"Next run"</dt><dd>{p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into())}</dd></div>
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
