@@ -13,6 +13,10 @@ const alpacaPort = port + 1;
 const alpacaURL = `http://127.0.0.1:${alpacaPort}`;
 
 const baseURL = `http://127.0.0.1:${port}`;
+// The Stripe fake plays Stripe (API, hosted Checkout and Portal pages) and
+// posts signed webhooks back to the app.
+const stripePort = port + 2;
+const stripeURL = `http://127.0.0.1:${stripePort}`;
 const bin = process.env.DRIPFEED_BIN ?? path.resolve(__dirname, "../target/debug/dripfeed");
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "dripfeed-e2e-"));
 const ci = !!process.env.CI;
@@ -54,6 +58,15 @@ export default defineConfig({
     env: { DRIPFEED_LOG: "warn" },
    },
    {
+    command: `"${bin}" stripe-fake --listen 127.0.0.1:${stripePort} --webhook-url ${baseURL}/webhooks/stripe --price price_basic --price price_pro --price price_premium`,
+    url: `${stripeURL}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { DRIPFEED_LOG: "warn" },
+   },
+   {
     command: `"${bin}" serve`,
     cwd: path.resolve(__dirname, ".."),
     url: `${baseURL}/readyz`,
@@ -72,6 +85,13 @@ export default defineConfig({
       DRIPFEED_EXCHANGE_SPEED: "0",
       // Lets a test move the demo exchange's clock (and so the engine's).
       DRIPFEED_EXCHANGE_CONTROL: "true",
+      // Billing on, against the Stripe fake (new users get the Pro trial).
+      DRIPFEED_STRIPE_SECRET_KEY: "sk_test_dripfeed_fake",
+      DRIPFEED_STRIPE_API_URL: stripeURL,
+      DRIPFEED_STRIPE_WEBHOOK_SECRETS: "whsec_dripfeed_fake",
+      DRIPFEED_STRIPE_PRICE_BASIC: "price_basic",
+      DRIPFEED_STRIPE_PRICE_PRO: "price_pro",
+      DRIPFEED_STRIPE_PRICE_PREMIUM: "price_premium",
     },
    },
   ],

@@ -3,10 +3,10 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, BrokeragePage, DashboardPage, HistoryPage,
-    LandingPage, LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage,
-    PlanEditPage, PlanWizardPage, PlansPage, PricingPage, SecurityPage, SettingsPage, SignUpPage,
-    TermsPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, BillingPage, BillingSuccessPage, BrokeragePage,
+    DashboardPage, HistoryPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage,
+    NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage, PricingPage,
+    SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -70,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login/code") view=LoginCodePage />
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />
+                    <Route path=StaticSegment("billing") view=BillingPage />
+                    <Route path=path!("/billing/success") view=BillingSuccessPage />
                     <Route path=path!("/admin/users") view=AdminUsersPage />
                     <Route path=path!("/admin/audit") view=AdminAuditPage />
                 </Routes>

@@ -27,6 +27,12 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// The user's tier does not include this; the message says which does.
+    #[error("{0}")]
+    Locked(String),
+    /// A service we depend on (Stripe, a broker) could not be reached.
+    #[error("{0}")]
+    Unavailable(String),
     /// A rate limit refused the request.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     TooManyRequests { retry_after_secs: u64 },
@@ -82,6 +88,8 @@ impl AppError {
             Self::NotFound => 404,
             Self::Invalid(_) => 422,
             Self::Conflict(_) => 409,
+            Self::Locked(_) => 403,
+            Self::Unavailable(_) => 503,
             Self::TooManyRequests { .. } => 429,
             Self::Internal { .. } => 500,
             Self::Transport(_) => 400,

@@ -13,6 +13,10 @@ pub struct UserSummary {
     pub disabled: bool,
     pub two_factor: bool,
     pub created_at: String,
+    /// The tier last applied to the user's plans.
+    pub tier: Option<String>,
+    /// An admin's override, if any.
+    pub tier_override: Option<String>,
 }
 
 #[server]
@@ -23,13 +27,11 @@ pub async fn admin_list_users() -> Result<Vec<UserSummary>, AppError> {
     if !user.is_admin {
         return Err(AppError::Forbidden);
     }
-    Ok(ctx
-        .state
-        .store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| UserSummary {
+    let store = &ctx.state.store;
+    let mut out = Vec::new();
+    for u in store.list_users().await? {
+        let billing = store.billing_user(u.id).await?;
+        out.push(UserSummary {
             id: u.id,
             email: u.email,
             is_admin: u.role == "admin",
@@ -38,8 +40,11 @@ pub async fn admin_list_users() -> Result<Vec<UserSummary>, AppError> {
             created_at: u
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        })
-        .collect())
+            tier: billing.as_ref().and_then(|b| b.applied_tier.clone()),
+            tier_override: billing.and_then(|b| b.tier_override),
+        });
+    }
+    Ok(out)
 }
 
 #[server]

@@ -22,7 +22,7 @@ pub async fn get_pricing() -> Result<Pricing, AppError> {
     let settings = &state.settings;
     Ok(Pricing {
         tiers: settings.tiers.tiers().to_vec(),
-        billing_enabled: settings.billing_enabled,
+        billing_enabled: settings.billing_enabled(),
         default_tier: settings.default_tier,
     })
 }

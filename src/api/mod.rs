@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod broker;
 pub mod catalog;
 pub mod notifications;

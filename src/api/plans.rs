@@ -89,6 +89,8 @@ pub struct PlanSummary {
     pub current_value: Option<Decimal>,
     /// The plan's missed-run policy, in words.
     pub catch_up: String,
+    /// Paused because the user's tier does not allow it; resumes on upgrade.
+    pub paused_by_tier: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! the browser. Nothing here imports from the rest of the app.
 
 pub mod calendar;
+pub mod entitlement;
 pub mod legal;
 pub mod plan;
 pub mod schedule;

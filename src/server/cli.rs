@@ -56,6 +56,29 @@ enum Command {
     /// Run the embedded Alpaca-compatible paper exchange on its own (Trading
     /// API v2 and Market Data v2 on one listener), for development and tests.
     Exchange(ExchangeArgs),
+    /// Run the Stripe fake (tests, end-to-end runs, offline billing demos): the
+    /// Stripe API calls Dripfeed makes, hosted Checkout and Portal pages, and
+    /// POST /_control/<action> to move subscriptions; events are signed and
+    /// posted to --webhook-url. No real payment is ever made.
+    StripeFake(StripeFakeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StripeFakeArgs {
+    #[arg(long, default_value = "127.0.0.1:12111")]
+    listen: std::net::SocketAddr,
+    /// The secret key callers must present.
+    #[arg(long, default_value = "sk_test_dripfeed_fake")]
+    api_key: String,
+    /// Where to post events, e.g. http://127.0.0.1:3000/webhooks/stripe.
+    #[arg(long)]
+    webhook_url: Option<url::Url>,
+    /// The webhook endpoint's signing secret.
+    #[arg(long, default_value = "whsec_dripfeed_fake")]
+    webhook_secret: String,
+    /// A price that exists (repeatable).
+    #[arg(long = "price", value_name = "PRICE_ID")]
+    prices: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -165,6 +188,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(settings).await,
             Command::Admin(command) => admin(settings, command).await,
             Command::Exchange(args) => exchange(args).await,
+            Command::StripeFake(args) => stripe_fake(args).await,
         }
     });
     match result {
@@ -260,6 +284,25 @@ async fn engine_tick(
         "engine pass at {at}: {} slot(s) written ({} missed), {} claimed, {} finished",
         r.materialised, r.missed, r.claimed, r.finished
     );
+    Ok(())
+}
+
+async fn stripe_fake(args: StripeFakeArgs) -> anyhow::Result<()> {
+    use crate::server::billing::fake::{FakeConfig, StripeFake};
+    let fake = StripeFake::start(
+        FakeConfig {
+            api_key: args.api_key,
+            webhook_url: args.webhook_url,
+            webhook_secret: args.webhook_secret,
+            prices: args.prices,
+            trial_days: None,
+        },
+        args.listen,
+    )
+    .await
+    .with_context(|| format!("starting the Stripe fake on {}", args.listen))?;
+    tracing::info!(address = %fake.url(), "the Stripe fake is serving (no real payments)");
+    shutdown_signal().await;
     Ok(())
 }
 

@@ -50,11 +50,36 @@ pub struct Settings {
     /// Set by cargo-leptos as `LEPTOS_SITE_ROOT`.
     #[serde(default = "defaults::site_root")]
     pub site_root: PathBuf,
-    /// Whether Stripe billing decides each user's tier. `DRIPFEED_BILLING_ENABLED`.
+    /// Stripe's secret API key. With it, Stripe subscriptions decide each
+    /// user's tier; without it, billing is off and everyone has
+    /// `default_tier`. `DRIPFEED_STRIPE_SECRET_KEY`.
     #[serde(default)]
-    pub billing_enabled: bool,
-    /// The tier every user gets while billing is off (and new users' tier while
-    /// it is on, until they subscribe is `free`). `DRIPFEED_DEFAULT_TIER`.
+    pub stripe_secret_key: Option<SecretString>,
+    /// Stripe's API host. `DRIPFEED_STRIPE_API_URL`.
+    #[serde(default = "defaults::stripe_api_url")]
+    pub stripe_api_url: url::Url,
+    /// Webhook signing secrets (`whsec_…`), comma-separated: an event signed
+    /// with any of them is accepted, so a secret can be rolled without
+    /// downtime. `DRIPFEED_STRIPE_WEBHOOK_SECRETS`.
+    #[serde(default)]
+    pub stripe_webhook_secrets: Option<SecretString>,
+    /// The Stripe price (`price_…`) each paid tier sells.
+    /// `DRIPFEED_STRIPE_PRICE_BASIC`, `…_PRO`, `…_PREMIUM`.
+    #[serde(default)]
+    pub stripe_price_basic: Option<String>,
+    #[serde(default)]
+    pub stripe_price_pro: Option<String>,
+    #[serde(default)]
+    pub stripe_price_premium: Option<String>,
+    /// Days of Pro a new user gets without paying, while billing is on (0:
+    /// no trial). `DRIPFEED_TRIAL_DAYS`.
+    #[serde(default = "defaults::trial_days")]
+    pub trial_days: u32,
+    /// Days a subscription whose payment failed (past due) keeps its tier.
+    /// `DRIPFEED_PAST_DUE_GRACE_DAYS`.
+    #[serde(default = "defaults::past_due_grace_days")]
+    pub past_due_grace_days: u32,
+    /// The tier every user gets while billing is off. `DRIPFEED_DEFAULT_TIER`.
     #[serde(default = "defaults::default_tier")]
     pub default_tier: TierId,
     /// Sessions end after this many minutes without a request.
@@ -233,6 +258,15 @@ mod defaults {
     pub fn engine_concurrency() -> usize {
         64
     }
+    pub fn stripe_api_url() -> url::Url {
+        url("https://api.stripe.com")
+    }
+    pub fn trial_days() -> u32 {
+        30
+    }
+    pub fn past_due_grace_days() -> u32 {
+        7
+    }
 }
 
 /// Every `DRIPFEED_` variable `Settings` reads, used to warn about typos.
@@ -245,7 +279,14 @@ const KNOWN_VARS: &[&str] = &[
     "DB_MAX_CONNECTIONS",
     "LOG",
     "LOG_FORMAT",
-    "BILLING_ENABLED",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_API_URL",
+    "STRIPE_WEBHOOK_SECRETS",
+    "STRIPE_PRICE_BASIC",
+    "STRIPE_PRICE_PRO",
+    "STRIPE_PRICE_PREMIUM",
+    "TRIAL_DAYS",
+    "PAST_DUE_GRACE_DAYS",
     "DEFAULT_TIER",
     "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_MINUTES",
@@ -377,6 +418,35 @@ impl Settings {
                 "DRIPFEED_EXCHANGE_SPEED must be between 0 and 10000".into(),
             ));
         }
+        if self.stripe_secret_key.is_some() {
+            if self.webhook_secrets().is_empty() {
+                return Err(SettingsError::Invalid(
+                    "billing is on (DRIPFEED_STRIPE_SECRET_KEY is set): set DRIPFEED_STRIPE_WEBHOOK_SECRETS too, or no subscription would ever be applied"
+                        .into(),
+                ));
+            }
+            let missing: Vec<&str> = [
+                ("DRIPFEED_STRIPE_PRICE_BASIC", &self.stripe_price_basic),
+                ("DRIPFEED_STRIPE_PRICE_PRO", &self.stripe_price_pro),
+                ("DRIPFEED_STRIPE_PRICE_PREMIUM", &self.stripe_price_premium),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.as_deref().is_none_or(|p| p.trim().is_empty()))
+            .map(|(k, _)| k)
+            .collect();
+            if !missing.is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "billing is on (DRIPFEED_STRIPE_SECRET_KEY is set): set {}",
+                    missing.join(", ")
+                )));
+            }
+            if !matches!(self.stripe_api_url.scheme(), "http" | "https") {
+                return Err(SettingsError::Invalid(format!(
+                    "DRIPFEED_STRIPE_API_URL must start with http:// or https://, got {}",
+                    self.stripe_api_url
+                )));
+            }
+        }
         if let Some(db) = &self.database_url {
             crate::server::db::Backend::from_url(db.expose_secret())
                 .map_err(|e| SettingsError::Invalid(e.to_string()))?;
@@ -393,6 +463,38 @@ impl Settings {
                 SecretString::from(format!("sqlite://{}", path.display()))
             }
         }
+    }
+
+    /// Whether Stripe decides tiers (a Stripe key is configured).
+    pub fn billing_enabled(&self) -> bool {
+        self.stripe_secret_key.is_some()
+    }
+
+    /// The configured webhook signing secrets, in order.
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        self.stripe_webhook_secrets
+            .as_ref()
+            .map(|s| {
+                s.expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The Stripe price each paid tier sells.
+    pub fn tier_prices(&self) -> Vec<(TierId, String)> {
+        [
+            (TierId::Basic, &self.stripe_price_basic),
+            (TierId::Pro, &self.stripe_price_pro),
+            (TierId::Premium, &self.stripe_price_premium),
+        ]
+        .into_iter()
+        .filter_map(|(t, p)| p.as_ref().map(|p| (t, p.trim().to_owned())))
+        .collect()
     }
 
     /// The public URL, defaulting to the listen address.
@@ -450,7 +552,7 @@ fn describe(errors: figment::Error) -> String {
             let hint = match key.as_str() {
                 "listen" => " (expected IP:PORT, e.g. 127.0.0.1:3000)",
                 "public_url" => " (expected a URL, e.g. https://dripfeed.example.com)",
-                "billing_enabled" => " (expected true or false)",
+                "trial_days" | "past_due_grace_days" => " (expected a whole number of days)",
                 "log_format" => " (expected text or json)",
                 _ => "",
             };
@@ -485,7 +587,7 @@ mod tests {
                 "sqlite://data/dripfeed.db"
             );
             assert_eq!(s.public_url().as_str(), "http://127.0.0.1:3000/");
-            assert!(!s.billing_enabled);
+            assert!(!s.billing_enabled());
             assert_eq!(s.default_tier, TierId::Premium);
             Ok(())
         });
@@ -504,9 +606,9 @@ mod tests {
     #[test]
     fn a_bad_boolean_names_the_variable() {
         Jail::expect_with(|jail| {
-            jail.set_env("DRIPFEED_BILLING_ENABLED", "maybe");
+            jail.set_env("DRIPFEED_ENGINE", "maybe");
             let msg = load_err();
-            assert!(msg.contains("DRIPFEED_BILLING_ENABLED"), "{msg}");
+            assert!(msg.contains("DRIPFEED_ENGINE"), "{msg}");
             Ok(())
         });
     }
@@ -552,13 +654,38 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file(
                 "dripfeed.toml",
-                "listen = \"0.0.0.0:8080\"\nlog_format = \"json\"\nbilling_enabled = true\n",
+                "listen = \"0.0.0.0:8080\"\nlog_format = \"json\"\ntrial_days = 14\n",
             )?;
             jail.set_env("DRIPFEED_LISTEN", "127.0.0.1:9000");
             let s = assert_ok!(Settings::load(Some(Path::new("dripfeed.toml"))));
             assert_eq!(s.listen.to_string(), "127.0.0.1:9000");
             assert_eq!(s.log_format, LogFormat::Json);
-            assert!(s.billing_enabled);
+            assert_eq!(s.trial_days, 14);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn billing_turns_on_with_a_stripe_key_and_then_needs_webhook_secrets_and_prices() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_STRIPE_SECRET_KEY", "sk_test_123");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_STRIPE_WEBHOOK_SECRETS"), "{msg}");
+            assert!(!msg.contains("sk_test_123"), "the key is a secret: {msg}");
+            jail.set_env("DRIPFEED_STRIPE_WEBHOOK_SECRETS", "whsec_new, whsec_old");
+            jail.set_env("DRIPFEED_STRIPE_PRICE_BASIC", "price_b");
+            let msg = load_err();
+            assert!(
+                msg.contains("DRIPFEED_STRIPE_PRICE_PRO")
+                    && msg.contains("DRIPFEED_STRIPE_PRICE_PREMIUM"),
+                "{msg}"
+            );
+            jail.set_env("DRIPFEED_STRIPE_PRICE_PRO", "price_p");
+            jail.set_env("DRIPFEED_STRIPE_PRICE_PREMIUM", "price_x");
+            let s = assert_ok!(Settings::load(None));
+            assert!(s.billing_enabled());
+            assert_eq!(s.webhook_secrets(), ["whsec_new", "whsec_old"]);
+            assert_eq!(s.tier_prices()[1], (TierId::Pro, "price_p".to_owned()));
             Ok(())
         });
     }

@@ -7,6 +7,7 @@ use crate::api::plans::{
     AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, PurchaseDto, RunPreview, SchedulePreview,
     SlotDto, SlotOrderDto,
 };
+use crate::domain::entitlement::{self, Feature};
 use crate::domain::plan::{self, Leg, Mode, Symbol};
 use crate::domain::schedule::{Adjustment, Schedule, ScheduleError, Slot};
 use crate::domain::tier::Tier;
@@ -47,10 +48,9 @@ pub fn catch_up_text(minutes: Option<i64>) -> String {
     }
 }
 
-/// The tier the user has. Billing (a later issue) will decide it per user;
-/// until then everyone has the instance's default tier.
-fn tier_of<'a>(state: &'a AppState, _user: &CurrentUser) -> &'a Tier {
-    state.settings.tiers.get(state.settings.default_tier)
+/// The limits of the user's tier (billing's one entitlement check).
+async fn tier_of(state: &AppState, user: &CurrentUser) -> Result<Tier, AppError> {
+    crate::server::billing::tier_of(state, user.id).await
 }
 
 fn field(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
@@ -79,6 +79,7 @@ fn parse_date(raw: &str, name: &str, errors: &mut Vec<FieldError>) -> Option<Nai
 fn validate(
     state: &AppState,
     user: &CurrentUser,
+    tier: &Tier,
     input: &PlanInput,
     now: DateTime<Utc>,
     kept_start: Option<NaiveDate>,
@@ -161,20 +162,11 @@ fn validate(
         },
     };
 
-    let tier = tier_of(state, user);
     let kind = input.cadence.kind();
-    if !tier.cadences.contains(&kind) {
-        let offered: Vec<&str> = tier.cadences.iter().map(|c| c.label()).collect();
-        field(
-            &mut errors,
-            "schedule",
-            format!(
-                "The {} plan offers {} schedules; {} needs an upgrade.",
-                tier.name,
-                offered.join(", "),
-                kind.label()
-            ),
-        );
+    if let Err(message) =
+        entitlement::check(Feature::Cadence(kind), tier, state.settings.tiers.tiers())
+    {
+        field(&mut errors, "schedule", message);
     }
     let schedule = start.and_then(|start| {
         match Schedule::new(input.cadence.clone(), input.time, &zone_name, start, end) {
@@ -340,7 +332,8 @@ pub async fn preview(
         None => None,
     };
     let now = engine_now(state);
-    let v = validate(state, user, input, now, kept_start)?;
+    let tier = tier_of(state, user).await?;
+    let v = validate(state, user, &tier, input, now, kept_start)?;
     let per_run: Decimal = v.legs.iter().map(|l| l.amount).sum();
     let zone = v.schedule.zone();
     Ok(SchedulePreview {
@@ -411,8 +404,9 @@ async fn check_plan(
     kept_start: Option<NaiveDate>,
     open_besides: usize,
 ) -> Result<(Validated, i64), AppError> {
-    let v = validate(state, user, input, now, kept_start)?;
-    let over = plan::check_tier(tier_of(state, user), v.legs.len(), open_besides);
+    let tier = tier_of(state, user).await?;
+    let v = validate(state, user, &tier, input, now, kept_start)?;
+    let over = plan::check_tier(&tier, v.legs.len(), open_besides);
     if !over.is_empty() {
         return Err(AppError::Invalid(
             over.into_iter()
@@ -438,6 +432,12 @@ async fn check_plan(
             "connection_id",
             "This connection needs reconnecting before a plan can use it.",
         ));
+    }
+    if connection.environment == "live"
+        && let Err(message) =
+            entitlement::check(Feature::LiveTrading, &tier, state.settings.tiers.tiers())
+    {
+        return Err(AppError::invalid("connection_id", message));
     }
     let (broker, _) = broker_for(state, &connection)?;
     check_symbols(&broker, &v.legs).await?;
@@ -681,6 +681,7 @@ async fn summaries(
                 invested: invested.get(&row.id).copied().unwrap_or_default(),
                 current_value: values.get(&row.id).copied().unwrap_or(Some(Decimal::ZERO)),
                 catch_up: catch_up_text(row.catch_up_minutes),
+                paused_by_tier: row.paused_by_tier,
             }
         })
         .collect())
@@ -781,11 +782,14 @@ pub async fn change_status(
         StatusChange::Resume => (&["paused"], "active", "plan.resumed"),
         StatusChange::Stop => (&["active", "paused"], "ended", "plan.ended"),
     };
-    if change == StatusChange::Resume && row.connection_id.is_none() {
-        return Err(AppError::Conflict(
-            "This plan's brokerage connection was removed; create a new plan on another connection."
-                .into(),
-        ));
+    if change == StatusChange::Resume {
+        if row.connection_id.is_none() {
+            return Err(AppError::Conflict(
+                "This plan's brokerage connection was removed; create a new plan on another connection."
+                    .into(),
+            ));
+        }
+        check_resume(state, user, &row).await?;
     }
     if !state
         .store
@@ -811,6 +815,35 @@ pub async fn change_status(
         json!({ "plan_id": id }),
     )
     .await?;
+    Ok(())
+}
+
+/// Refuses to resume a plan the user's tier does not allow: its cadence,
+/// symbols, live connection, or one active plan too many.
+async fn check_resume(state: &AppState, user: &CurrentUser, row: &PlanRow) -> Result<(), AppError> {
+    let tier = tier_of(state, user).await?;
+    let table = state.settings.tiers.tiers();
+    let cadence: crate::domain::schedule::Cadence =
+        serde_json::from_str(&row.cadence).map_err(anyhow::Error::from)?;
+    entitlement::check(Feature::Cadence(cadence.kind()), &tier, table).map_err(AppError::Locked)?;
+    if let Some(connection_id) = row.connection_id
+        && let Some(c) = state.store.connection_of(user.id, connection_id).await?
+        && c.environment == "live"
+    {
+        entitlement::check(Feature::LiveTrading, &tier, table).map_err(AppError::Locked)?;
+    }
+    let legs = state.store.legs_of(&[row.id]).await?.len();
+    let active = state
+        .store
+        .plans_of(user.id)
+        .await?
+        .iter()
+        .filter(|p| p.status == "active" && p.id != row.id)
+        .count();
+    let over = plan::check_tier(&tier, legs, active);
+    if let Some((_, message)) = over.into_iter().next() {
+        return Err(AppError::Locked(message));
+    }
     Ok(())
 }
 

@@ -183,6 +183,8 @@ pub fn app_state(
         .user_agent(concat!("dripfeed/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the broker HTTP client")?;
+    let billing =
+        crate::server::billing::client::StripeClient::from_settings(&settings)?.map(Arc::new);
     let state = AppState {
         leptos_options,
         store,
@@ -197,6 +199,7 @@ pub fn app_state(
         trade_cache: Arc::new(TradeCache::default()),
         asset_cache: Arc::new(AssetCache::default()),
         mailer: Arc::new(mailer),
+        billing,
     };
     Ok(state)
 }
@@ -323,6 +326,12 @@ fn router(state: AppState) -> Router {
             state.allowed_origin.clone(),
             require_same_origin,
         ))
+        // Stripe posts from its own servers: no session, no same-origin rule;
+        // the signature is the authentication.
+        .route(
+            crate::server::billing::webhook::PATH,
+            axum::routing::post(crate::server::billing::webhook::receive),
+        )
         // The WASM/JS/CSS bundle is served outside the session layer, so a
         // signed-in page load does not rewrite the session row once per asset.
         .route_service(

@@ -38,6 +38,9 @@ pub struct AppState {
     pub mailer: Arc<crate::server::mail::Mailer>,
     /// Broker asset lists shared across users.
     pub asset_cache: Arc<AssetCache>,
+    /// Stripe, when billing is on.
+    #[from_ref(skip)]
+    pub billing: Option<Arc<crate::server::billing::client::StripeClient>>,
 }
 
 /// The `AppState` inside a server function or a server-rendered page.

@@ -53,6 +53,16 @@ impl TestApp {
         .expect("SQL statement");
     }
 
+    /// Runs one SQL statement whose only parameter (`$1`) is an instant, bound
+    /// the way the app binds instants (so comparisons stay consistent).
+    pub async fn execute_sql_at(&self, sql: &str, at: chrono::DateTime<chrono::Utc>) {
+        match &self.store {
+            Store::Sqlite(pool) => sqlx::query(sql).bind(at).execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query(sql).bind(at).execute(pool).await.map(|_| ()),
+        }
+        .expect("SQL statement");
+    }
+
     /// The first column of every row `sql` returns, as text.
     pub async fn text_column(&self, sql: &str) -> Vec<String> {
         match &self.store {

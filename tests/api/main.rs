@@ -17,4 +17,5 @@ mod pricing;
 mod security;
 #[path = "../support/seed.rs"]
 mod seed;
+mod subscriptions;
 mod transport;

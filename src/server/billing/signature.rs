@@ -121,6 +121,18 @@ pub fn sign(payload: &[u8], secret: &SecretString, at: DateTime<Utc>) -> String 
     format!("t={t},v1={}", hex::encode(sig))
 }
 
+/// The header for `payload` signed at `at` (Unix seconds) with each of
+/// `secrets`: one `v1` per secret, as Stripe sends during a secret roll.
+pub fn sign_with(secrets: &[String], at: i64, payload: &str) -> String {
+    let mut header = format!("t={at}");
+    for secret in secrets {
+        let secret = SecretString::from(secret.clone());
+        let sig = mac(&secret, at, payload.as_bytes()).finalize().into_bytes();
+        header.push_str(&format!(",v1={}", hex::encode(sig)));
+    }
+    header
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

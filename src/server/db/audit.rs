@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Arbitrary constant naming the audit chain's advisory lock in PostgreSQL.
-const AUDIT_LOCK_KEY: i64 = 0x4452_4950_4155_4454; // "DRIPAUDT"
+pub(crate) const AUDIT_LOCK_KEY: i64 = 0x4452_4950_4155_4454; // "DRIPAUDT"
 
 /// An event to record. `detail` must never hold a secret.
 #[derive(Debug, Clone)]
@@ -82,11 +82,11 @@ macro_rules! append_in {
                 .await?;
         let (id, prev_hash) = match last {
             Some((id, hash)) => (id + 1, hash),
-            None => (1, GENESIS_HASH.to_owned()),
+            None => (1, $crate::server::db::audit::GENESIS_HASH.to_owned()),
         };
-        let occurred_at = super::now();
+        let occurred_at = $crate::server::db::now();
         let detail = $entry.detail.to_string();
-        let hash = entry_hash(
+        let hash = $crate::server::db::audit::entry_hash(
             &prev_hash,
             id,
             occurred_at,
@@ -111,10 +111,44 @@ macro_rules! append_in {
         .bind(&hash)
         .execute(&mut *$tx)
         .await?;
-        $tx.commit().await?;
         id
     }};
 }
+
+/// Runs `$body` (statements on the transaction `$tx`) and appends the audit
+/// entries it returns in the same transaction, so an effect and its record
+/// commit together or not at all. `$body` evaluates to `(value, Vec<entry>)`;
+/// an early `return` from it rolls everything back.
+macro_rules! audited {
+    ($store:expr, |$tx:ident| $body:block) => {{
+        use $crate::server::db::audit::AUDIT_LOCK_KEY;
+        match $store {
+            $crate::server::db::Store::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let (out, entries): (_, Vec<$crate::server::db::audit::NewAuditEntry>) = $body;
+                for entry in &entries {
+                    $crate::server::db::audit::append_in!($tx, entry);
+                }
+                $tx.commit().await?;
+                out
+            }
+            $crate::server::db::Store::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(AUDIT_LOCK_KEY)
+                    .execute(&mut *$tx)
+                    .await?;
+                let (out, entries): (_, Vec<$crate::server::db::audit::NewAuditEntry>) = $body;
+                for entry in &entries {
+                    $crate::server::db::audit::append_in!($tx, entry);
+                }
+                $tx.commit().await?;
+                out
+            }
+        }
+    }};
+}
+pub(crate) use {append_in, audited};
 
 const AUDIT_COLUMNS: &str =
     "id, occurred_at, actor_user_id, subject_user_id, action, detail, ip, prev_hash, hash";
@@ -125,7 +159,9 @@ impl Store {
         let id = match self {
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                append_in!(tx, entry)
+                let id = append_in!(tx, entry);
+                tx.commit().await?;
+                id
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -133,7 +169,9 @@ impl Store {
                     .bind(AUDIT_LOCK_KEY)
                     .execute(&mut *tx)
                     .await?;
-                append_in!(tx, entry)
+                let id = append_in!(tx, entry);
+                tx.commit().await?;
+                id
             }
         };
         Ok(id)

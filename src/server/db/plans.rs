@@ -27,7 +27,7 @@ pub struct NewPlan<'a> {
 
 pub(super) const COLUMNS: &str = "id, user_id, connection_id, name, status, cadence, time_of_day, \
                        time_zone, start_date, end_date, max_total, mode, active_since, created_at, \
-                       updated_at, ended_at, next_slot_at, catch_up_minutes";
+                       updated_at, ended_at, next_slot_at, catch_up_minutes, paused_by_tier";
 
 impl Store {
     /// Saves a plan and its legs in one transaction.
@@ -142,7 +142,8 @@ impl Store {
         let sql = format!(
             "UPDATE plans SET status = $1, updated_at = $2, \
              ended_at = CASE WHEN $1 = 'ended' THEN $2 ELSE ended_at END, \
-             active_since = CASE WHEN $1 = 'active' THEN $5 ELSE active_since END \
+             active_since = CASE WHEN $1 = 'active' THEN $5 ELSE active_since END, \
+             paused_by_tier = CASE WHEN $1 = 'paused' THEN paused_by_tier ELSE FALSE END \
              WHERE user_id = $3 AND id = $4 AND status IN ({allowed})"
         );
         let n = with_pool!(self, pool => sqlx::query(&sql)

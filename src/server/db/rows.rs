@@ -88,6 +88,8 @@ pub struct PlanRow {
     /// Missed-run policy: catch up within this many minutes of a run's time
     /// (None: any time in the same trading session).
     pub catch_up_minutes: Option<i64>,
+    /// Paused because the user's tier no longer allows it; resumes when it does.
+    pub paused_by_tier: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,4 +140,22 @@ pub struct NotificationRow {
     pub plan_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A Stripe subscription as last fetched.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub user_id: i64,
+    pub customer_id: String,
+    pub status: String,
+    pub price_id: Option<String>,
+    pub tier: Option<String>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub cancel_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub trial_end: Option<DateTime<Utc>>,
+    pub past_due_since: Option<DateTime<Utc>>,
+    pub fetched_at: DateTime<Utc>,
 }

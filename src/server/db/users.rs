@@ -35,8 +35,8 @@ impl Store {
     pub async fn insert_user(&self, new: &NewUser<'_>) -> Result<i64, StoreError> {
         let now = super::now();
         let sql = "INSERT INTO users (email, email_normalized, password_hash, role, \
-                   terms_version, terms_accepted_at, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+                   terms_version, terms_accepted_at, created_at, updated_at, entitlement_review_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id";
         let id: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(new.email)
             .bind(new.email_normalized)

@@ -139,6 +139,10 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
                 continue;
             }
         }
+        // Tier changes first (a lapsed grace period pauses plans before they buy).
+        if let Err(e) = crate::server::billing::review_due(&engine.state).await {
+            tracing::error!(error.cause_chain = ?e, "entitlement reviews failed");
+        }
         let now = engine_now(&engine.state);
         match engine.tick(now).await {
             Ok(r) if r.claimed > 0 || r.materialised > 0 => {

@@ -107,10 +107,21 @@ pub async fn start(State(state): State<AppState>, session: Session) -> Response 
 }
 
 async fn start_inner(state: &AppState, session: &Session) -> anyhow::Result<Response> {
-    if current_user(state, session).await?.is_none() {
+    let Some(user) = current_user(state, session).await? else {
         return Ok(Redirect::to("/login").into_response());
-    }
+    };
     let p = provider(state);
+    if p.environment == Environment::Live
+        && crate::server::billing::require(
+            state,
+            user.id,
+            crate::domain::entitlement::Feature::LiveTrading,
+        )
+        .await
+        .is_err()
+    {
+        return Ok(back("oauth_error=tier"));
+    }
     let client = BasicClient::new(ClientId::new(p.client_id))
         .set_auth_uri(AuthUrl::new(p.authorize_url)?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri(state))?);

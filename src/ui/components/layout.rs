@@ -30,6 +30,9 @@ pub fn SiteHeader() -> impl IntoView {
                         <A href="/plans">"Plans"</A>
                     </li>
                     <li>
+                        <A href="/billing">"Billing"</A>
+                    </li>
+                    <li>
                         <A href="/account">"Account"</A>
                     </li>
                     <li>

@@ -4,7 +4,13 @@ use crate::domain::tier::Tier;
 use leptos::prelude::*;
 
 #[component]
-pub fn TierCard(tier: Tier, #[prop(optional)] current: bool) -> impl IntoView {
+pub fn TierCard(
+    tier: Tier,
+    #[prop(optional)] current: bool,
+    /// Billing is on: the current tier is the user's own, not the instance's.
+    #[prop(optional)]
+    billing: bool,
+) -> impl IntoView {
     let heading_id = format!("tier-{}-name", tier.id);
     let labelled_by = heading_id.clone();
     let test_id = format!("tier-{}", tier.id);
@@ -17,7 +23,10 @@ pub fn TierCard(tier: Tier, #[prop(optional)] current: bool) -> impl IntoView {
         >
             <h2 id=heading_id>{tier.name.clone()}</h2>
             <p class="price">{tier.price_label()}</p>
-            {current.then(|| view! { <p class="badge">"Included on this instance"</p> })}
+            {current.then(|| {
+                let label = if billing { "Your plan" } else { "Included on this instance" };
+                view! { <p class="badge">{label}</p> }
+            })}
             <ul class="features">
                 {tier.features().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
             </ul>

@@ -1,6 +1,8 @@
 //! Admin: every user, with a way to disable or re-enable each.
 
 use crate::api::admin::{AdminSetUserDisabled, admin_list_users};
+use crate::api::billing::AdminSetTier;
+use crate::domain::tier::TierId;
 use crate::ui::components::format::utc_label;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
@@ -10,12 +12,17 @@ use leptos_meta::Title;
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let toggle = ServerAction::<AdminSetUserDisabled>::new();
-    let users = Resource::new(move || toggle.version().get(), |_| admin_list_users());
+    let set_tier = ServerAction::<AdminSetTier>::new();
+    let users = Resource::new(
+        move || (toggle.version().get(), set_tier.version().get()),
+        |_| admin_list_users(),
+    );
     view! {
         <Title text="Users" />
         <section class="page">
             <h1>"Users"</h1>
             {move || toggle.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
+            {move || set_tier.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
@@ -23,7 +30,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                             <table class="table" data-testid="users">
                                 <thead><tr>
                                     <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"2FA"</th>
-                                    <th scope="col">"Joined (UTC)"</th><th scope="col">"Status"</th>
+                                    <th scope="col">"Joined (UTC)"</th><th scope="col">"Tier"</th><th scope="col">"Status"</th>
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|u| view! {
@@ -32,6 +39,21 @@ pub fn AdminUsersPage() -> impl IntoView {
                                             <td>{if u.is_admin { "admin" } else { "user" }}</td>
                                             <td>{if u.two_factor { "on" } else { "off" }}</td>
                                             <td>{utc_label(&u.created_at)}</td>
+                                            <td>
+                                                <ActionForm action=set_tier>
+                                                    <input type="hidden" name="user_id" value=u.id.to_string() />
+                                                    {u.tier.clone().unwrap_or_else(|| "–".into())}
+                                                    " "
+                                                    <select name="tier" aria-label="Tier override">
+                                                        <option value="" selected=u.tier_override.is_none()>"From billing"</option>
+                                                        {TierId::ALL.into_iter().map(|t| {
+                                                            let selected = u.tier_override.as_deref() == Some(t.as_str());
+                                                            view! { <option value=t.as_str() selected=selected>{format!("Override: {t}")}</option> }
+                                                        }).collect_view()}
+                                                    </select>
+                                                    <button type="submit" class="button small-plain">"Set"</button>
+                                                </ActionForm>
+                                            </td>
                                             <td>
                                                 <ActionForm action=toggle>
                                                     <input type="hidden" name="user_id" value=u.id.to_string() />

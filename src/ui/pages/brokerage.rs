@@ -22,6 +22,9 @@ fn oauth_message(code: &str) -> &'static str {
         "exchange" => "Alpaca did not confirm the authorization. Nothing was connected; try again.",
         "validation" => "The authorized account could not be checked. Nothing was connected.",
         "duplicate" => "That account is already connected.",
+        "tier" => {
+            "Live trading is not included in your plan. Upgrade on the Pricing page to connect a live account."
+        }
         _ => "Connecting with OAuth failed. Nothing was connected; try again.",
     }
 }

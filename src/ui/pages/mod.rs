@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth;
+mod billing;
 mod brokerage;
 mod dashboard;
 mod landing;
@@ -19,6 +20,7 @@ mod terms;
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
 pub use auth::{LogInPage, SignUpPage};
+pub use billing::{BillingPage, BillingSuccessPage};
 pub use brokerage::BrokeragePage;
 pub use dashboard::DashboardPage;
 pub use landing::LandingPage;

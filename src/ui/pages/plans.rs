@@ -91,7 +91,12 @@ pub fn PlansPage() -> impl IntoView {
                                                 <th scope="row"><A href=href>{name}</A></th>
                                                 <td>{legs}</td>
                                                 <td>{p.schedule.clone()}<br/><span class="hint">{p.mode.clone()}</span></td>
-                                                <td>{status_badge(&p.status)}</td>
+                                                <td>
+                                                    {status_badge(&p.status)}
+                                                    {(p.paused_by_tier && p.status == "paused").then(|| view! {
+                                                        <br/><span class="hint" data-testid="paused-by-tier">"Not in your plan: "<A href="/pricing">"upgrade"</A>" to resume"</span>
+                                                    })}
+                                                </td>
                                                 <td data-testid="next-run">{next}</td>
                                                 <td class="num" data-testid="invested">{money(p.invested)}</td>
                                                 <td class="num" data-testid="current-value">

@@ -1,0 +1,54 @@
+-- Billing (Stripe). Stripe is the source of truth for subscriptions; these rows
+-- are the latest state fetched from it, and what Dripfeed last applied.
+
+-- The Stripe customer of each user, created before their first Checkout and
+-- reused for every later one.
+CREATE TABLE stripe_customers (
+    user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    customer_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    CONSTRAINT uq_stripe_customer UNIQUE (customer_id)
+);
+
+-- Each subscription as last fetched from Stripe.
+CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    customer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    price_id TEXT,
+    -- The tier the price sells (NULL: a price this instance does not sell).
+    tier TEXT,
+    current_period_end TEXT,
+    cancel_at_period_end INTEGER NOT NULL DEFAULT 0,
+    cancel_at TEXT,
+    canceled_at TEXT,
+    trial_end TEXT,
+    -- When Dripfeed first saw it past_due (the grace period counts from here).
+    past_due_since TEXT,
+    -- When the state in this row was requested from Stripe: a fetch that
+    -- started earlier never overwrites one that started later.
+    fetched_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX ix_subscriptions_user ON subscriptions (user_id);
+
+-- Webhook events already applied (deduplication), written in the same
+-- transaction as their effect.
+CREATE TABLE stripe_events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    created TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+
+-- The tier Dripfeed last applied to the user (plans paused or resumed to
+-- match), an admin's override, and when the entitlement must be looked at
+-- again (a grace period or trial ending, or a change not yet applied).
+ALTER TABLE users ADD COLUMN applied_tier TEXT;
+ALTER TABLE users ADD COLUMN tier_override TEXT;
+ALTER TABLE users ADD COLUMN entitlement_review_at TEXT;
+CREATE INDEX ix_users_entitlement_review ON users (entitlement_review_at);
+
+-- Plans paused because the tier no longer allows them; they resume when it does.
+ALTER TABLE plans ADD COLUMN paused_by_tier INTEGER NOT NULL DEFAULT 0;

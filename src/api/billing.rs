@@ -1,0 +1,81 @@
+//! Billing: the signed-in user's plan and subscription, starting a Checkout,
+//! opening the Billing Portal, and an admin's tier override.
+
+use crate::domain::tier::TierId;
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A tier as the Billing and Pricing pages offer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierChoice {
+    pub tier: TierId,
+    /// Sold through Stripe on this instance.
+    pub purchasable: bool,
+    pub current: bool,
+}
+
+/// The user's plan, why they have it, and their subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingStatus {
+    pub billing_enabled: bool,
+    pub tier: TierId,
+    pub tier_name: String,
+    /// Why the user has this tier, in words.
+    pub source: String,
+    /// Shown prominently (a failed payment's grace period).
+    pub warning: Option<String>,
+    /// Stripe's status of the subscription that matters most.
+    pub subscription_status: Option<String>,
+    pub subscribed_tier: Option<TierId>,
+    pub renews_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub cancels_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub ended: bool,
+    /// The user has a Stripe customer, so the Billing Portal can open.
+    pub can_manage: bool,
+    /// The tier is applied to the user's plans (false for a moment after a change).
+    pub applied: bool,
+    pub choices: Vec<TierChoice>,
+}
+
+#[server]
+pub async fn get_billing() -> Result<BillingStatus, AppError> {
+    use crate::server::{auth, billing};
+
+    let (ctx, user) = auth::require_user().await?;
+    billing::status(&ctx.state, &user).await
+}
+
+/// Creates a Checkout Session for `tier`; the browser goes to the returned URL.
+#[server]
+pub async fn start_checkout(tier: TierId) -> Result<String, AppError> {
+    use crate::server::{auth, billing};
+
+    let (ctx, user) = auth::require_user().await?;
+    billing::start_checkout(&ctx.state, &user, &ctx.client, tier).await
+}
+
+/// Opens the Stripe Billing Portal; the browser goes to the returned URL.
+#[server]
+pub async fn open_billing_portal() -> Result<String, AppError> {
+    use crate::server::{auth, billing};
+
+    let (ctx, user) = auth::require_user().await?;
+    billing::portal(&ctx.state, &user).await
+}
+
+/// Admin: sets a user's tier regardless of billing (`tier` empty clears it).
+#[server]
+pub async fn admin_set_tier(user_id: i64, tier: String) -> Result<(), AppError> {
+    use crate::server::{auth, billing};
+
+    let (ctx, user) = auth::require_user().await?;
+    let tier = match tier.trim() {
+        "" => None,
+        t => Some(
+            t.parse::<TierId>()
+                .map_err(|e| AppError::invalid("tier", e))?,
+        ),
+    };
+    billing::set_override(&ctx.state, &user, &ctx.client, user_id, tier).await
+}
