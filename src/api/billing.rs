@@ -46,6 +46,19 @@ pub async fn get_billing() -> Result<BillingStatus, AppError> {
     billing::status(&ctx.state, &user).await
 }
 
+/// The same for whoever is signed in, or `None` for a visitor (the pricing
+/// page asks without requiring a sign-in).
+#[server]
+pub async fn my_billing() -> Result<Option<BillingStatus>, AppError> {
+    use crate::server::{auth, billing};
+
+    let ctx = auth::request_context().await?;
+    match auth::current_user(&ctx.state, &ctx.session).await? {
+        Some(user) => Ok(Some(billing::status(&ctx.state, &user).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Creates a Checkout Session for `tier`; the browser goes to the returned URL.
 #[server]
 pub async fn start_checkout(tier: TierId) -> Result<String, AppError> {

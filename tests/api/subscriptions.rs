@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, browser_like_client, spawn_app, spawn_app_configur
 use crate::plans::{create, plans, user_with_demo, weekly};
 use claims::{assert_err, assert_matches, assert_ok};
 use dripfeed::api::billing::{
-    AdminSetTier, BillingStatus, GetBilling, OpenBillingPortal, StartCheckout,
+    AdminSetTier, BillingStatus, GetBilling, MyBilling, OpenBillingPortal, StartCheckout,
 };
 use dripfeed::api::plans::{PausePlan, ResumePlan};
 use dripfeed::domain::schedule::Cadence;
@@ -133,6 +133,26 @@ async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
     assert!(s.billing_enabled);
     assert_eq!(s.tier, TierId::Free);
     assert!(!s.can_manage);
+    // Visitors see prices without an error (the pricing page asks this).
+    let visitor = browser_like_client(&b.app.address);
+    let mine = outcome(
+        b.app
+            .call_server_fn_as(&visitor, MyBilling::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("answered");
+    assert_eq!(mine, "null");
+    // The pricing page offers Subscribe buttons once billing is on.
+    let page = client
+        .get(b.app.url("/pricing"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("subscribe-premium") && !page.contains("without billing"));
 
     // Checkout alone grants nothing.
     let url = assert_ok!(checkout(&b.app, &client, "pro").await);

@@ -3,7 +3,7 @@
 //! Checkout. Subscribing grants nothing by itself: the tier changes when
 //! Stripe confirms the payment (see the Billing pages).
 
-use crate::api::billing::{StartCheckout, get_billing};
+use crate::api::billing::{StartCheckout, my_billing};
 use crate::api::catalog::get_pricing;
 use crate::domain::tier::TierId;
 use crate::error::AppError;
@@ -18,8 +18,8 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn PricingPage() -> impl IntoView {
     let pricing = Resource::new(|| (), |_| get_pricing());
-    // Who is asking (signed out: an error, and the buttons say "Sign up").
-    let mine = Resource::new(|| (), |_| get_billing());
+    // Who is asking (a visitor's buttons say "Sign up").
+    let mine = Resource::new(|| (), |_| my_billing());
     let checkout = ServerAction::<StartCheckout>::new();
     Effect::new(move |_| {
         if let Some(Ok(url)) = checkout.value().get() {
@@ -42,7 +42,7 @@ pub fn PricingPage() -> impl IntoView {
             {move || checkout.value().get().and_then(Result::err).map(|error: AppError| view! { <ErrorNotice error /> })}
             <Suspense fallback=|| view! { <p aria-busy="true">"Loading prices…"</p> }>
                 {move || Suspend::new(async move {
-                    let mine = mine.await.ok();
+                    let mine = mine.await.ok().flatten();
                     match pricing.await {
                         Ok(p) => {
                             let note = (!p.billing_enabled)
