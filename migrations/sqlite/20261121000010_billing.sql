@@ -50,5 +50,13 @@ ALTER TABLE users ADD COLUMN tier_override TEXT;
 ALTER TABLE users ADD COLUMN entitlement_review_at TEXT;
 CREATE INDEX ix_users_entitlement_review ON users (entitlement_review_at);
 
+-- Small facts about the instance, e.g. a digest of the billing settings the
+-- engine last applied: when they change (billing turned on, another default
+-- tier, a new tier table), every user's entitlement is reviewed again.
+CREATE TABLE instance_facts (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 -- Plans paused because the tier no longer allows them; they resume when it does.
 ALTER TABLE plans ADD COLUMN paused_by_tier INTEGER NOT NULL DEFAULT 0;

@@ -21,6 +21,8 @@ pub struct BillingStatus {
     pub billing_enabled: bool,
     pub tier: TierId,
     pub tier_name: String,
+    /// What the tier includes, in words (as the pricing page lists it).
+    pub limits: Vec<String>,
     /// Why the user has this tier, in words.
     pub source: String,
     /// Shown prominently (a failed payment's grace period).
@@ -28,8 +30,11 @@ pub struct BillingStatus {
     /// Stripe's status of the subscription that matters most.
     pub subscription_status: Option<String>,
     pub subscribed_tier: Option<TierId>,
-    pub renews_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub cancels_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub subscribed_tier_name: Option<String>,
+    /// The next renewal, as a date in the user's time zone.
+    pub renews_on: Option<String>,
+    /// When a cancelled subscription ends, as a date in the user's time zone.
+    pub cancels_on: Option<String>,
     pub ended: bool,
     /// The user has a Stripe customer, so the Billing Portal can open.
     pub can_manage: bool,

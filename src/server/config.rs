@@ -440,9 +440,16 @@ impl Settings {
                     missing.join(", ")
                 )));
             }
-            if !matches!(self.stripe_api_url.scheme(), "http" | "https") {
+            let loopback = match self.stripe_api_url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            let scheme = self.stripe_api_url.scheme();
+            if !(scheme == "https" || (scheme == "http" && loopback)) {
                 return Err(SettingsError::Invalid(format!(
-                    "DRIPFEED_STRIPE_API_URL must start with http:// or https://, got {}",
+                    "DRIPFEED_STRIPE_API_URL must be https:// (plain http only to this machine, for a Stripe fake), got {}",
                     self.stripe_api_url
                 )));
             }
@@ -682,6 +689,10 @@ mod tests {
             );
             jail.set_env("DRIPFEED_STRIPE_PRICE_PRO", "price_p");
             jail.set_env("DRIPFEED_STRIPE_PRICE_PREMIUM", "price_x");
+            // The key never travels in clear text to another machine.
+            jail.set_env("DRIPFEED_STRIPE_API_URL", "http://stripe.example.com");
+            assert!(load_err().contains("must be https://"));
+            jail.set_env("DRIPFEED_STRIPE_API_URL", "http://127.0.0.1:12111");
             let s = assert_ok!(Settings::load(None));
             assert!(s.billing_enabled());
             assert_eq!(s.webhook_secrets(), ["whsec_new", "whsec_old"]);

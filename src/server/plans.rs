@@ -394,7 +394,7 @@ async fn check_symbols(broker: &dyn Broker, legs: &[Leg]) -> Result<(), AppError
 }
 
 /// Everything a plan must pass before it is saved: the form's checks, the
-/// tier's limits (`open_besides`: the user's other open plans), a usable
+/// tier's limits (`active_besides`: the user's other running plans), a usable
 /// connection of the user's, and each symbol with that broker.
 async fn check_plan(
     state: &AppState,
@@ -402,11 +402,11 @@ async fn check_plan(
     input: &PlanInput,
     now: DateTime<Utc>,
     kept_start: Option<NaiveDate>,
-    open_besides: usize,
+    active_besides: usize,
 ) -> Result<(Validated, i64), AppError> {
     let tier = tier_of(state, user).await?;
     let v = validate(state, user, &tier, input, now, kept_start)?;
-    let over = plan::check_tier(&tier, v.legs.len(), open_besides);
+    let over = plan::check_tier(&tier, v.legs.len(), active_besides);
     if !over.is_empty() {
         return Err(AppError::Invalid(
             over.into_iter()
@@ -507,13 +507,15 @@ pub async fn create(
     input: PlanInput,
 ) -> Result<i64, AppError> {
     let now = engine_now(state);
-    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
-    let (v, connection_id) = check_plan(state, user, &input, now, None, open).await?;
+    let active =
+        usize::try_from(state.store.active_plan_count(user.id).await?).unwrap_or(usize::MAX);
+    let (v, connection_id) = check_plan(state, user, &input, now, None, active).await?;
     let s = stored(&v)?;
     let id = state
         .store
         .insert_plan(&new_plan(user, connection_id, &v, &s, now))
         .await?;
+    state.store.mark_entitlement_review(user.id).await?;
     audit(
         &state.store,
         client,
@@ -545,14 +547,22 @@ pub async fn update(
         ));
     }
     let now = engine_now(state);
-    let open = usize::try_from(state.store.open_plan_count(user.id).await?).unwrap_or(usize::MAX);
+    // Editing a paused plan does not start it, so only a running one counts
+    // against the plan limit.
+    let active_besides = if row.status == "active" {
+        usize::try_from(state.store.active_plan_count(user.id).await?)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(1)
+    } else {
+        0
+    };
     let (v, connection_id) = check_plan(
         state,
         user,
         &input,
         now,
         Some(row.start_date),
-        open.saturating_sub(1),
+        active_besides,
     )
     .await?;
     let s = stored(&v)?;
@@ -573,6 +583,7 @@ pub async fn update(
         "time_zone": row.time_zone,
         "mode": row.mode,
     });
+    state.store.mark_entitlement_review(user.id).await?;
     audit(
         &state.store,
         client,
@@ -805,6 +816,9 @@ pub async fn change_status(
                 StatusChange::Stop => "stopped",
             }
         )));
+    }
+    if change == StatusChange::Resume {
+        state.store.mark_entitlement_review(user.id).await?;
     }
     audit(
         &state.store,

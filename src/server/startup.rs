@@ -246,6 +246,7 @@ pub async fn start_engine(state: &AppState) -> anyhow::Result<RunningEngine> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     engine.take_back_claims().await?;
+    crate::server::billing::note_settings(state).await?;
     let every = Duration::from_secs(state.settings.engine_interval_secs);
     Ok(RunningEngine {
         owner: engine.owner().to_owned(),

@@ -167,7 +167,7 @@ async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
     let s = billing(&b.app, &client).await;
     assert_eq!(s.tier, TierId::Pro);
     assert_eq!(s.subscription_status.as_deref(), Some("active"));
-    assert!(s.renews_at.is_some() && s.cancels_at.is_none());
+    assert!(s.renews_on.is_some() && s.cancels_on.is_none());
     assert!(s.applied && s.can_manage);
 
     all_ok(
@@ -237,7 +237,7 @@ async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
     );
     let s = billing(&b.app, &client).await;
     assert_eq!(s.tier, TierId::Pro);
-    assert!(s.cancels_at.is_some() && s.renews_at.is_none());
+    assert!(s.cancels_on.is_some() && s.renews_on.is_none());
     all_ok(
         &b.fake
             .cancel_now(&sub, &Delivery::default())
@@ -601,6 +601,18 @@ async fn gated_use_cases_refuse_with_the_tier_that_would_allow_them() {
     let e = assert_err!(create(&b.app, &client, weekly(connection, &[("VOO", "10")])).await);
     assert!(e.to_string().contains("Free plan allows 1"), "{e}");
 
+    // The plans page says what the tier includes and where to compare.
+    let page = client
+        .get(b.app.url("/plans"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("tier-limits"), "{page}");
+    assert!(page.contains("Schedules: weekly"), "{page}");
+
     // Live trading needs a paid tier: the OAuth flow does not even start.
     let response = client
         .get(b.app.url("/oauth/alpaca/start"))
@@ -801,4 +813,79 @@ async fn without_stripe_everyone_has_the_default_tier_and_billing_says_it_is_off
         .await
         .expect("posted");
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_retried_customer_creation_returns_the_same_stripe_customer() {
+    let b = billed_app(0).await;
+    let client =
+        dripfeed::server::billing::client::StripeClient::from_settings(&b.app.state.settings)
+            .expect("client")
+            .expect("billing is on");
+    let first = assert_ok!(client.create_customer("same@example.com", 7).await);
+    let again = assert_ok!(client.create_customer("same@example.com", 7).await);
+    let other = assert_ok!(client.create_customer("same@example.com", 8).await);
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+}
+
+#[tokio::test]
+async fn stripe_errors_from_the_fake_parse_as_stripe_errors() {
+    use dripfeed::server::billing::client::{StripeClient, StripeError};
+    let b = billed_app(0).await;
+    let client = StripeClient::from_settings(&b.app.state.settings)
+        .expect("client")
+        .expect("billing is on");
+    // Unknown subscription: Stripe's 404 resource_missing.
+    assert_eq!(assert_ok!(client.subscription("sub_nope").await), None);
+    // Unknown price: 404 with Stripe's message, passed on as a refusal.
+    let customer = assert_ok!(client.create_customer("err@example.com", 9).await);
+    let e = assert_err!(
+        client
+            .create_checkout(&dripfeed::server::billing::client::CheckoutRequest {
+                customer: &customer,
+                user_id: 9,
+                price: "price_gold",
+                success_url: "http://127.0.0.1/ok",
+                cancel_url: "http://127.0.0.1/no",
+            })
+            .await
+    );
+    assert_matches!(e, StripeError::Refused { status: 404, ref message } if message == "No such price: 'price_gold'");
+    // A wrong key: 401 and the message Stripe gives, which never echoes the key.
+    let mut settings = (*b.app.state.settings).clone();
+    settings.stripe_secret_key = Some(SecretString::from("sk_test_wrong_key_1234"));
+    let wrong = StripeClient::from_settings(&settings)
+        .expect("client")
+        .expect("billing is on");
+    let e = assert_err!(wrong.create_customer("err@example.com", 9).await);
+    assert_matches!(e, StripeError::Refused { status: 401, ref message } if message.contains("Invalid API Key") && !message.contains("wrong_key"));
+}
+
+#[tokio::test]
+async fn changed_billing_settings_mark_every_user_for_a_review_once() {
+    let b = billed_app(0).await;
+    let client = browser_like_client(&b.app.address);
+    assert_ok!(sign_up(&b.app, &client, "early@example.com").await);
+    b.app
+        .execute_sql("UPDATE users SET entitlement_review_at = NULL")
+        .await;
+    let due = "SELECT COUNT(*) FROM users WHERE entitlement_review_at IS NOT NULL";
+
+    // The first engine start records the settings and reviews everyone.
+    assert_ok!(dripfeed::server::billing::note_settings(&b.app.state).await);
+    assert_eq!(b.app.count(due).await, 1);
+    review_all(&b.app).await;
+    assert_eq!(b.app.count(due).await, 0, "Free needs no later review");
+
+    // Unchanged settings: nothing to do.
+    assert_ok!(dripfeed::server::billing::note_settings(&b.app.state).await);
+    assert_eq!(b.app.count(due).await, 0);
+
+    // Another trial length changes what users are entitled to.
+    let mut settings = (*b.app.state.settings).clone();
+    settings.trial_days = 14;
+    let digest = dripfeed::server::billing::settings_digest(&settings);
+    assert!(assert_ok!(b.app.store.note_billing_settings(&digest).await));
+    assert_eq!(b.app.count(due).await, 1);
 }

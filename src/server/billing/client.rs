@@ -31,7 +31,8 @@ impl From<stripe::StripeError> for StripeError {
         match e {
             stripe::StripeError::Stripe(api, status) => {
                 let message = api.message.clone().unwrap_or_else(|| "no message".into());
-                if status == 429 || status >= 500 {
+                // 409: the same idempotency key is still being processed.
+                if status == 409 || status == 429 || status >= 500 {
                     StripeError::Unavailable(format!("HTTP {status}: {message}"))
                 } else {
                     StripeError::Refused { status, message }
@@ -89,14 +90,26 @@ impl StripeClient {
         Ok(Some(Self { client }))
     }
 
+    /// Creates the user's Stripe customer. The idempotency key makes a retry
+    /// after a lost answer return the same customer instead of a second one.
     pub async fn create_customer(&self, email: &str, user_id: i64) -> Result<String, StripeError> {
+        use sha2::{Digest, Sha256};
+        use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
         use stripe_core::customer::CreateCustomer;
+        let digest = hex::encode(Sha256::digest(email.as_bytes()));
+        let key = IdempotencyKey::new(format!("dripfeed-customer-{user_id}-{}", &digest[..16]))
+            .map_err(|e| StripeError::Refused {
+                status: 0,
+                message: format!("idempotency key: {e}"),
+            })?;
         let customer = CreateCustomer::new()
             .email(email)
             .metadata(HashMap::from([(
                 "dripfeed_user_id".to_owned(),
                 user_id.to_string(),
             )]))
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await?;
         Ok(customer.id.as_str().to_owned())

@@ -121,6 +121,8 @@ struct Inner {
     /// Make the next N API calls fail with a 500 (faults).
     fail_next: u32,
     webhook_url: Option<url::Url>,
+    /// Answers already given per `Idempotency-Key` (Stripe keeps them 24 h).
+    idempotent: HashMap<String, Value>,
 }
 
 /// A running fake.
@@ -737,6 +739,15 @@ async fn create_customer(
     if let Some(r) = fake.refuse(&headers, "POST /v1/customers".into()) {
         return r;
     }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(key) = &key
+        && let Some(earlier) = fake.lock().idempotent.get(key).cloned()
+    {
+        return Json(earlier).into_response();
+    }
     let id = fake.id("cus");
     let mut o = fixture(CUSTOMER);
     o["id"] = json!(id);
@@ -752,7 +763,11 @@ async fn create_customer(
         })
         .collect();
     o["metadata"] = Value::Object(metadata);
-    fake.lock().customers.insert(id, o.clone());
+    let mut inner = fake.lock();
+    inner.customers.insert(id, o.clone());
+    if let Some(key) = key {
+        inner.idempotent.insert(key, o.clone());
+    }
     Json(o).into_response()
 }
 

@@ -92,30 +92,37 @@ pub async fn require(state: &AppState, user_id: i64, feature: Feature) -> Result
 /// tier); plans the tier paused earlier and now fit are resumed. Plans the
 /// user paused stay paused.
 pub fn plan_moves(tier: &Tier, plans: &[TierPlanRow]) -> PlanMoves {
-    let mut moves = PlanMoves::default();
-    let mut running = 0_u32;
-    for p in plans {
-        let candidate = p.status == "active" || (p.status == "paused" && p.paused_by_tier);
-        if !candidate {
-            continue;
-        }
+    let allowed = |p: &TierPlanRow| {
         let cadence_ok = serde_json::from_str::<crate::domain::schedule::Cadence>(&p.cadence)
             .map(|c| tier.cadences.contains(&c.kind()))
             .unwrap_or(false);
-        let fits = cadence_ok
+        cadence_ok
             && tier
                 .max_symbols_per_plan
                 .is_none_or(|max| p.legs <= i64::from(max))
             && (tier.live_trading || p.environment.as_deref() != Some("live"))
-            && tier.max_plans.is_none_or(|max| running < max);
-        match (fits, p.status.as_str()) {
-            (true, "active") => running += 1,
-            (true, _) => {
-                running += 1;
-                moves.resume.push(p.id);
-            }
-            (false, "active") => moves.pause.push(p.id),
-            (false, _) => {}
+    };
+    let room = |running: u32| tier.max_plans.is_none_or(|max| running < max);
+    let mut moves = PlanMoves::default();
+    let mut running = 0_u32;
+    // Running plans keep their place first (oldest first), so a review never
+    // swaps a plan the user runs for one the tier paused.
+    for p in plans.iter().filter(|p| p.status == "active") {
+        if allowed(p) && room(running) {
+            running += 1;
+        } else {
+            moves.pause.push(p.id);
+        }
+    }
+    // Then plans the tier paused earlier, while there is room. One whose
+    // brokerage connection was removed stays paused.
+    for p in plans
+        .iter()
+        .filter(|p| p.status == "paused" && p.paused_by_tier && p.environment.is_some())
+    {
+        if allowed(p) && room(running) {
+            running += 1;
+            moves.resume.push(p.id);
         }
     }
     moves
@@ -200,6 +207,35 @@ async fn notify_review(state: &AppState, user_id: i64, r: &Review) -> Result<(),
     Ok(())
 }
 
+/// A digest of every setting entitlements depend on.
+pub fn settings_digest(s: &Settings) -> String {
+    use sha2::{Digest, Sha256};
+    let facts = json!({
+        "billing": s.billing_enabled(),
+        "default_tier": s.default_tier,
+        "trial_days": s.trial_days,
+        "grace_days": s.past_due_grace_days,
+        "tiers": s.tiers,
+        "prices": s.tier_prices().iter().map(|(t, p)| (t.as_str(), p.clone())).collect::<Vec<_>>(),
+    });
+    hex::encode(Sha256::digest(facts.to_string().as_bytes()))
+}
+
+/// Called when an engine starts: if the billing settings changed since the
+/// last start (or this is the first), every user is reviewed on the next pass.
+pub async fn note_settings(state: &AppState) -> anyhow::Result<()> {
+    if state
+        .store
+        .note_billing_settings(&settings_digest(&state.settings))
+        .await?
+    {
+        tracing::info!(
+            "billing settings changed: every user's tier is re-applied on the next pass"
+        );
+    }
+    Ok(())
+}
+
 /// Reviews every user whose grace period or trial has run out, or whose
 /// change is not yet applied (e.g. after a crash between a webhook and its
 /// review). Called by the engine worker.
@@ -224,11 +260,14 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
         Vec::new()
     };
     // The subscription that matters most: one that grants something, else the latest.
-    let sub = subs
+    let granting: Vec<&SubscriptionRow> = subs
         .iter()
-        .find(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due"))
-        .or(subs.first());
-    let (source, warning) = match &e.source {
+        .filter(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due"))
+        .collect();
+    let sub = granting.first().copied().or(subs.first());
+    let zone: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let day = |d: DateTime<Utc>| d.with_timezone(&zone).format("%B %-d, %Y").to_string();
+    let (source, mut warning) = match &e.source {
         Source::SelfHosted => (
             "Billing is off on this instance: everyone has this plan.".to_owned(),
             None,
@@ -239,16 +278,19 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
             "Your subscription.".to_owned(),
             Some(format!(
                 "Your last payment failed. Update your payment method in Manage billing before {} to keep {}; after that your account moves to Free and plans beyond it are paused.",
-                until.format("%B %-d, %Y"),
+                day(*until),
                 tier.name
             )),
         ),
-        Source::Trial { until } => (
-            format!("Free trial until {}.", until.format("%B %-d, %Y")),
-            None,
-        ),
+        Source::Trial { until } => (format!("Free trial until {}.", day(*until)), None),
         Source::Free => ("No paid subscription.".to_owned(), None),
     };
+    if granting.len() > 1 && warning.is_none() {
+        warning = Some(format!(
+            "You have {} subscriptions at once (for example from two checkouts). Cancel the one you do not want in Manage billing.",
+            granting.len()
+        ));
+    }
     let customer = if settings.billing_enabled() {
         state.store.stripe_customer_of(user.id).await?
     } else {
@@ -263,17 +305,27 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
         billing_enabled: settings.billing_enabled(),
         tier: e.tier,
         tier_name: tier.name.clone(),
+        limits: tier.features(),
         source,
         warning,
         subscription_status: sub.map(|s| s.status.clone()),
         subscribed_tier: sub.and_then(|s| s.tier.as_deref()?.parse().ok()),
-        renews_at: sub
-            .filter(|s| !s.cancel_at_period_end && s.status != "canceled")
-            .and_then(|s| s.current_period_end),
-        cancels_at: sub.filter(|s| s.status != "canceled").and_then(|s| {
-            s.cancel_at
-                .or(s.cancel_at_period_end.then_some(s.current_period_end?))
-        }),
+        subscribed_tier_name: sub
+            .and_then(|s| s.tier.as_deref()?.parse::<TierId>().ok())
+            .map(|t| settings.tiers.get(t).name.clone()),
+        renews_on: sub
+            .filter(|s| {
+                !s.cancel_at_period_end && matches!(s.status.as_str(), "active" | "trialing")
+            })
+            .and_then(|s| s.current_period_end)
+            .map(day),
+        cancels_on: sub
+            .filter(|s| s.status != "canceled")
+            .and_then(|s| {
+                s.cancel_at
+                    .or(s.cancel_at_period_end.then_some(s.current_period_end?))
+            })
+            .map(day),
         ended: sub.is_some_and(|s| s.status == "canceled"),
         can_manage: customer.is_some(),
         applied: applied.as_deref() == Some(e.tier.as_str()),
@@ -419,22 +471,20 @@ pub async fn set_override(
     if !admin.is_admin {
         return Err(AppError::Forbidden);
     }
+    let entry = crate::server::db::audit::NewAuditEntry {
+        actor_user_id: Some(admin.id),
+        subject_user_id: Some(user_id),
+        action: "billing.tier_override".into(),
+        detail: json!({ "tier": tier }),
+        ip: client_info.ip.clone(),
+    };
     if !state
         .store
-        .set_tier_override(user_id, tier.map(TierId::as_str))
+        .set_tier_override(user_id, tier.map(TierId::as_str), entry)
         .await?
     {
         return Err(AppError::NotFound);
     }
-    audit(
-        &state.store,
-        client_info,
-        Some(admin.id),
-        Some(user_id),
-        "billing.tier_override",
-        json!({ "tier": tier }),
-    )
-    .await?;
     review(state, user_id).await?;
     Ok(())
 }
@@ -493,5 +543,30 @@ mod tests {
         let m = plan_moves(table.get(TierId::Premium), &plans);
         assert_eq!(m.resume, [1, 3]);
         assert!(m.pause.is_empty());
+    }
+
+    #[test]
+    fn a_review_never_swaps_a_running_plan_for_an_older_paused_one() {
+        let table = TierTable::default();
+        // On Basic (3 plans): three running plans keep running; the older
+        // plans the tier paused wait for room.
+        let plans = [
+            plan(1, "paused", true, WEEKLY, 1, "paper"),
+            plan(2, "paused", true, WEEKLY, 1, "paper"),
+            plan(5, "active", false, WEEKLY, 1, "paper"),
+            plan(6, "active", false, WEEKLY, 1, "paper"),
+        ];
+        let m = plan_moves(table.get(TierId::Basic), &plans);
+        assert!(m.pause.is_empty());
+        assert_eq!(m.resume, [1]);
+    }
+
+    #[test]
+    fn a_plan_whose_connection_was_removed_is_not_resumed() {
+        let table = TierTable::default();
+        let mut orphan = plan(1, "paused", true, WEEKLY, 1, "paper");
+        orphan.environment = None;
+        let m = plan_moves(table.get(TierId::Premium), &[orphan]);
+        assert!(m.resume.is_empty());
     }
 }

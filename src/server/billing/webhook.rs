@@ -214,13 +214,20 @@ async fn after_applied(
     super::review(state, user_id).await?;
     // Notices follow Stripe's current state, not the event: a failure that
     // arrives after its recovery says nothing.
+    let grace_until = match super::entitlement_of(state, user_id).await?.source {
+        crate::domain::entitlement::Source::Grace { until } => Some(until),
+        _ => None,
+    };
     let notice = match kind {
         "invoice.payment_failed" if sub.status == "past_due" => Some((
             "Payment failed",
-            format!(
-                "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing; your plan stays as it is for {} days meanwhile.",
-                state.settings.past_due_grace_days
-            ),
+            match grace_until {
+                Some(until) => format!(
+                    "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing before {} (UTC) to keep your plan; after that your account moves to Free.",
+                    until.format("%B %-d, %Y %H:%M")
+                ),
+                None => "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing to get your plan back.".to_owned(),
+            },
         )),
         "customer.subscription.trial_will_end" if sub.status == "trialing" => Some((
             "Your trial ends soon",

@@ -236,6 +236,53 @@ impl Store {
         Ok(applied)
     }
 
+    /// Asks the engine to review the user's entitlement on its next pass
+    /// (after a plan starts or changes: a downgrade applied meanwhile is then
+    /// applied to it too).
+    pub async fn mark_entitlement_review(&self, user_id: i64) -> anyhow::Result<()> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE users SET entitlement_review_at = $1 WHERE id = $2 \
+             AND (entitlement_review_at IS NULL OR entitlement_review_at > $1)")
+            .bind(super::now())
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records `digest` as the billing settings in effect; if it differs from
+    /// the one recorded before (or none was), every user is marked for an
+    /// entitlement review, in the same transaction. Returns whether it changed.
+    pub async fn note_billing_settings(&self, digest: &str) -> anyhow::Result<bool> {
+        let now = super::now();
+        let changed = with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT value FROM instance_facts WHERE key = 'billing_settings'")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if old.as_deref() == Some(digest) {
+                return Ok::<bool, sqlx::Error>(false);
+            }
+            sqlx::query(
+                "INSERT INTO instance_facts (key, value) VALUES ('billing_settings', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = $1",
+            )
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE users SET entitlement_review_at = $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await)?;
+        Ok(changed)
+    }
+
     /// Users whose entitlement must be looked at again by now.
     pub async fn entitlements_due(
         &self,
@@ -251,23 +298,33 @@ impl Store {
             .await)?)
     }
 
-    /// Sets (or, with `None`, clears) an admin's tier override; the
-    /// entitlement is reviewed at once.
+    /// Sets (or, with `None`, clears) an admin's tier override and audits it
+    /// in the same transaction; the entitlement is reviewed at once. `false`
+    /// if there is no such user.
     pub async fn set_tier_override(
         &self,
         user_id: i64,
         tier: Option<&str>,
+        audit: NewAuditEntry,
     ) -> anyhow::Result<bool> {
         let now = super::now();
-        let n = with_pool!(self, pool => sqlx::query(
-            "UPDATE users SET tier_override = $1, entitlement_review_at = $2, updated_at = $2 WHERE id = $3")
+        let found = audited!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE users SET tier_override = $1, entitlement_review_at = $2, updated_at = $2 \
+                 WHERE id = $3",
+            )
             .bind(tier)
             .bind(now)
             .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            (true, vec![audit])
+        });
+        Ok(found)
     }
 }
 
@@ -353,7 +410,8 @@ impl Store {
             for id in &m.resume {
                 sqlx::query(
                     "UPDATE plans SET status = 'active', paused_by_tier = FALSE, active_since = $1, \
-                     next_slot_at = NULL, updated_at = $2 WHERE id = $3 AND status = 'paused'",
+                     next_slot_at = NULL, updated_at = $2 \
+                     WHERE id = $3 AND status = 'paused' AND paused_by_tier = TRUE",
                 )
                 .bind(engine_now)
                 .bind(now)

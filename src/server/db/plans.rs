@@ -112,9 +112,9 @@ impl Store {
         )
     }
 
-    /// How many of the user's plans are not ended.
-    pub async fn open_plan_count(&self, user_id: i64) -> anyhow::Result<i64> {
-        let sql = "SELECT COUNT(*) FROM plans WHERE user_id = $1 AND status <> 'ended'";
+    /// How many of the user's plans are running (what tier plan limits count).
+    pub async fn active_plan_count(&self, user_id: i64) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) FROM plans WHERE user_id = $1 AND status = 'active'";
         Ok(with_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(user_id)
             .fetch_one(pool)

@@ -111,16 +111,18 @@ async fn start_inner(state: &AppState, session: &Session) -> anyhow::Result<Resp
         return Ok(Redirect::to("/login").into_response());
     };
     let p = provider(state);
-    if p.environment == Environment::Live
-        && crate::server::billing::require(
+    if p.environment == Environment::Live {
+        match crate::server::billing::require(
             state,
             user.id,
             crate::domain::entitlement::Feature::LiveTrading,
         )
         .await
-        .is_err()
-    {
-        return Ok(back("oauth_error=tier"));
+        {
+            Ok(_) => {}
+            Err(crate::error::AppError::Locked(_)) => return Ok(back("oauth_error=tier")),
+            Err(e) => anyhow::bail!("checking the tier: {e}"),
+        }
     }
     let client = BasicClient::new(ClientId::new(p.client_id))
         .set_auth_uri(AuthUrl::new(p.authorize_url)?)

@@ -10,10 +10,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-fn date(d: chrono::DateTime<chrono::Utc>) -> String {
-    d.format("%B %-d, %Y").to_string()
-}
-
 /// The subscription facts, as a definition list.
 #[component]
 fn Subscription(b: BillingStatus) -> impl IntoView {
@@ -31,8 +27,8 @@ fn Subscription(b: BillingStatus) -> impl IntoView {
             <dt>"Why"</dt>
             <dd>{b.source.clone()}</dd>
             {status.map(|s| view! { <dt>"Subscription"</dt><dd data-testid="subscription-status">{s}</dd> })}
-            {b.renews_at.map(|d| view! { <dt>"Renews"</dt><dd data-testid="renews-at">{date(d)}</dd> })}
-            {b.cancels_at.map(|d| view! { <dt>"Ends"</dt><dd data-testid="cancels-at">{date(d)} " (cancelled; you keep it until then)"</dd> })}
+            {b.renews_on.clone().map(|d| view! { <dt>"Renews"</dt><dd data-testid="renews-at">{d}</dd> })}
+            {b.cancels_on.clone().map(|d| view! { <dt>"Ends"</dt><dd data-testid="cancels-at">{d} " (cancelled; you keep it until then)"</dd> })}
         </dl>
     }
 }
@@ -57,6 +53,10 @@ pub fn BillingPage() -> impl IntoView {
                             let warning = b.warning.clone();
                             let enabled = b.billing_enabled;
                             let can_manage = b.can_manage;
+                            let subscribed = b
+                                .subscription_status
+                                .as_deref()
+                                .is_some_and(|s| matches!(s, "active" | "trialing" | "past_due"));
                             view! {
                                 {warning.map(|w| view! { <p class="notice error" role="alert" data-testid="billing-warning">{w}</p> })}
                                 <Subscription b=b.clone() />
@@ -70,8 +70,13 @@ pub fn BillingPage() -> impl IntoView {
                                                     <button type="submit" class="button" data-testid="manage-billing">"Manage billing"</button>
                                                 </ActionForm>
                                             })}
-                                            <A href="/pricing" attr:class="button primary">"Change plan"</A>
+                                            {(!subscribed).then(|| view! {
+                                                <A href="/pricing" attr:class="button primary">"Choose a plan"</A>
+                                            })}
                                         </div>
+                                        {subscribed.then(|| view! {
+                                            <p class="hint">"To switch to another plan or cancel, use Manage billing."</p>
+                                        })}
                                         <p class="hint">"Payment methods, invoices, plan changes and cancellation are handled on Stripe's secure pages; Dripfeed never sees your card."</p>
                                     }.into_any()
                                 }}
@@ -92,11 +97,12 @@ const CONFIRM_POLLS: u32 = 40;
 #[component]
 pub fn BillingSuccessPage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
+    let confirmed = RwSignal::new(false);
     let status = Resource::new(move || tick.get(), |_| get_billing());
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if tick.get_untracked() < CONFIRM_POLLS {
+                if !confirmed.get_untracked() && tick.get_untracked() < CONFIRM_POLLS {
                     tick.update(|n| *n += 1);
                 }
             },
@@ -112,12 +118,19 @@ pub fn BillingSuccessPage() -> impl IntoView {
             <Transition fallback=|| view! { <p aria-busy="true">"Confirming your payment…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
-                        Ok(b) if b.subscription_status.as_deref().is_some_and(|s| s == "active" || s == "trialing") && b.applied => view! {
+                        Ok(b) if b.subscription_status.as_deref().is_some_and(|s| s == "active" || s == "trialing") && b.applied => {
+                            confirmed.set(true);
+                            let bought = b.subscribed_tier_name.clone().unwrap_or_else(|| b.tier_name.clone());
+                            let note = (bought != b.tier_name).then(|| format!(
+                                " Until your trial ends you keep {}'s features.", b.tier_name
+                            ));
+                            view! {
                             <p class="notice success" data-testid="subscription-confirmed">
-                                "Your subscription is active: you are on " <strong>{b.tier_name.clone()}</strong> "."
+                                "Your subscription to " <strong>{bought}</strong> " is active." {note}
                             </p>
                             <p><A href="/billing">"See billing"</A> " · " <A href="/plans">"Your plans"</A></p>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         Ok(_) if tick.get_untracked() >= CONFIRM_POLLS => view! {
                             <p class="notice info" data-testid="confirming-slow">
                                 "Stripe has not confirmed the payment yet. Nothing more is needed from you: your plan changes as soon as it does. "

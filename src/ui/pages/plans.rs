@@ -53,10 +53,21 @@ pub fn PlansPage() -> impl IntoView {
         },
         |_| list_plans(),
     );
+    let mine = Resource::new(|| (), |_| crate::api::billing::get_billing());
     view! {
         <Title text="Plans" />
         <section class="page wide">
             <h1>"Your plans"</h1>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    mine.await.ok().filter(|b| b.billing_enabled).map(|b| view! {
+                        <p class="hint" data-testid="tier-limits">
+                            "Your plan: " <strong>{b.tier_name.clone()}</strong> " — " {b.limits.join(" · ")} ". "
+                            <A href="/pricing">"Compare plans"</A>
+                        </p>
+                    })
+                })}
+            </Transition>
             <p><A href="/plans/new" attr:class="button primary" attr:data-testid="new-plan">"New plan"</A>
                 " " <A href="/history">"Purchase history"</A>
                 " " <A href="/notifications">"Notifications"</A></p>
