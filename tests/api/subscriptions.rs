@@ -111,6 +111,23 @@ async fn subscribe(
     sub
 }
 
+/// Posts `payload` to the webhook as Stripe would, signed now with
+/// `secret` (or unsigned); returns the status and body.
+async fn post_event(app: &TestApp, payload: &str, secret: Option<&str>) -> (u16, String) {
+    let mut request = app.client.post(app.url("/webhooks/stripe"));
+    if let Some(secret) = secret {
+        let header =
+            signature::sign_with(&[secret.into()], chrono::Utc::now().timestamp(), payload);
+        request = request.header("stripe-signature", header);
+    }
+    let r = request
+        .body(payload.to_owned())
+        .send()
+        .await
+        .expect("posted");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
 async fn user_id(app: &TestApp, email: &str) -> i64 {
     app.count(&format!(
         "SELECT id FROM users WHERE email_normalized = '{email}'"
@@ -355,18 +372,10 @@ async fn forged_stale_replayed_duplicated_and_reordered_events_never_give_a_wron
         "data": { "object": b.fake.subscription_json(&sub).expect("sub") }
     })
     .to_string();
-    let header = signature::sign_with(&[SECRET.into()], chrono::Utc::now().timestamp(), &payload);
-    let again = b
-        .app
-        .client
-        .post(b.app.url("/webhooks/stripe"))
-        .header("stripe-signature", header)
-        .body(payload)
-        .send()
-        .await
-        .expect("posted");
-    assert_eq!(again.status(), 200);
-    assert_eq!(again.text().await.expect("body"), "duplicate");
+    assert_eq!(
+        post_event(&b.app, &payload, Some(SECRET)).await,
+        (200, "duplicate".to_owned())
+    );
     assert_eq!(b.app.count("SELECT COUNT(*) FROM audit_log").await, before);
 }
 
@@ -744,19 +753,11 @@ async fn events_for_customers_dripfeed_did_not_create_and_old_api_payloads_are_i
         let payload =
             serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&text).expect("JSON"))
                 .expect("compact");
-        let header =
-            signature::sign_with(&[SECRET.into()], chrono::Utc::now().timestamp(), &payload);
-        let r = b
-            .app
-            .client
-            .post(b.app.url("/webhooks/stripe"))
-            .header("stripe-signature", header)
-            .body(payload)
-            .send()
-            .await
-            .expect("posted");
-        assert_eq!(r.status(), 200, "{name}");
-        assert_eq!(r.text().await.expect("body"), "ignored", "{name}");
+        assert_eq!(
+            post_event(&b.app, &payload, Some(SECRET)).await,
+            (200, "ignored".to_owned()),
+            "{name}"
+        );
     }
     // A captured payload from an older API version, wrapped in an envelope.
     let data: serde_json::Value = serde_json::from_str(
@@ -769,27 +770,10 @@ async fn events_for_customers_dripfeed_did_not_create_and_old_api_payloads_are_i
         "created": chrono::Utc::now().timestamp(), "data": data
     })
     .to_string();
-    let header = signature::sign_with(&[SECRET.into()], chrono::Utc::now().timestamp(), &payload);
-    let r = b
-        .app
-        .client
-        .post(b.app.url("/webhooks/stripe"))
-        .header("stripe-signature", header)
-        .body(payload)
-        .send()
-        .await
-        .expect("posted");
-    assert_eq!(r.status(), 200);
+    assert_eq!(post_event(&b.app, &payload, Some(SECRET)).await.0, 200);
     // Unsigned and garbage bodies are refused.
-    let r = b
-        .app
-        .client
-        .post(b.app.url("/webhooks/stripe"))
-        .body("{}")
-        .send()
-        .await
-        .expect("posted");
-    assert_eq!(r.status(), 400);
+    assert_eq!(post_event(&b.app, "{}", None).await.0, 400);
+    assert_eq!(post_event(&b.app, "not json", Some(SECRET)).await.0, 400);
     assert_eq!(b.app.count("SELECT COUNT(*) FROM stripe_events").await, 0);
 }
 
