@@ -12,6 +12,10 @@ pub struct Pricing {
     /// False on a self-hosted instance without Stripe: everyone has `default_tier`.
     pub billing_enabled: bool,
     pub default_tier: TierId,
+    /// Days of the free trial new accounts get (0 without billing or trial).
+    pub trial_days: u32,
+    /// The tier the trial grants.
+    pub trial_tier: TierId,
 }
 
 #[server]
@@ -24,5 +28,11 @@ pub async fn get_pricing() -> Result<Pricing, AppError> {
         tiers: settings.tiers.tiers().to_vec(),
         billing_enabled: settings.billing_enabled(),
         default_tier: settings.default_tier,
+        trial_days: if settings.billing_enabled() {
+            settings.trial_days
+        } else {
+            0
+        },
+        trial_tier: crate::domain::entitlement::TRIAL_TIER,
     })
 }

@@ -170,6 +170,7 @@ async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
         .await
         .expect("body");
     assert!(page.contains("subscribe-premium") && !page.contains("without billing"));
+    assert!(!page.contains("trial-offer"), "no trial configured here");
 
     // Checkout alone grants nothing.
     let url = assert_ok!(checkout(&b.app, &client, "pro").await);
@@ -649,6 +650,32 @@ async fn new_users_get_the_trial_and_lose_it_when_it_ends() {
     let mut daily = weekly(connection, &[("VTI", "10")]);
     daily.cadence = Cadence::Daily;
     let daily = assert_ok!(create(&b.app, &client, daily).await);
+
+    // Three days before the end, the user is told once.
+    let warnings = format!(
+        "SELECT COUNT(*) FROM notifications WHERE user_id = {me} AND kind = 'trial_ending'"
+    );
+    review_all(&b.app).await;
+    assert_eq!(b.app.count(&warnings).await, 0, "not yet");
+    b.app
+        .execute_sql_at(
+            &format!(
+                "UPDATE users SET created_at = $1, entitlement_review_at = $1 WHERE id = {me}"
+            ),
+            chrono::Utc::now() - chrono::Duration::days(28),
+        )
+        .await;
+    review_all(&b.app).await;
+    assert_eq!(b.app.count(&warnings).await, 1);
+    assert_eq!(billing(&b.app, &client).await.tier, TierId::Pro);
+    b.app
+        .execute_sql_at(
+            &format!("UPDATE users SET entitlement_review_at = $1 WHERE id = {me}"),
+            chrono::Utc::now(),
+        )
+        .await;
+    review_all(&b.app).await;
+    assert_eq!(b.app.count(&warnings).await, 1, "told once");
 
     b.app
         .execute_sql_at(

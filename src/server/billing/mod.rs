@@ -145,7 +145,14 @@ pub async fn review(state: &AppState, user_id: i64) -> Result<Option<Review>, Ap
             crate::server::engine::engine_now(state),
             |user, subs| {
                 let e = decide_for(&settings, user, subs, now);
-                (e.tier.as_str().to_owned(), e.review_at, why(&e))
+                // A trial is looked at again when its warning is due, then at its end.
+                let review_at = match e.source {
+                    Source::Trial { until } if now < until - TRIAL_WARNING => {
+                        Some(until - TRIAL_WARNING)
+                    }
+                    _ => e.review_at,
+                };
+                (e.tier.as_str().to_owned(), review_at, why(&e))
             },
             |tier, plans| {
                 let id: TierId = tier.parse().unwrap_or(TierId::Free);
@@ -155,8 +162,42 @@ pub async fn review(state: &AppState, user_id: i64) -> Result<Option<Review>, Ap
         .await?;
     if let Some(r) = &review {
         notify_review(state, user_id, r).await?;
+        warn_trial_ending(state, user_id, now).await?;
     }
     Ok(review)
+}
+
+/// How long before a trial ends its user is told.
+const TRIAL_WARNING: chrono::Duration = chrono::Duration::days(3);
+
+/// Tells the user, once, that their free trial ends soon and what happens then.
+async fn warn_trial_ending(
+    state: &AppState,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let e = entitlement_of(state, user_id).await?;
+    let Source::Trial { until } = e.source else {
+        return Ok(());
+    };
+    if until - now > TRIAL_WARNING
+        || state
+            .store
+            .has_notification(user_id, "trial_ending")
+            .await?
+    {
+        return Ok(());
+    }
+    let tier = &state.settings.tiers.get(e.tier).name;
+    let body = format!(
+        "Your free {tier} trial ends on {} (UTC). Afterwards your account moves to Free and plans beyond it are paused (nothing is deleted). Subscribe on the Pricing page to keep them running.",
+        until.format("%B %-d, %Y %H:%M")
+    );
+    state
+        .store
+        .insert_notification(user_id, "trial_ending", "Your trial ends soon", &body, None)
+        .await?;
+    Ok(())
 }
 
 async fn notify_review(state: &AppState, user_id: i64, r: &Review) -> Result<(), AppError> {

@@ -20,6 +20,17 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the user was ever sent a notification of this kind.
+    pub async fn has_notification(&self, user_id: i64, kind: &str) -> anyhow::Result<bool> {
+        let sql = "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND kind = $2";
+        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(user_id)
+            .bind(kind)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
+    }
+
     /// The user's latest notifications, newest first.
     pub async fn notifications_of(
         &self,

@@ -55,10 +55,26 @@ pub fn PricingPage() -> impl IntoView {
                                         </p>
                                     }
                                 });
+                            let trial = (p.billing_enabled && p.trial_days > 0).then(|| {
+                                let days = p.trial_days;
+                                let tier = p
+                                    .tiers
+                                    .iter()
+                                    .find(|t| t.id == p.trial_tier)
+                                    .map(|t| t.name.clone())
+                                    .unwrap_or_default();
+                                view! {
+                                    <p class="notice info" data-testid="trial-offer">
+                                        "New accounts get " {days} " days of " <strong>{tier}</strong>
+                                        " free, no card needed. Afterwards you stay on Free unless you subscribe."
+                                    </p>
+                                }
+                            });
                             let default_tier = p.default_tier;
                             let billing = p.billing_enabled;
                             view! {
                                 {note}
+                                {trial}
                                 <div class="tier-grid">
                                     {p
                                         .tiers
