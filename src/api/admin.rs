@@ -27,11 +27,13 @@ pub async fn admin_list_users() -> Result<Vec<UserSummary>, AppError> {
     if !user.is_admin {
         return Err(AppError::Forbidden);
     }
-    let store = &ctx.state.store;
-    let mut out = Vec::new();
-    for u in store.list_users().await? {
-        let billing = store.billing_user(u.id).await?;
-        out.push(UserSummary {
+    Ok(ctx
+        .state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| UserSummary {
             id: u.id,
             email: u.email,
             is_admin: u.role == "admin",
@@ -40,11 +42,10 @@ pub async fn admin_list_users() -> Result<Vec<UserSummary>, AppError> {
             created_at: u
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            tier: billing.as_ref().and_then(|b| b.applied_tier.clone()),
-            tier_override: billing.and_then(|b| b.tier_override),
-        });
-    }
-    Ok(out)
+            tier: u.applied_tier,
+            tier_override: u.tier_override,
+        })
+        .collect())
 }
 
 #[server]

@@ -43,6 +43,15 @@ pub struct BillingStatus {
     pub choices: Vec<TierChoice>,
 }
 
+impl BillingStatus {
+    /// The user has a running subscription (changes go through the Portal).
+    pub fn has_subscription(&self) -> bool {
+        self.subscription_status
+            .as_deref()
+            .is_some_and(crate::domain::entitlement::SubscriptionStatus::is_current)
+    }
+}
+
 #[server]
 pub async fn get_billing() -> Result<BillingStatus, AppError> {
     use crate::server::{auth, billing};

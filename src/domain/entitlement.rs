@@ -22,6 +22,12 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
+    /// Whether a subscription in Stripe status `s` is still running (it
+    /// grants, or may again after a retried payment): active, trialing, past_due.
+    pub fn is_current(s: &str) -> bool {
+        Self::parse(s) != Self::Lapsed
+    }
+
     pub fn parse(s: &str) -> Self {
         match s {
             "active" => Self::Active,

@@ -847,13 +847,10 @@ async fn check_resume(state: &AppState, user: &CurrentUser, row: &PlanRow) -> Re
         entitlement::check(Feature::LiveTrading, &tier, table).map_err(AppError::Locked)?;
     }
     let legs = state.store.legs_of(&[row.id]).await?.len();
-    let active = state
-        .store
-        .plans_of(user.id)
-        .await?
-        .iter()
-        .filter(|p| p.status == "active" && p.id != row.id)
-        .count();
+    // Running plans besides this one.
+    let active = usize::try_from(state.store.active_plan_count(user.id).await?)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(usize::from(row.status == "active"));
     let over = plan::check_tier(&tier, legs, active);
     if let Some((_, message)) = over.into_iter().next() {
         return Err(AppError::Locked(message));

@@ -176,6 +176,9 @@ async fn warn_trial_ending(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    if !state.settings.billing_enabled() || state.settings.trial_days == 0 {
+        return Ok(());
+    }
     let e = entitlement_of(state, user_id).await?;
     let Source::Trial { until } = e.source else {
         return Ok(());
@@ -293,17 +296,20 @@ pub async fn review_due(state: &AppState) -> anyhow::Result<usize> {
 /// What a user's billing looks like, for the Billing page.
 pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatus, AppError> {
     let settings = &state.settings;
-    let e = entitlement_of(state, user.id).await?;
-    let tier = settings.tiers.get(e.tier);
+    let Some(row) = state.store.billing_user(user.id).await? else {
+        return Err(AppError::Unauthenticated);
+    };
     let subs = if settings.billing_enabled() {
         state.store.subscriptions_of(user.id).await?
     } else {
         Vec::new()
     };
+    let e = decide_for(settings, &row, &subs, Utc::now());
+    let tier = settings.tiers.get(e.tier);
     // The subscription that matters most: one that grants something, else the latest.
     let granting: Vec<&SubscriptionRow> = subs
         .iter()
-        .filter(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due"))
+        .filter(|s| SubscriptionStatus::is_current(&s.status))
         .collect();
     let sub = granting.first().copied().or(subs.first());
     let zone: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::UTC);
@@ -337,11 +343,6 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
     } else {
         None
     };
-    let applied = state
-        .store
-        .billing_user(user.id)
-        .await?
-        .and_then(|u| u.applied_tier);
     Ok(BillingStatus {
         billing_enabled: settings.billing_enabled(),
         tier: e.tier,
@@ -369,7 +370,7 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
             .map(day),
         ended: sub.is_some_and(|s| s.status == "canceled"),
         can_manage: customer.is_some(),
-        applied: applied.as_deref() == Some(e.tier.as_str()),
+        applied: row.applied_tier.as_deref() == Some(e.tier.as_str()),
         choices: choices(settings, e.tier),
     })
 }
@@ -450,7 +451,7 @@ pub async fn start_checkout(
     let subs = state.store.subscriptions_of(user.id).await?;
     if let Some(s) = subs
         .iter()
-        .find(|s| matches!(s.status.as_str(), "active" | "trialing" | "past_due"))
+        .find(|s| SubscriptionStatus::is_current(&s.status))
     {
         let name = s
             .tier

@@ -147,7 +147,6 @@ pub async fn handle(
         tracing::error!(event = %event.id, "checkout session's client_reference_id does not match its customer's user: ignored");
         return (StatusCode::OK, "ignored");
     }
-    let fetched_at = Utc::now();
     let remote = match client.subscription(&subscription_id).await {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -174,12 +173,8 @@ pub async fn handle(
     if tier.is_none() {
         tracing::warn!(event = %event.id, "subscription's price is not one this instance sells: it grants nothing");
     }
-    let fetched = FetchedSubscription {
-        tier,
-        fetched_at,
-        ..remote
-    };
-    let created = DateTime::<Utc>::from_timestamp(event.created, 0).unwrap_or(fetched_at);
+    let fetched = FetchedSubscription { tier, ..remote };
+    let created = DateTime::<Utc>::from_timestamp(event.created, 0).unwrap_or(fetched.fetched_at);
     let record = EventRecord {
         id: &event.id,
         kind: &event.kind,

@@ -24,6 +24,10 @@ pub struct UserRow {
     pub notify_on_fill: bool,
     pub notify_on_skip: bool,
     pub notify_security: bool,
+    /// The tier last applied to the user's plans (billing).
+    pub applied_tier: Option<String>,
+    /// An administrator's tier override.
+    pub tier_override: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -18,7 +18,7 @@ pub struct NewUser<'a> {
 const USER_COLUMNS: &str = "id, email, email_normalized, password_hash, role, time_zone, \
      terms_version, terms_accepted_at, disabled_at, created_at, totp_secret_sealed, \
      totp_enabled_at, totp_last_step, notification_email, notify_on_fill, notify_on_skip, \
-     notify_security";
+     notify_security, applied_tier, tier_override";
 
 /// A user's notification settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

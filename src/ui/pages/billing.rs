@@ -53,10 +53,7 @@ pub fn BillingPage() -> impl IntoView {
                             let warning = b.warning.clone();
                             let enabled = b.billing_enabled;
                             let can_manage = b.can_manage;
-                            let subscribed = b
-                                .subscription_status
-                                .as_deref()
-                                .is_some_and(|s| matches!(s, "active" | "trialing" | "past_due"));
+                            let subscribed = b.has_subscription();
                             view! {
                                 {warning.map(|w| view! { <p class="notice error" role="alert" data-testid="billing-warning">{w}</p> })}
                                 <Subscription b=b.clone() />

@@ -3,7 +3,7 @@
 //! Checkout. Subscribing grants nothing by itself: the tier changes when
 //! Stripe confirms the payment (see the Billing pages).
 
-use crate::api::billing::{StartCheckout, my_billing};
+use crate::api::billing::{BillingStatus, StartCheckout, my_billing};
 use crate::api::catalog::get_pricing;
 use crate::domain::tier::TierId;
 use crate::error::AppError;
@@ -85,7 +85,7 @@ pub fn PricingPage() -> impl IntoView {
                                                 Some(b) if billing => b.tier == id,
                                                 _ => !billing && id == default_tier,
                                             };
-                                            let action = subscribe_button(billing, id, mine.as_ref().map(|b| b.choices.iter().any(|c| c.tier == id && c.purchasable)), mine.as_ref().and_then(|b| b.subscription_status.clone()), checkout);
+                                            let action = subscribe_button(billing, id, mine.as_ref(), checkout);
                                             view! { <div class="tier-slot"><TierCard tier current billing />{action}</div> }
                                         })
                                         .collect_view()}
@@ -105,25 +105,21 @@ pub fn PricingPage() -> impl IntoView {
 fn subscribe_button(
     billing: bool,
     tier: TierId,
-    purchasable: Option<bool>,
-    subscription: Option<String>,
+    mine: Option<&BillingStatus>,
     checkout: ServerAction<StartCheckout>,
 ) -> Option<AnyView> {
     if !billing || tier == TierId::Free {
         return None;
     }
-    let Some(purchasable) = purchasable else {
+    let Some(mine) = mine else {
         return Some(
             view! { <A href="/signup" attr:class="button">"Sign up to subscribe"</A> }.into_any(),
         );
     };
-    if !purchasable {
+    if !mine.choices.iter().any(|c| c.tier == tier && c.purchasable) {
         return None;
     }
-    if subscription
-        .as_deref()
-        .is_some_and(|s| matches!(s, "active" | "trialing" | "past_due"))
-    {
+    if mine.has_subscription() {
         return Some(
             view! { <A href="/billing" attr:class="button">"Change in Billing"</A> }.into_any(),
         );
