@@ -80,6 +80,31 @@ impl Fixture {
             .expect("connection")
     }
 
+    /// The plan's `n`-th run from its first (0: the first), as its own
+    /// schedule (as saved now) has it: holidays and DST change move runs, so
+    /// a test never assumes `slot + 7 days`.
+    async fn run(&self, n: usize) -> DateTime<Utc> {
+        self.runs_after(self.slot - Duration::seconds(1), n + 1)
+            .await
+            .pop()
+            .expect("enough runs")
+    }
+
+    /// The plan's next `n` runs after `after`, from its saved schedule.
+    async fn runs_after(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        let plan = self
+            .app
+            .store
+            .plan_by_id(self.plan_id)
+            .await
+            .expect("plan")
+            .expect("the plan exists");
+        let schedule = dripfeed::server::engine::plan_schedule(&plan).expect("schedule");
+        let runs: Vec<DateTime<Utc>> = schedule.next_runs(after, n).iter().map(|s| s.at).collect();
+        assert_eq!(runs.len(), n, "the plan has {n} runs after {after}");
+        runs
+    }
+
     async fn slots(&self) -> Vec<SlotRow> {
         self.app
             .store
@@ -239,7 +264,7 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
 async fn the_next_week_is_a_new_slot() {
     let f = fixture(&[("VTI", "25")]).await;
     f.tick(f.slot).await;
-    f.tick(f.slot + Duration::days(7)).await;
+    f.tick(f.run(1).await).await;
     let slots = f.slots().await;
     assert_eq!(slots.len(), 2, "{slots:?}");
     assert!(slots.iter().all(|s| s.status == "filled"));
@@ -489,7 +514,7 @@ async fn reconciliation_reports_unknown_orders_and_stuck_slots_once() {
     // An order with our prefix that Dripfeed has no record of.
     f.place_directly("SPY", 5, "df-999-1-SPY", f.slot);
     // A slot some dead engine left running.
-    let later = f.slot + Duration::days(7);
+    let later = f.run(1).await;
     let date = later
         .with_timezone(&chrono_tz::America::New_York)
         .date_naive();
@@ -599,10 +624,11 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
         .demo_exchange
         .with_ledger(|l| l.accounts.values_mut().for_each(|a| a.cash = Decimal::ONE))
         .expect("ledger");
-    f.tick(f.slot + Duration::days(7)).await;
+    f.tick(f.run(1).await).await;
     assert_eq!(f.slots().await[0].status, "skipped");
     assert_eq!(notifications(&f).await.len(), 1);
-    f.tick(f.slot + Duration::days(15)).await;
+    // The run after that, the engine comes back only the day after it.
+    f.tick(f.run(2).await + Duration::days(1)).await;
     let list = notifications(&f).await;
     assert_eq!(list[0].kind, "miss", "{list:?}");
 
@@ -654,7 +680,7 @@ async fn runs_due_together_on_one_account_need_cash_for_all_of_them() {
                 .for_each(|a| a.cash = Decimal::from(1000))
         })
         .expect("ledger");
-    let report = f.tick(f.slot + Duration::days(7)).await;
+    let report = f.tick(f.run(1).await).await;
     assert_eq!(report.finished, 2);
     assert_eq!(f.exchange_orders().len(), 2);
 }
@@ -742,10 +768,20 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
         1
     );
 
-    // Next Monday at 10:00 nothing runs; at 11:00 the new amounts buy.
-    let next_week = f.slot + Duration::days(7);
-    assert_eq!(f.tick(next_week).await.materialised, 0);
-    let report = f.tick(next_week + Duration::hours(1)).await;
+    // The next run is at 11:00 (the plan's time zone) on the plan's next
+    // trading day (one buy per day: not 11:00 on the day that already ran):
+    // at 10:00 that day nothing runs; at 11:00 the new amounts buy.
+    let first_day = f.slot.with_timezone(&chrono_tz::America::New_York).date_naive();
+    let next = *f
+        .runs_after(f.slot, 2)
+        .await
+        .iter()
+        .find(|at| at.with_timezone(&chrono_tz::America::New_York).date_naive() != first_day)
+        .expect("a run on a later day");
+    let at_eleven = next.with_timezone(&chrono_tz::America::New_York).time();
+    assert_eq!(at_eleven, chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"));
+    assert_eq!(f.tick(next - Duration::hours(1)).await.materialised, 0);
+    let report = f.tick(next).await;
     assert_eq!((report.materialised, report.finished), (1, 1));
     let slots = f.slots().await;
     assert_eq!(slots.len(), 2);
@@ -846,8 +882,7 @@ async fn under_random_broker_failures_every_run_buys_exactly_once() {
         faults.error_rate = Some((500, 0.3));
     }
     let weeks = 8;
-    for week in 0..weeks {
-        let slot = f.slot + Duration::weeks(week);
+    for (week, slot) in (0..weeks).zip(f.runs_after(f.slot - Duration::seconds(1), usize::try_from(weeks).expect("n")).await) {
         // Passes every three minutes (longer than a run's lease), as a
         // running engine would make, until the run has its outcome.
         for pass in 0..60 {
@@ -907,12 +942,11 @@ async fn a_plan_catches_up_after_downtime_only_within_its_window() {
         slot.reason
     );
     // Back 10 minutes late the next week: bought.
-    f.tick(f.slot + Duration::weeks(1) + Duration::minutes(10))
-        .await;
+    f.tick(f.run(1).await + Duration::minutes(10)).await;
     assert_eq!(f.slots().await[0].status, "filled");
 
     // Written on time but unable to start (the broker down), then too late.
-    let third = f.slot + Duration::weeks(2);
+    let third = f.run(2).await;
     f.app.demo_exchange.faults().error_rate = Some((500, 1.0));
     f.tick(third).await;
     f.app.demo_exchange.faults().error_rate = None;
