@@ -22,8 +22,12 @@ export LEPTOS_SITE_ADDR := 127.0.0.1:3000
 export LEPTOS_RELOAD_PORT := 3001
 
 E2E_PORT ?= 3100
+# The integration suite runs once more with the wall clock pinned to each of
+# these (UTC): the last week of December's holidays, and a leap day a fortnight
+# before a DST change. Tests must not depend on the date they run on.
+PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run test tools tools-test fmt-check clippy test-sqlite test-postgres e2e
+.PHONY: help run test tools tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
 
 help:
 	@echo "make run    build (release) and serve Dripfeed on http://127.0.0.1:3000"
@@ -38,7 +42,7 @@ tools-test:
 run: tools
 	cargo leptos serve --release
 
-test: tools-test fmt-check clippy test-sqlite test-postgres e2e
+test: tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
 	@echo "All checks passed."
 
 fmt-check:
@@ -54,6 +58,13 @@ clippy:
 test-sqlite:
 	@echo "== unit and integration tests on SQLite"
 	env -u TEST_DATABASE_URL cargo test --locked --features ssr
+
+test-dates:
+	@for date in $(PINNED_DATES); do \
+	  echo "== integration tests on SQLite as if it were $$date UTC (libfaketime)"; \
+	  DRIPFEED_TEST_DATE="$${date/T/ }" CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$(CURDIR)/.ci/at-date" \
+	    env -u TEST_DATABASE_URL cargo test --locked --features ssr --test api; \
+	done
 
 test-postgres:
 	@if [ -n "$${TEST_POSTGRES_URL:-}" ]; then \

@@ -4,7 +4,7 @@
 # anywhere else (cargo-leptos is built with `no_downloads`).
 #
 # usage: .ci/tools.sh build   # wasm32 target, cargo-leptos, wasm-bindgen-cli, wasm-opt
-#        .ci/tools.sh test    # the build tools + chromium + the end-to-end npm packages
+#        .ci/tools.sh test    # the build tools + chromium + faketime + the end-to-end npm packages
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,6 +100,16 @@ chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 }
 
+faketime_tool() {
+  if [ -x /usr/bin/faketime ]; then
+    say "faketime: present"
+    return
+  fi
+  say "installing Debian's faketime (the suite also runs with the clock pinned)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime
+}
+
 e2e_packages() {
   local dir="$here/end2end"
   if [ -d "$dir/node_modules/@playwright/test" ] &&
@@ -113,7 +123,7 @@ e2e_packages() {
 
 case "${1:-build}" in
   build) wasm_target; cargo_leptos; wasm_bindgen; wasm_opt ;;
-  test) wasm_target; cargo_leptos; wasm_bindgen; chromium; e2e_packages ;;
+  test) wasm_target; cargo_leptos; wasm_bindgen; chromium; faketime_tool; e2e_packages ;;
   cargo-leptos) cargo_leptos ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
