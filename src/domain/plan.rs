@@ -138,6 +138,35 @@ pub enum Mode {
 
 impl Mode {
     pub const DEFAULT_SMA_DAYS: u16 = 20;
+    /// Smart DCA carries at most this many runs' worth of a leg's amount:
+    /// however long a symbol stays above its average, one run never buys
+    /// more than `1 + MAX_CARRIED_RUNS` times the leg's amount.
+    pub const MAX_CARRIED_RUNS: u32 = 4;
+
+    /// The most a leg buying `amount` per run may carry into a later run
+    /// under this mode (nothing unless smart DCA carries skipped runs).
+    pub fn carry_ceiling(&self, amount: Decimal) -> Decimal {
+        match self {
+            Mode::Smart {
+                carry_skipped: true,
+                ..
+            } => amount * Decimal::from(Self::MAX_CARRIED_RUNS),
+            _ => Decimal::ZERO,
+        }
+    }
+
+    /// What a leg carries after this run skipped it, having carried
+    /// `carried` into the run: its amount is added, up to the ceiling.
+    pub fn carry_after_skip(&self, amount: Decimal, carried: Decimal) -> Decimal {
+        (amount + carried.max(Decimal::ZERO)).min(self.carry_ceiling(amount))
+    }
+
+    /// The most one run may spend on a leg buying `amount` per run: the
+    /// amount plus the most the plan's rules let it carry. Nothing above this
+    /// is ever sent, whatever is stored.
+    pub fn per_run_ceiling(&self, amount: Decimal) -> Decimal {
+        amount + self.carry_ceiling(amount)
+    }
 
     pub fn smart(sma_days: u16, carry_skipped: bool) -> Result<Self, String> {
         if !(5..=200).contains(&sma_days) {
@@ -191,6 +220,29 @@ mod tests {
     use super::*;
     use crate::domain::tier::{Tier, TierId};
     use claims::{assert_err, assert_ok};
+
+    #[test]
+    fn smart_dca_carries_skipped_runs_up_to_a_ceiling() {
+        let ten = Decimal::from(10);
+        let carrying = assert_ok!(Mode::smart(20, true));
+        let mut carried = Decimal::ZERO;
+        for _ in 0..10 {
+            carried = carrying.carry_after_skip(ten, carried);
+        }
+        assert_eq!(carried, Decimal::from(40), "four runs' worth at most");
+        assert_eq!(carrying.per_run_ceiling(ten), Decimal::from(50));
+        assert_eq!(
+            carrying.carry_after_skip(ten, Decimal::from(15)),
+            Decimal::from(25)
+        );
+        for other in [Mode::Pure, assert_ok!(Mode::smart(20, false))] {
+            assert_eq!(
+                other.carry_after_skip(ten, Decimal::from(30)),
+                Decimal::ZERO
+            );
+            assert_eq!(other.per_run_ceiling(ten), ten);
+        }
+    }
 
     #[test]
     fn symbols_are_upper_cased_and_checked() {

@@ -313,6 +313,46 @@ async fn a_server_error_on_submission_is_retried_with_the_same_client_order_id()
 }
 
 #[tokio::test]
+async fn a_resend_refused_for_cash_after_a_lost_answer_is_resolved_by_looking_the_order_up() {
+    let f = fixture(&[("VTI", "25")]).await;
+    let not_found = Fault::Refuse {
+        status: 404,
+        code: 40410000,
+        message: "order is not found.",
+    };
+    // Account and asset pass; the order is placed but its answer is lost,
+    // and the look-up straight after does not see it yet.
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::DropAfterCommit,
+        not_found.clone(),
+    ]);
+    f.tick(f.slot).await;
+    assert_eq!(f.orders(&f.slots().await[0]).await[0].status, "unknown");
+    // Later the look-up still misses it, so the engine resends; the broker
+    // refuses the resend because the first order took the cash.
+    f.app.demo_exchange.faults().queue.extend([
+        not_found,
+        Fault::Refuse {
+            status: 403,
+            code: 40310000,
+            message: "insufficient buying power",
+        },
+    ]);
+    f.tick(f.slot + Duration::minutes(3)).await;
+
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "filled", "{:?}", slot.reason);
+    let order = &f.orders(slot).await[0];
+    assert_eq!(order.status, "filled");
+    assert!(order.broker_order_id.is_some());
+    let orders = f.exchange_orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].notional, Some(Decimal::from(25)));
+}
+
+#[tokio::test]
 async fn a_rate_limited_submission_waits_and_goes_through_once() {
     let f = fixture(&[("VTI", "25")]).await;
     f.app.demo_exchange.faults().queue.extend([
@@ -440,25 +480,177 @@ async fn a_run_the_engine_was_down_for_is_caught_up_in_session_or_marked_missed(
     assert!(g.exchange_orders().is_empty());
 }
 
+/// Whether smart DCA (20-day average) skips `symbol` on `date` in the
+/// simulated market: its last close before that day is above the average.
+fn skips_on(symbol: &str, date: NaiveDate) -> bool {
+    let closes: Vec<Decimal> =
+        market::daily_bars(symbol, date - Duration::days(60), date - Duration::days(1))
+            .iter()
+            .map(|b| b.close)
+            .collect();
+    matches!(smart_dca(&closes, 20), Gate::Skip { .. })
+}
+
 /// A symbol whose last close before `date` is above (or at/below) its 20-day
 /// average in the simulated market.
 fn symbol_where(date: NaiveDate, above: bool) -> &'static str {
     market::UNIVERSE
         .iter()
         .filter(|a| a.tradable && a.fractionable)
-        .find(|a| {
-            let closes: Vec<Decimal> = market::daily_bars(
-                a.symbol,
-                date - Duration::days(60),
-                date - Duration::days(1),
-            )
-            .iter()
-            .map(|b| b.close)
-            .collect();
-            matches!(smart_dca(&closes, 20), Gate::Skip { .. }) == above
-        })
+        .find(|a| skips_on(a.symbol, date) == above)
         .map(|a| a.symbol)
         .expect("some symbol on each side of its average")
+}
+
+/// The New York trading date of an instant.
+fn trading_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::America::New_York).date_naive()
+}
+
+/// The amount a plan leg carries now.
+async fn carried(f: &Fixture, symbol: &str) -> Decimal {
+    let legs = f.app.store.legs_with_carry(f.plan_id).await.expect("legs");
+    let (_, carry) = legs
+        .iter()
+        .find(|(l, _)| l.symbol == symbol)
+        .expect("the leg");
+    carry.parse().expect("a stored carry")
+}
+
+#[tokio::test]
+async fn a_smart_run_retried_through_broker_trouble_carries_a_skipped_amount_once() {
+    let probe = fixture(&[("VTI", "25")]).await;
+    let date = trading_date(probe.slot);
+    let above = symbol_where(date, true);
+    let below = symbol_where(date, false);
+    let f = fixture_with(
+        &[(above, "10"), (below, "10")],
+        Mode::Smart {
+            sma_days: 20,
+            carry_skipped: true,
+        },
+    )
+    .await;
+    // Pre-flight asks for the account, then each symbol's daily bars in turn:
+    // the first symbol's are read (and skip it), the second symbol's fail
+    // every attempt the client makes (503s, then timeouts), three passes
+    // running, each after the last one's lease ran out.
+    let failing = [
+        vec![Fault::Status(503); 3],
+        vec![Fault::Stall(std::time::Duration::from_secs(3)); 3],
+        vec![Fault::Status(500); 3],
+    ];
+    for (pass, faults) in (0i64..).zip(failing) {
+        {
+            let mut queue = f.app.demo_exchange.faults();
+            queue.queue.extend([Fault::Pass, Fault::Pass]);
+            queue.queue.extend(faults);
+        }
+        f.tick(f.slot + Duration::minutes(3 * pass)).await;
+        let slot = &f.slots().await[0];
+        assert_eq!(slot.finished_at, None, "pass {pass} left it for a retry");
+        assert_eq!(
+            carried(&f, above).await,
+            Decimal::ZERO,
+            "nothing carried yet"
+        );
+    }
+    f.tick(f.slot + Duration::minutes(9)).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "filled", "{:?}", slot.reason);
+    let bought: Vec<(String, Option<Decimal>)> = f
+        .exchange_orders()
+        .iter()
+        .map(|o| (o.symbol.clone(), o.notional))
+        .collect();
+    assert_eq!(bought, [(below.to_owned(), Some(Decimal::from(10)))]);
+    assert_eq!(
+        carried(&f, above).await,
+        Decimal::from(10),
+        "one skipped run's $10, however many attempts the run took"
+    );
+
+    // The next run, retried once as well, spends the carry (or carries one
+    // more run's worth) exactly as the rule says.
+    let next = f.run(1).await;
+    {
+        let mut queue = f.app.demo_exchange.faults();
+        queue.queue.extend([Fault::Pass, Fault::Pass]);
+        queue.queue.extend(vec![Fault::Status(503); 3]);
+    }
+    f.tick(next).await;
+    f.tick(next + Duration::minutes(3)).await;
+    assert!(f.slots().await[0].finished_at.is_some());
+    let day = trading_date(next);
+    let mut expected = Vec::new();
+    let mut expected_carry = Decimal::ZERO;
+    if skips_on(above, day) {
+        expected_carry = Decimal::from(20);
+    } else {
+        expected.push((above.to_owned(), Decimal::from(20)));
+    }
+    if !skips_on(below, day) {
+        expected.push((below.to_owned(), Decimal::from(10)));
+    }
+    let second: Vec<(String, Decimal)> = f
+        .exchange_orders()
+        .iter()
+        .skip(1)
+        .map(|o| (o.symbol.clone(), o.notional.expect("notional")))
+        .collect();
+    assert_eq!(second, expected);
+    assert_eq!(carried(&f, above).await, expected_carry);
+}
+
+#[tokio::test]
+async fn no_order_leaves_for_more_than_the_plans_per_run_maximum() {
+    let f = fixture(&[("VTI", "25")]).await;
+    // A carry the plan's rules do not allow (pure DCA carries nothing), as a
+    // bug or a tampered row could leave it: the run buys the plan's $25.
+    f.app
+        .execute_sql("UPDATE plan_legs SET carry = '1000'")
+        .await;
+    f.tick(f.slot).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+    let orders = f.exchange_orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].notional, Some(Decimal::from(25)));
+    assert_eq!(carried(&f, "VTI").await, Decimal::ZERO);
+
+    // An intent for $500 written for the next run (by a bug, or by hand):
+    // the engine that takes the run over never sends it.
+    let next = f.run(1).await;
+    let store = &f.app.store;
+    store
+        .insert_slot(f.plan_id, next, trading_date(next), "pending", None)
+        .await
+        .expect("slot");
+    let claimed = store
+        .claim_slots("dead-engine", next, next + Duration::minutes(2), 10)
+        .await
+        .expect("claim");
+    let cid = client_order_id(f.plan_id, next, "VTI");
+    store
+        .insert_intents(
+            f.plan_id,
+            claimed[0].id,
+            &[("VTI".into(), "500".into(), cid)],
+            &[],
+        )
+        .await
+        .expect("intent");
+    f.tick(next + Duration::minutes(3)).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "failed");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("more than this plan may spend on VTI in one run ($25.00)"),
+        "{:?}",
+        slot.reason
+    );
+    assert_eq!(f.exchange_orders().len(), 1, "nothing more was sent");
 }
 
 #[tokio::test]
@@ -771,7 +963,10 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     // The next run is at 11:00 (the plan's time zone) on the plan's next
     // trading day (one buy per day: not 11:00 on the day that already ran):
     // at 10:00 that day nothing runs; at 11:00 the new amounts buy.
-    let first_day = f.slot.with_timezone(&chrono_tz::America::New_York).date_naive();
+    let first_day = f
+        .slot
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
     let next = *f
         .runs_after(f.slot, 2)
         .await
@@ -779,7 +974,10 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
         .find(|at| at.with_timezone(&chrono_tz::America::New_York).date_naive() != first_day)
         .expect("a run on a later day");
     let at_eleven = next.with_timezone(&chrono_tz::America::New_York).time();
-    assert_eq!(at_eleven, chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"));
+    assert_eq!(
+        at_eleven,
+        chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time")
+    );
     assert_eq!(f.tick(next - Duration::hours(1)).await.materialised, 0);
     let report = f.tick(next).await;
     assert_eq!((report.materialised, report.finished), (1, 1));
@@ -882,7 +1080,13 @@ async fn under_random_broker_failures_every_run_buys_exactly_once() {
         faults.error_rate = Some((500, 0.3));
     }
     let weeks = 8;
-    for (week, slot) in (0..weeks).zip(f.runs_after(f.slot - Duration::seconds(1), usize::try_from(weeks).expect("n")).await) {
+    for (week, slot) in (0..weeks).zip(
+        f.runs_after(
+            f.slot - Duration::seconds(1),
+            usize::try_from(weeks).expect("n"),
+        )
+        .await,
+    ) {
         // Passes every three minutes (longer than a run's lease), as a
         // running engine would make, until the run has its outcome.
         for pass in 0..60 {

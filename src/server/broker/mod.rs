@@ -41,9 +41,26 @@ pub enum BrokerError {
     Uncertain(String),
 }
 
+/// Alpaca's numeric code for "client_order_id must be unique": an order
+/// with this client order id exists already. Matched by code, never by the
+/// message's text.
+pub const DUPLICATE_CLIENT_ORDER_ID: u64 = 40010001;
+
 impl BrokerError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, BrokerError::Api { status: 404, .. })
+    }
+
+    /// The broker refused an order because one with its client order id
+    /// exists already.
+    pub fn is_duplicate_client_order_id(&self) -> bool {
+        matches!(
+            self,
+            BrokerError::Api {
+                code: Some(DUPLICATE_CLIENT_ORDER_ID),
+                ..
+            }
+        )
     }
 }
 

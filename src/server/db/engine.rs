@@ -156,18 +156,6 @@ impl Store {
         self.legs_with_carry_of(&[plan_id]).await
     }
 
-    pub async fn set_leg_carry(
-        &self,
-        plan_id: i64,
-        symbol: &str,
-        carry: &str,
-    ) -> anyhow::Result<()> {
-        let sql = "UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3";
-        with_pool!(self, pool => sqlx::query(sql).bind(carry).bind(plan_id).bind(symbol)
-            .execute(pool).await.map(|_| ()))?;
-        Ok(())
-    }
-
     pub async fn connection_by_id(&self, id: i64) -> anyhow::Result<Option<ConnectionRow>> {
         let sql = format!(
             "SELECT {} FROM broker_connections WHERE id = $1",
@@ -249,22 +237,41 @@ impl Store {
             .await)?)
     }
 
-    /// Ends a slot with its outcome, if `owner` still holds it.
+    /// Ends a slot with its outcome, if `owner` still holds it; `true` if
+    /// this call ended it. `carries` (plan, then symbol and the amount it now
+    /// carries) are written in the same transaction and only by the call that
+    /// ends the slot, so a run's carry becomes durable exactly once.
     pub async fn finish_slot(
         &self,
         id: i64,
         owner: &str,
         status: &str,
         reason: Option<&str>,
+        carries: Option<(i64, &[(String, String)])>,
     ) -> anyhow::Result<bool> {
         let now = super::now();
         let sql = "UPDATE plan_slots SET status = $1, reason = $2, finished_at = $3, updated_at = $3, \
                    lease_until = NULL WHERE id = $4 AND claimed_by = $5 \
                    AND status IN ('running', 'submitted')";
-        let n = with_pool!(self, pool => sqlx::query(sql)
-            .bind(status).bind(reason).bind(now).bind(id).bind(owner)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        let ended = with_pool!(self, pool => async {
+            let q = sqlx::query(sql).bind(status).bind(reason).bind(now).bind(id).bind(owner);
+            let Some((plan_id, carries)) = carries.filter(|(_, c)| !c.is_empty()) else {
+                return Ok(q.execute(pool).await?.rows_affected() == 1);
+            };
+            let mut tx = pool.begin().await?;
+            let n = q.execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                for (symbol, carry) in carries {
+                    sqlx::query("UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3")
+                        .bind(carry).bind(plan_id).bind(symbol)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok::<bool, sqlx::Error>(n == 1)
+        }.await)?;
+        Ok(ended)
     }
 
     /// Marks a slot as waiting on the broker until `recheck_at`.
@@ -289,18 +296,19 @@ impl Store {
         )
     }
 
-    /// Writes the intents to buy, before anything is sent, and clears the
-    /// carried-over amounts they include (`clear_carry`: those symbols), all
-    /// at once: one statement, or one transaction when carries are cleared, so
-    /// a crash leaves either every intent of the run or none. Idempotent: an
-    /// existing intent for (slot, symbol) is kept as it is. Returns the run's
-    /// orders.
+    /// Writes the intents to buy, before anything is sent, together with
+    /// the smart-DCA carry this run decided (`carries`: symbol and the amount
+    /// it now carries, '0' for a leg this run spends): one transaction, so a
+    /// crash leaves either every intent of the run and its carry or neither.
+    /// Idempotent: when the run's intents exist already (an earlier attempt),
+    /// they are kept as they are and the carry is not applied again. Returns
+    /// the run's orders.
     pub async fn insert_intents(
         &self,
         plan_id: i64,
         slot_id: i64,
         intents: &[(String, String, String)],
-        clear_carry: &[String],
+        carries: &[(String, String)],
     ) -> anyhow::Result<Vec<SlotOrderRow>> {
         if intents.is_empty() {
             return self.slot_orders(slot_id).await;
@@ -323,16 +331,18 @@ impl Store {
             for (symbol, notional, client_order_id) in intents {
                 q = q.bind(symbol).bind(notional).bind(client_order_id);
             }
-            if clear_carry.is_empty() {
+            if carries.is_empty() {
                 return q.fetch_all(pool).await;
             }
             let mut tx = pool.begin().await?;
             let rows = q.fetch_all(&mut *tx).await?;
-            for symbol in clear_carry {
-                sqlx::query("UPDATE plan_legs SET carry = '0' WHERE plan_id = $1 AND symbol = $2")
-                    .bind(plan_id).bind(symbol)
-                    .execute(&mut *tx)
-                    .await?;
+            if rows.len() == intents.len() {
+                for (symbol, carry) in carries {
+                    sqlx::query("UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3")
+                        .bind(carry).bind(plan_id).bind(symbol)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
             Ok::<Vec<SlotOrderRow>, sqlx::Error>(rows)

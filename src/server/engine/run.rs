@@ -60,11 +60,33 @@ type Legs = Vec<(PlanLegRow, String)>;
 type Fresh = (SlotRow, PlanRow, Legs);
 /// What to buy per symbol.
 type Buys = Vec<(String, Decimal)>;
+/// Smart DCA's carry a run decided: per symbol, the amount it now carries
+/// ("0" for a carry this run spends). Written only with the run's intents or
+/// its final skip, so a retried run never adds to it twice.
+type Carries = Vec<(String, String)>;
 
 /// What pre-flight decided.
 enum Preflight {
-    Buy(Buys),
-    Skip(String),
+    Buy { buys: Buys, carries: Carries },
+    Skip { reason: String, carries: Carries },
+}
+
+impl Preflight {
+    fn skip(reason: String) -> Self {
+        Preflight::Skip {
+            reason,
+            carries: Vec::new(),
+        }
+    }
+}
+
+/// A run that passed its own checks, waiting for the account's cash check.
+struct Buying {
+    slot: SlotRow,
+    plan: PlanRow,
+    legs: Legs,
+    buys: Buys,
+    carries: Carries,
 }
 
 /// Runs claimed slots, `concurrency` broker accounts at a time; returns how
@@ -155,9 +177,23 @@ async fn run_group(
         // Started before (this engine's earlier pass, or one that died): its
         // intents stand, and are followed up.
         let Claimed {
-            slot, plan, orders, ..
+            slot,
+            plan,
+            orders,
+            legs,
         } = run;
-        match follow(engine, &plan, &slot, orders, &HashSet::new(), now, known).await {
+        match follow(
+            engine,
+            &plan,
+            &slot,
+            &legs,
+            orders,
+            &HashSet::new(),
+            now,
+            known,
+        )
+        .await
+        {
             Ok(true) => finished += 1,
             Ok(false) => {}
             Err(e) => tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed"),
@@ -222,7 +258,7 @@ async fn start(
     }
 
     // Each run's own checks.
-    let mut buying: Vec<(SlotRow, PlanRow, Buys, Vec<String>)> = Vec::new();
+    let mut buying: Vec<Buying> = Vec::new();
     for (slot, plan, legs) in fresh {
         // Written in time but not run until later (the engine stopped in
         // between): the plan's missed-run policy decides.
@@ -240,7 +276,7 @@ async fn start(
             continue;
         }
         let decision = if plan.status != "active" {
-            Ok(Preflight::Skip(format!(
+            Ok(Preflight::skip(format!(
                 "The plan was {} before this run.",
                 plan.status
             )))
@@ -248,20 +284,18 @@ async fn start(
             preflight(engine, &plan, &slot, &legs, broker).await
         };
         match decision {
-            Ok(Preflight::Skip(reason)) => {
-                finish(engine, &plan, &slot, "skipped", Some(&reason)).await?;
+            Ok(Preflight::Skip { reason, carries }) => {
+                finish_carrying(engine, &plan, &slot, "skipped", Some(&reason), &carries).await?;
                 finished += 1;
             }
-            Ok(Preflight::Buy(buys)) => {
-                // Carried dollars this run spends are cleared with its intents.
-                let carried: Vec<String> = legs
-                    .iter()
-                    .filter(|(leg, carry)| {
-                        !dec(carry).is_zero() && buys.iter().any(|(s, _)| *s == leg.symbol)
-                    })
-                    .map(|(leg, _)| leg.symbol.clone())
-                    .collect();
-                buying.push((slot, plan, buys, carried));
+            Ok(Preflight::Buy { buys, carries }) => {
+                buying.push(Buying {
+                    slot,
+                    plan,
+                    legs,
+                    buys,
+                    carries,
+                });
             }
             Err(e) => {
                 finished += broker_trouble(engine, connection, &[(&slot, &plan)], e, now).await?;
@@ -275,7 +309,7 @@ async fn start(
     // Cash for everything due on this account in this minute, never margin.
     let total: Decimal = buying
         .iter()
-        .flat_map(|(_, _, buys, _)| buys.iter().map(|(_, a)| *a))
+        .flat_map(|run| run.buys.iter().map(|(_, a)| *a))
         .sum();
     if account.non_marginable_buying_power < total {
         let available = money(account.non_marginable_buying_power);
@@ -291,14 +325,21 @@ async fn start(
                 money(total)
             )
         };
-        for (slot, plan, _, _) in &buying {
-            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+        for run in &buying {
+            finish(engine, &run.plan, &run.slot, "skipped", Some(&reason)).await?;
             finished += 1;
         }
         return Ok(finished);
     }
 
-    for (slot, plan, buys, carried) in buying {
+    for Buying {
+        slot,
+        plan,
+        legs,
+        buys,
+        carries,
+    } in buying
+    {
         let intents: Vec<(String, String, String)> = buys
             .iter()
             .map(|(symbol, amount)| {
@@ -311,11 +352,21 @@ async fn start(
             .collect();
         let outcome = async {
             let orders = store
-                .insert_intents(plan.id, slot.id, &intents, &carried)
+                .insert_intents(plan.id, slot.id, &intents, &carries)
                 .await?;
             let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
             let known: (&dyn Broker, i64) = (broker, connection.id);
-            follow(engine, &plan, &slot, orders, &fresh, now, Some(known)).await
+            follow(
+                engine,
+                &plan,
+                &slot,
+                &legs,
+                orders,
+                &fresh,
+                now,
+                Some(known),
+            )
+            .await
         }
         .await;
         match outcome {
@@ -369,10 +420,12 @@ async fn broker_trouble(
 /// run still waiting on the broker is parked for a later check. `known`: the
 /// plan's broker and connection id, when the caller has them. `Ok(true)` once
 /// it has reached its outcome.
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
+    legs: &Legs,
     orders: Vec<SlotOrderRow>,
     fresh: &HashSet<i64>,
     now: DateTime<Utc>,
@@ -394,12 +447,14 @@ async fn follow(
             None => None,
         },
     };
+    let ceilings = per_run_ceilings(plan, legs)?;
     let mut orders = orders;
     for order in orders.iter_mut().filter(|o| !is_terminal(&o.status)) {
         let updated = match broker {
             Some((broker, connection_id)) => {
                 let fresh = fresh.contains(&order.id);
-                advance(engine, broker, connection_id, order, fresh, now).await?
+                let ceiling = ceilings.get(&order.symbol).copied().unwrap_or_default();
+                advance(engine, broker, connection_id, order, ceiling, fresh, now).await?
             }
             None if order.status == "intent" => {
                 store
@@ -433,6 +488,23 @@ async fn follow(
     }
 }
 
+/// The plan's mode, parsed; a stored mode that does not parse is an error,
+/// never a different mode.
+fn plan_mode(plan: &PlanRow) -> anyhow::Result<Mode> {
+    serde_json::from_str(&plan.mode)
+        .map_err(|e| anyhow::anyhow!("plan {} has an unreadable mode: {e}", plan.id))
+}
+
+/// The most each symbol of the plan may buy in one run (its amount plus
+/// the carry the plan's rules allow): the hard ceiling checked at send time.
+fn per_run_ceilings(plan: &PlanRow, legs: &Legs) -> anyhow::Result<HashMap<String, Decimal>> {
+    let mode = plan_mode(plan)?;
+    Ok(legs
+        .iter()
+        .map(|(leg, _)| (leg.symbol.clone(), mode.per_run_ceiling(dec(&leg.amount))))
+        .collect())
+}
+
 /// Ends the slot with its outcome and tells the owner, once: only the call
 /// that actually ends it notifies.
 async fn finish(
@@ -442,10 +514,28 @@ async fn finish(
     status: &str,
     reason: Option<&str>,
 ) -> anyhow::Result<()> {
+    finish_carrying(engine, plan, slot, status, reason, &[]).await
+}
+
+/// [`finish`], writing the carry the run decided with its outcome.
+async fn finish_carrying(
+    engine: &Engine,
+    plan: &PlanRow,
+    slot: &SlotRow,
+    status: &str,
+    reason: Option<&str>,
+    carries: &[(String, String)],
+) -> anyhow::Result<()> {
     let state = engine.state();
     if state
         .store
-        .finish_slot(slot.id, &engine.owner, status, reason)
+        .finish_slot(
+            slot.id,
+            &engine.owner,
+            status,
+            reason,
+            Some((plan.id, carries)),
+        )
         .await?
     {
         crate::server::notifications::run_outcome(state, plan, slot.scheduled_at, status, reason)
@@ -465,35 +555,37 @@ async fn preflight(
 ) -> Result<Preflight, BrokerError> {
     let store = &engine.state().store;
     let internal = |e: anyhow::Error| BrokerError::Decode(format!("{e:#}"));
-    let mode: Mode = serde_json::from_str(&plan.mode).unwrap_or(Mode::Pure);
+    let mode = plan_mode(plan).map_err(internal)?;
     let mut buys = Vec::new();
     let mut skipped = Vec::new();
-    for (leg, carry) in legs {
-        let amount = dec(&leg.amount) + dec(carry);
-        if let Mode::Smart {
-            sma_days,
-            carry_skipped,
-        } = mode
-        {
+    // Nothing is written here: what this run carries is written with its
+    // intents or its final skip (a retried pre-flight starts from scratch).
+    let mut carries: Carries = Vec::new();
+    for (leg, stored) in legs {
+        let amount = dec(&leg.amount);
+        // More than the plan's rules allow is never carried, whatever is stored.
+        let carried = dec(stored).clamp(Decimal::ZERO, mode.carry_ceiling(amount));
+        if let Mode::Smart { sma_days, .. } = mode {
             let closes = completed_closes(broker, &leg.symbol, slot, usize::from(sma_days)).await?;
             if let Gate::Skip { reason } = strategy::smart_dca(&closes, usize::from(sma_days)) {
-                if carry_skipped {
-                    store
-                        .set_leg_carry(plan.id, &leg.symbol, &amount.normalize().to_string())
-                        .await
-                        .map_err(internal)?;
+                let next = mode.carry_after_skip(amount, carried);
+                if next != dec(stored) {
+                    carries.push((leg.symbol.clone(), next.normalize().to_string()));
                 }
                 skipped.push(format!("{}: {reason}", leg.symbol));
                 continue;
             }
         }
-        buys.push((leg.symbol.clone(), amount));
+        if !dec(stored).is_zero() {
+            carries.push((leg.symbol.clone(), "0".into()));
+        }
+        buys.push((leg.symbol.clone(), amount + carried));
     }
     if buys.is_empty() {
-        return Ok(Preflight::Skip(format!(
-            "Smart DCA skipped this run ({}).",
-            skipped.join("; ")
-        )));
+        return Ok(Preflight::Skip {
+            reason: format!("Smart DCA skipped this run ({}).", skipped.join("; ")),
+            carries,
+        });
     }
 
     if let Some(max_total) = plan.max_total.as_deref().map(dec) {
@@ -513,7 +605,7 @@ async fn preflight(
         let total: Decimal = buys.iter().map(|(_, a)| *a).sum();
         if remaining < Decimal::ONE {
             store.end_plan(plan.id).await.map_err(internal)?;
-            return Ok(Preflight::Skip(format!(
+            return Ok(Preflight::skip(format!(
                 "The plan reached its total of {} and has ended.",
                 money(max_total)
             )));
@@ -530,30 +622,30 @@ async fn preflight(
     for (symbol, amount) in &buys {
         match broker.asset(symbol).await? {
             None => {
-                return Ok(Preflight::Skip(format!(
+                return Ok(Preflight::skip(format!(
                     "{symbol} is no longer offered by the broker."
                 )));
             }
             Some(a) if !a.tradable => {
-                return Ok(Preflight::Skip(format!(
+                return Ok(Preflight::skip(format!(
                     "{symbol} cannot be traded right now."
                 )));
             }
             Some(a) if !a.fractionable => {
-                return Ok(Preflight::Skip(format!(
+                return Ok(Preflight::skip(format!(
                     "{symbol} is not fractionable, so a dollar amount cannot buy it."
                 )));
             }
             Some(_) => {}
         }
         if *amount < Decimal::ONE {
-            return Ok(Preflight::Skip(format!(
+            return Ok(Preflight::skip(format!(
                 "{symbol}: {} is below Alpaca's $1.00 minimum.",
                 money(*amount)
             )));
         }
     }
-    Ok(Preflight::Buy(buys))
+    Ok(Preflight::Buy { buys, carries })
 }
 
 /// Closes of the sessions before the slot's trading day, oldest first.
@@ -619,6 +711,7 @@ async fn advance(
     broker: &dyn Broker,
     connection_id: i64,
     row: &SlotOrderRow,
+    ceiling: Decimal,
     fresh: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
@@ -650,21 +743,36 @@ async fn advance(
             }
         }
     }
+    let notional = dec(&row.notional);
+    if notional > ceiling || notional <= Decimal::ZERO {
+        // Never sent: more than the plan allows one run to spend on this
+        // symbol (or nothing at all), whatever the stored intent says.
+        tracing::error!(order = %row.client_order_id, %notional, %ceiling, "an intent above the plan's per-run maximum was not sent");
+        let why = format!(
+            "{} is more than this plan may spend on {} in one run ({}), so it was not sent",
+            money(notional),
+            row.symbol,
+            money(ceiling)
+        );
+        return store
+            .update_order(row.id, "not_placed", None, "0", None, Some(&why), now)
+            .await;
+    }
     let req = OrderRequest {
         symbol: row.symbol.clone(),
         side: Side::Buy,
-        amount: Amount::Notional(dec(&row.notional)),
+        amount: Amount::Notional(notional),
         kind: OrderKind::Market,
         time_in_force: TimeInForce::Day,
         client_order_id: row.client_order_id.clone(),
     };
+    // `fresh`: first sent by this call, so a refusal is the broker's answer
+    // to it. Otherwise an earlier send may have arrived (its answer lost, or
+    // its engine died): a refusal of this resend may only mean the first one
+    // took the cash or the id, so the look-up decides, never the refusal.
     Ok(match broker.submit_order(&req).await {
         Ok(o) => record(engine, row, &o, now).await?,
-        Err(BrokerError::Api {
-            status: 422,
-            message,
-            ..
-        }) if message.contains("client_order_id") => {
+        Err(e) if e.is_duplicate_client_order_id() => {
             // The broker has it already: an earlier send did arrive.
             match broker.order_by_client_id(&row.client_order_id).await {
                 Ok(Some(o)) => record(engine, row, &o, now).await?,
@@ -676,25 +784,55 @@ async fn advance(
             message,
             ..
         }) if status != 429 => {
-            store
-                .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
-                .await?
+            if fresh {
+                store
+                    .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
+                    .await?
+            } else {
+                match broker.order_by_client_id(&row.client_order_id).await {
+                    Ok(Some(o)) => record(engine, row, &o, now).await?,
+                    // The broker says no such order exists and refused this one.
+                    Ok(None) => {
+                        store
+                            .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
+                            .await?
+                    }
+                    Err(e) => {
+                        let why = format!(
+                            "a resend was refused ({message}) and the look-up failed ({e})"
+                        );
+                        mark_unknown(engine, row, &why, now).await?
+                    }
+                }
+            }
         }
         Err(BrokerError::Unauthorized { .. }) => {
             store
                 .set_connection_status(connection_id, "reconnect_needed")
                 .await?;
-            store
-                .update_order(
-                    row.id,
-                    "not_placed",
-                    None,
-                    "0",
-                    None,
-                    Some("Alpaca refused the connection's credentials"),
+            if fresh {
+                store
+                    .update_order(
+                        row.id,
+                        "not_placed",
+                        None,
+                        "0",
+                        None,
+                        Some("Alpaca refused the connection's credentials"),
+                        now,
+                    )
+                    .await?
+            } else {
+                // An earlier send may have been placed: it is looked up once
+                // the connection works again.
+                mark_unknown(
+                    engine,
+                    row,
+                    "Alpaca refused the connection's credentials before the order could be confirmed",
                     now,
                 )
                 .await?
+            }
         }
         Err(BrokerError::RateLimited { .. }) | Err(BrokerError::Unreachable(_)) => {
             // Never reached the broker's order book: the intent stands and

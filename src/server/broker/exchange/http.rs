@@ -187,6 +187,11 @@ async fn gate(State(ex): State<Exchange>, mut req: Request, next: Next) -> Respo
     let mut drop_after = false;
     match fault {
         Some(Fault::Status(s)) => return status_refusal(s).into_response(),
+        Some(Fault::Refuse {
+            status,
+            code,
+            message,
+        }) => return Refusal::new(status, code, message).into_response(),
         Some(Fault::RateLimited { reset_in_secs }) => {
             let mut r = status_refusal(429).into_response();
             let reset = Utc::now().timestamp() + reset_in_secs;

@@ -71,6 +71,13 @@ pub enum Fault {
     Pass,
     /// Answer with this status and Alpaca's error body for it.
     Status(u16),
+    /// Answer with exactly this Alpaca error (status, numeric code, message),
+    /// e.g. `403 / 40310000 / insufficient buying power`.
+    Refuse {
+        status: u16,
+        code: u32,
+        message: &'static str,
+    },
     /// Answer 429 with `X-RateLimit-Reset` this many seconds ahead.
     RateLimited { reset_in_secs: i64 },
     /// Hold the request this long before handling it (a client with a shorter
