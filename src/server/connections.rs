@@ -406,6 +406,8 @@ pub async fn connect_oauth(
 }
 
 /// Deletes one of the user's connections and its credentials.
+const IN_FLIGHT: &str = "A purchase on this account is still being confirmed with Alpaca. Try again in a few minutes, once it has its outcome.";
+
 pub async fn disconnect(
     state: &AppState,
     user: &CurrentUser,
@@ -415,10 +417,21 @@ pub async fn disconnect(
     let Some(row) = state.store.connection_of(user.id, id).await? else {
         return Err(AppError::NotFound);
     };
+    // A run still confirming its orders with the broker needs the
+    // connection to reach its outcome: refuse until it has.
+    if state.store.runs_in_flight_on(id).await? > 0 {
+        return Err(AppError::Conflict(IN_FLIGHT.into()));
+    }
     // Its plans stop buying; they keep their history and can be restarted
     // on another connection.
     let paused = state.store.pause_plans_on(user.id, id).await?;
     if !state.store.delete_connection(user.id, id).await? {
+        // A run started between the check and the delete.
+        if state.store.connection_of(user.id, id).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "{IN_FLIGHT} Its plans are paused meanwhile."
+            )));
+        }
         return Err(AppError::NotFound);
     }
     audit_own(

@@ -353,6 +353,49 @@ async fn a_resend_refused_for_cash_after_a_lost_answer_is_resolved_by_looking_th
 }
 
 #[tokio::test]
+async fn an_account_cannot_be_disconnected_while_a_run_on_it_is_being_confirmed() {
+    use dripfeed::api::broker::DisconnectBroker;
+    let f = fixture(&[("VTI", "25")]).await;
+    // The order's answer and the look-up after it fail: the run waits on
+    // the broker.
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Status(500),
+        Fault::Status(500),
+    ]);
+    f.tick(f.slot).await;
+    assert_eq!(f.slots().await[0].status, "submitted");
+    let connection = f.connection_id().await.to_string();
+    let disconnect = || async {
+        crate::auth::outcome(
+            f.app
+                .call_server_fn_as(&f.client, DisconnectBroker::PATH, &[("id", &connection)])
+                .await,
+        )
+        .await
+    };
+    match disconnect().await {
+        Err(AppError::Conflict(message)) => {
+            assert!(message.contains("still being confirmed"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The run reaches its outcome; then the account can go.
+    f.tick(f.slot + Duration::minutes(2)).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+    assert_ok!(disconnect().await);
+    let plan = f
+        .app
+        .store
+        .plan_by_id(f.plan_id)
+        .await
+        .expect("plan")
+        .expect("exists");
+    assert_eq!((plan.status.as_str(), plan.connection_id), ("paused", None));
+}
+
+#[tokio::test]
 async fn a_rate_limited_submission_waits_and_goes_through_once() {
     let f = fixture(&[("VTI", "25")]).await;
     f.app.demo_exchange.faults().queue.extend([
@@ -600,6 +643,106 @@ async fn a_smart_run_retried_through_broker_trouble_carries_a_skipped_amount_onc
         .collect();
     assert_eq!(second, expected);
     assert_eq!(carried(&f, above).await, expected_carry);
+}
+
+#[tokio::test]
+async fn a_disabled_users_plans_buy_nothing_and_enabling_resumes_only_what_ran_before() {
+    use dripfeed::server::auth::ClientInfo;
+    let f = fixture(&[("VTI", "25")]).await;
+    // A second plan on the account, which its owner paused themselves.
+    let connection = f.connection_id().await;
+    let paused = assert_ok!(create(&f.app, &f.client, weekly(connection, &[("QQQ", "5")])).await);
+    assert_ok!(
+        crate::plans::status_change(
+            &f.app,
+            &f.client,
+            dripfeed::api::plans::PausePlan::PATH,
+            paused
+        )
+        .await
+    );
+    let owner = f
+        .app
+        .store
+        .plan_by_id(f.plan_id)
+        .await
+        .expect("plan")
+        .expect("exists")
+        .user_id;
+    let admin = ClientInfo {
+        ip: None,
+        user_agent: None,
+    };
+    let store = &f.app.store;
+    assert_ok!(dripfeed::server::admin::set_disabled(store, &admin, None, owner, true).await);
+
+    f.tick(f.slot).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "skipped");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("disabled"),
+        "{:?}",
+        slot.reason
+    );
+    assert!(
+        f.exchange_orders().is_empty(),
+        "nothing bought while disabled"
+    );
+
+    assert_ok!(dripfeed::server::admin::set_disabled(store, &admin, None, owner, false).await);
+    let next = f.run(1).await;
+    f.tick(next).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+    let paused_plan = store
+        .plan_by_id(paused)
+        .await
+        .expect("plan")
+        .expect("exists");
+    assert_eq!(paused_plan.status, "paused", "the owner's pause stands");
+    assert!(store.plan_slots(paused).await.expect("slots").is_empty());
+    let bought: Vec<String> = f
+        .exchange_orders()
+        .iter()
+        .map(|o| o.symbol.clone())
+        .collect();
+    assert_eq!(bought, ["VTI"]);
+}
+
+#[tokio::test]
+async fn an_intent_left_for_a_user_who_was_then_disabled_is_never_sent() {
+    let f = fixture(&[("VTI", "25")]).await;
+    let store = &f.app.store;
+    // An engine wrote the run's intent and died before sending it; then an
+    // administrator disabled the owner.
+    store
+        .insert_slot(f.plan_id, f.slot, trading_date(f.slot), "pending", None)
+        .await
+        .expect("slot");
+    let claimed = store
+        .claim_slots("dead-engine", f.slot, f.slot + Duration::minutes(2), 10)
+        .await
+        .expect("claim");
+    let cid = client_order_id(f.plan_id, f.slot, "VTI");
+    store
+        .insert_intents(
+            f.plan_id,
+            claimed[0].id,
+            &[("VTI".into(), "25".into(), cid)],
+            &[],
+        )
+        .await
+        .expect("intent");
+    f.app
+        .execute_sql("UPDATE users SET disabled_at = created_at")
+        .await;
+    f.tick(f.slot + Duration::minutes(3)).await;
+    let slot = &f.slots().await[0];
+    assert_ne!(slot.status, "filled");
+    assert!(slot.finished_at.is_some(), "the run ends");
+    assert!(f.exchange_orders().is_empty());
 }
 
 #[tokio::test]

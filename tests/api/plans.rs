@@ -86,7 +86,7 @@ pub async fn plans(app: &TestApp, client: &reqwest::Client) -> Vec<PlanSummary> 
     serde_json::from_str(&body).expect("JSON")
 }
 
-async fn status_change(
+pub async fn status_change(
     app: &TestApp,
     client: &reqwest::Client,
     path: &str,

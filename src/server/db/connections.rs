@@ -70,8 +70,13 @@ impl Store {
     }
 
     /// Deletes one of the user's connections (and so its credentials).
+    /// Deletes the user's connection unless one of its plans' runs is in
+    /// flight (claimed, or waiting on the broker): those need the connection
+    /// to reach their outcome. `Ok(false)` if nothing was deleted.
     pub async fn delete_connection(&self, user_id: i64, id: i64) -> anyhow::Result<bool> {
-        let sql = "DELETE FROM broker_connections WHERE user_id = $1 AND id = $2";
+        let sql = "DELETE FROM broker_connections WHERE user_id = $1 AND id = $2 \
+                   AND NOT EXISTS (SELECT 1 FROM plan_slots s JOIN plans p ON p.id = s.plan_id \
+                   WHERE p.connection_id = $2 AND s.status IN ('running', 'submitted'))";
         let n = with_pool!(self, pool => sqlx::query(sql)
             .bind(user_id)
             .bind(id)
@@ -79,6 +84,15 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
+    }
+
+    /// How many runs of plans on this connection are in flight.
+    pub async fn runs_in_flight_on(&self, connection_id: i64) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) FROM plan_slots s JOIN plans p ON p.id = s.plan_id \
+                   WHERE p.connection_id = $1 AND s.status IN ('running', 'submitted')";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar(sql).bind(connection_id).fetch_one(pool).await)?,
+        )
     }
 
     /// Marks a connection `active` or `reconnect_needed`.

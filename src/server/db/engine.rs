@@ -135,6 +135,19 @@ impl Store {
 
     /// Lets go of unfinished runs claimed by `owner` (or, with `everyone`,
     /// by any engine) so the next pass picks them up at once.
+    /// Which of these users are disabled.
+    pub async fn disabled_user_ids(
+        &self,
+        ids: &[i64],
+    ) -> anyhow::Result<std::collections::HashSet<i64>> {
+        let rows: Vec<(i64,)> = self
+            .by_ids(ids, |list| {
+                format!("SELECT id FROM users WHERE disabled_at IS NOT NULL AND id IN ({list})")
+            })
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     pub async fn release_claims(&self, owner: &str, everyone: bool) -> anyhow::Result<u64> {
         let sql = "UPDATE plan_slots SET lease_until = NULL \
                    WHERE status IN ('running', 'submitted') AND (claimed_by = $1 OR $2)";

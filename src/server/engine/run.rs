@@ -80,6 +80,17 @@ impl Preflight {
     }
 }
 
+/// Why a disabled user's runs buy nothing.
+const DISABLED: &str = "This Dripfeed account is disabled, so nothing is bought for it until an administrator enables it again.";
+
+/// What may be sent for one order: nothing above `ceiling` (the plan's
+/// per-run maximum for its symbol), and nothing at all unless `may_send`.
+#[derive(Clone, Copy)]
+struct Limits {
+    ceiling: Decimal,
+    may_send: bool,
+}
+
 /// A run that passed its own checks, waiting for the account's cash check.
 struct Buying {
     slot: SlotRow,
@@ -124,6 +135,8 @@ pub async fn run_batch(
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
+    let owners: Vec<i64> = connections.values().map(|c| c.user_id).collect();
+    let disabled: HashSet<i64> = store.disabled_user_ids(&owners).await?;
 
     let mut groups: BTreeMap<(Option<i64>, i64), Vec<Claimed>> = BTreeMap::new();
     for slot in claimed {
@@ -144,15 +157,21 @@ pub async fn run_batch(
     let work = groups.into_iter().map(|((connection_id, _), group)| {
         let engine = engine.clone();
         let connection = connection_id.and_then(|id| connections.get(&id).cloned());
-        async move { run_group(&engine, connection, group, now).await }
+        // A disabled user's account places no orders, whatever their plans say.
+        let may_send = connection
+            .as_ref()
+            .is_some_and(|c| !disabled.contains(&c.user_id));
+        async move { run_group(&engine, connection, may_send, group, now).await }
     });
     Ok(super::bounded(concurrency, work).await.into_iter().sum())
 }
 
 /// One account's runs due in one minute (one group of [`run_batch`]).
+/// `may_send`: false when the account's owner is disabled.
 async fn run_group(
     engine: &Engine,
     connection: Option<ConnectionRow>,
+    may_send: bool,
     group: Vec<Claimed>,
     now: DateTime<Utc>,
 ) -> usize {
@@ -189,6 +208,7 @@ async fn run_group(
             &legs,
             orders,
             &HashSet::new(),
+            may_send,
             now,
             known,
         )
@@ -201,7 +221,7 @@ async fn run_group(
     }
     if !fresh.is_empty() {
         let connection = connection.as_ref().zip(broker.as_ref().map(|(b, _)| b));
-        match start(engine, connection, fresh, now).await {
+        match start(engine, connection, may_send, fresh, now).await {
             Ok(n) => finished += n,
             Err(e) => tracing::error!(error.cause_chain = ?e, "runs could not start"),
         }
@@ -214,6 +234,7 @@ async fn run_group(
 async fn start(
     engine: &Engine,
     connection: Option<(&ConnectionRow, &AlpacaBroker)>,
+    may_send: bool,
     fresh: Vec<Fresh>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
@@ -222,6 +243,7 @@ async fn start(
     // Whole-group refusals first: no usable connection or account.
     let group_skip: Option<String> = match &connection {
         None => Some("The plan has no brokerage connection.".into()),
+        Some(_) if !may_send => Some(DISABLED.into()),
         Some((c, _)) if c.status != "active" => Some(
             "Alpaca no longer accepts this connection's credentials; reconnect it to resume buying."
                 .into(),
@@ -363,6 +385,7 @@ async fn start(
                 &legs,
                 orders,
                 &fresh,
+                may_send,
                 now,
                 Some(known),
             )
@@ -428,6 +451,7 @@ async fn follow(
     legs: &Legs,
     orders: Vec<SlotOrderRow>,
     fresh: &HashSet<i64>,
+    may_send: bool,
     now: DateTime<Utc>,
     known: Option<(&dyn Broker, i64)>,
 ) -> anyhow::Result<bool> {
@@ -454,7 +478,8 @@ async fn follow(
             Some((broker, connection_id)) => {
                 let fresh = fresh.contains(&order.id);
                 let ceiling = ceilings.get(&order.symbol).copied().unwrap_or_default();
-                advance(engine, broker, connection_id, order, ceiling, fresh, now).await?
+                let limits = Limits { ceiling, may_send };
+                advance(engine, broker, connection_id, order, limits, fresh, now).await?
             }
             None if order.status == "intent" => {
                 store
@@ -469,7 +494,22 @@ async fn follow(
                     )
                     .await?
             }
-            None => None,
+            None => {
+                // Sent, but its outcome can no longer be asked for (a
+                // connection removed by an older version, or by hand): the
+                // run still ends, saying what is not known.
+                store
+                    .update_order(
+                        order.id,
+                        "failed",
+                        None,
+                        &order.filled_qty,
+                        None,
+                        Some("the brokerage connection was removed before its outcome was confirmed; check the order in Alpaca"),
+                        now,
+                    )
+                    .await?
+            }
         };
         if let Some(updated) = updated {
             *order = updated;
@@ -711,7 +751,7 @@ async fn advance(
     broker: &dyn Broker,
     connection_id: i64,
     row: &SlotOrderRow,
-    ceiling: Decimal,
+    limits: Limits,
     fresh: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
@@ -743,6 +783,12 @@ async fn advance(
             }
         }
     }
+    if !limits.may_send {
+        return store
+            .update_order(row.id, "not_placed", None, "0", None, Some(DISABLED), now)
+            .await;
+    }
+    let Limits { ceiling, .. } = limits;
     let notional = dec(&row.notional);
     if notional > ceiling || notional <= Decimal::ZERO {
         // Never sent: more than the plan allows one run to spend on this
