@@ -330,6 +330,124 @@ async fn a_revoked_session_is_rejected_on_its_next_request() {
     assert!(whoami(&app, &app.client).await.is_none());
 }
 
+/// Starts a dashboard read whose broker call stalls for three seconds, and
+/// returns once the server is inside it (the session already loaded).
+async fn slow_request_in_flight(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> tokio::task::JoinHandle<reqwest::StatusCode> {
+    use dripfeed::api::broker::PortfolioDashboards;
+    use dripfeed::server::broker::exchange::Fault;
+    app.demo_exchange
+        .faults()
+        .queue
+        .push_back(Fault::Stall(std::time::Duration::from_secs(3)));
+    let request = client
+        .post(app.url(PortfolioDashboards::PATH))
+        .header("accept", "application/json")
+        .send();
+    let slow = tokio::spawn(async move { request.await.expect("request").status() });
+    while !app.demo_exchange.faults().queue.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    slow
+}
+
+async fn session_rows(app: &TestApp, email: &str) -> usize {
+    let user = app
+        .store
+        .user_by_email(email)
+        .await
+        .expect("query")
+        .expect("the user");
+    app.store.sessions_of(user.id).await.expect("sessions").len()
+}
+
+#[tokio::test]
+async fn a_request_in_flight_across_a_log_out_does_not_bring_the_session_back() {
+    let app = spawn_app().await;
+    let (client, _) = crate::plans::user_with_demo(&app, "ann@example.com").await;
+    let slow = slow_request_in_flight(&app, &client).await;
+    outcome(app.call_server_fn_as(&client, LogOut::PATH, &[]).await)
+        .await
+        .expect("log out");
+    slow.await.expect("the slow request ends");
+
+    assert!(whoami(&app, &client).await.is_none(), "still logged out");
+    assert_eq!(session_rows(&app, "ann@example.com").await, 0);
+}
+
+#[tokio::test]
+async fn a_request_in_flight_across_a_revoke_does_not_bring_the_session_back() {
+    let app = spawn_app().await;
+    let (laptop, _) = crate::plans::user_with_demo(&app, "ann@example.com").await;
+    let phone = browser_like_client(&app.address);
+    log_in(&app, &phone, "ann@example.com", PASSWORD)
+        .await
+        .expect("log in");
+    let user = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let slow = slow_request_in_flight(&app, &laptop).await;
+    // From the phone (the newest session), every other session is ended, as
+    // a password change does.
+    let phone_session = app
+        .store
+        .sessions_of(user.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .max()
+        .unwrap();
+    app.store
+        .revoke_other_sessions(user.id, Some(phone_session))
+        .await
+        .unwrap();
+    slow.await.expect("the slow request ends");
+
+    assert!(
+        whoami(&app, &laptop).await.is_none(),
+        "the laptop stays out"
+    );
+    assert!(whoami(&app, &phone).await.is_some());
+    assert_eq!(session_rows(&app, "ann@example.com").await, 1);
+}
+
+#[tokio::test]
+async fn a_signed_in_session_is_written_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    assert!(whoami(&app, &app.client).await.is_some());
+    // Mark the row so a write shows: a write stamps last_seen_at.
+    let unwritten = "SELECT COUNT(*) FROM sessions WHERE last_seen_at = created_at";
+    app.execute_sql("UPDATE sessions SET last_seen_at = created_at")
+        .await;
+    for _ in 0..5 {
+        assert!(whoami(&app, &app.client).await.is_some());
+    }
+    assert_eq!(
+        app.count(unwritten).await,
+        1,
+        "requests within a minute write nothing"
+    );
+
+    // A minute after the last extension, the next request extends it.
+    let data = app.text_column("SELECT data FROM sessions").await.remove(0);
+    let mut data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let seen = data["seen"]
+        .as_i64()
+        .expect("the last extension is recorded");
+    data["seen"] = serde_json::json!(seen - 61);
+    app.execute_sql(&format!("UPDATE sessions SET data = '{data}'"))
+        .await;
+    assert!(whoami(&app, &app.client).await.is_some());
+    assert_eq!(app.count(unwritten).await, 0, "extended");
+}
+
 #[tokio::test]
 async fn a_user_cannot_revoke_someone_elses_session() {
     let app = spawn_app().await;

@@ -14,6 +14,31 @@ pub const USER_ID: &str = "uid";
 pub const AUTHENTICATED_AT: &str = "auth_at";
 pub const USER_AGENT: &str = "ua";
 pub const IP: &str = "ip";
+/// When the session's idle expiry was last extended (Unix seconds).
+pub const SEEN_AT: &str = "seen";
+
+/// How often a signed-in session's idle expiry is extended: a session is
+/// written at most this often by requests that change nothing else, so page
+/// views do not each take the database's writer.
+pub const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Marks a non-empty session for saving (which extends its idle expiry)
+/// when it was last extended [`TOUCH_EVERY_SECS`] or more ago; visitors
+/// without a session get none.
+pub async fn keep_alive(
+    session: tower_sessions::Session,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !session.is_empty().await {
+        let now = chrono::Utc::now().timestamp();
+        let seen: Option<i64> = session.get(SEEN_AT).await.ok().flatten();
+        if seen.is_none_or(|at| now - at >= TOUCH_EVERY_SECS || at > now) {
+            let _ = session.insert(SEEN_AT, now).await;
+        }
+    }
+    next.run(req).await
+}
 
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -67,8 +92,7 @@ async fn write(store: &Store, record: &Record, insert_only: bool) -> Result<bool
     if insert_only {
         store.insert_session(&write).await.map_err(backend)
     } else {
-        store.upsert_session(&write).await.map_err(backend)?;
-        Ok(true)
+        store.update_session(&write).await.map_err(backend)
     }
 }
 
@@ -82,6 +106,9 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    /// Saves an existing session only (tower-sessions creates new ones,
+    /// including after a cycled id, through `create`): a request that loaded
+    /// the session before it was ended cannot bring it back.
     async fn save(&self, record: &Record) -> Result<()> {
         write(&self.store, record, false).await.map(|_| ())
     }

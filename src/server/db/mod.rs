@@ -49,6 +49,9 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Bytes of SQLite WAL kept after a checkpoint (64 MiB).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// Which database engine a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -147,6 +150,19 @@ pub enum Store {
 
 impl Store {
     /// Connects to the database `url` names, with at most `max_connections`.
+    /// On SQLite, moves the WAL's pages into the database and truncates it
+    /// (the housekeeping task calls this now and then, so a busy period does
+    /// not leave a large WAL behind). Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> anyhow::Result<()> {
+        if let Store::Sqlite(pool) = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+                .context("checkpointing the SQLite WAL")?;
+        }
+        Ok(())
+    }
+
     /// A SQLite file (and its folder) is created if missing.
     pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<Self> {
         let raw = url.expose_secret();
@@ -159,7 +175,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(Duration::from_secs(5))
+                    // The WAL is truncated to this size after each checkpoint
+                    // instead of staying as large as its largest burst.
+                    .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
                 if let Some(dir) = options.get_filename().parent()
                     && !dir.as_os_str().is_empty()
                 {

@@ -41,16 +41,16 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Inserts or updates a session, stamping it as seen now.
-    pub async fn upsert_session(&self, s: &SessionWrite<'_>) -> anyhow::Result<()> {
+    /// Updates a live session, stamping it as seen now. Never creates one: a
+    /// session that was deleted (logged out, revoked, ended by a password
+    /// change) or has expired stays gone, even when a request that loaded it
+    /// earlier saves afterwards. `false` if there was nothing to update.
+    pub async fn update_session(&self, s: &SessionWrite<'_>) -> anyhow::Result<bool> {
         let now = super::now();
-        let sql = "INSERT INTO sessions (token_hash, user_id, data, created_at, last_seen_at, \
-                   expires_at, user_agent, ip) VALUES ($1, $2, $3, $4, $4, $5, $6, $7) \
-                   ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, \
-                   data = excluded.data, last_seen_at = excluded.last_seen_at, \
-                   expires_at = excluded.expires_at, user_agent = excluded.user_agent, \
-                   ip = excluded.ip";
-        with_pool!(self, pool => sqlx::query(sql)
+        let sql = "UPDATE sessions SET user_id = $2, data = $3, last_seen_at = $4, \
+                   expires_at = $5, user_agent = $6, ip = $7 \
+                   WHERE token_hash = $1 AND expires_at > $4";
+        let n = with_pool!(self, pool => sqlx::query(sql)
             .bind(s.token_hash)
             .bind(s.user_id)
             .bind(s.data)
@@ -60,8 +60,8 @@ impl Store {
             .bind(s.ip)
             .execute(pool)
             .await
-            .map(|_| ()))?;
-        Ok(())
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// The session's data, unless it is missing or expired.
