@@ -12,6 +12,7 @@ use server_fn_error::{FromServerFnError, ServerFnErrorErr};
 mod server_fn_error {
     pub use leptos::server_fn::codec::JsonEncoding;
     pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+    pub use leptos::server_fn::{Bytes, Encodes};
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -92,6 +93,10 @@ impl AppError {
             Self::Unavailable(_) => 503,
             Self::TooManyRequests { .. } => 429,
             Self::Internal { .. } => 500,
+            // The server-fn machinery's own failures: reading the request
+            // body past its limit (axum's "length limit exceeded") is 413,
+            // anything else a bad request.
+            Self::Transport(text) if text.contains("length limit exceeded") => 413,
             Self::Transport(_) => 400,
         }
     }
@@ -102,6 +107,18 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport(value.to_string())
+    }
+
+    /// Encodes the error for the wire; on the server it also answers the
+    /// request with the error's own status (and `Retry-After`), so a
+    /// refusal is never reported as a server fault. The body is unchanged.
+    fn ser(&self) -> server_fn_error::Bytes {
+        #[cfg(feature = "ssr")]
+        ssr::answer_with_status(self);
+        <server_fn_error::JsonEncoding as server_fn_error::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| {
+                server_fn_error::Bytes::from_static(br#"{"Internal":{"ref_id":"encoding"}}"#)
+            })
     }
 }
 
@@ -119,12 +136,46 @@ mod ssr {
         }
     }
 
+    /// Sets the status (and `Retry-After`) of the server function response
+    /// being answered with `error`. A plain HTML form post keeps the
+    /// redirect back to its page that the form fallback relies on.
+    pub(super) fn answer_with_status(error: &AppError) {
+        use axum::http::{HeaderValue, StatusCode, header};
+        use leptos::prelude::use_context;
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let html_form = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if html_form {
+            return;
+        }
+        response.set_status(
+            StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        if let AppError::TooManyRequests { retry_after_secs } = error {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+    }
+
     impl axum::response::IntoResponse for AppError {
         fn into_response(self) -> axum::response::Response {
             let status = axum::http::StatusCode::from_u16(self.status_code())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
             let body = serde_json::json!({ "error": self.to_string() });
-            (status, axum::Json(body)).into_response()
+            let mut response = (status, axum::Json(body)).into_response();
+            if let AppError::TooManyRequests { retry_after_secs } = self {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(retry_after_secs),
+                );
+            }
+            response
         }
     }
 }

@@ -114,7 +114,7 @@ impl Application {
             router,
             state,
         } = self;
-        let housekeeping = tokio::spawn(housekeeping(state.store.clone()));
+        let housekeeping = tokio::spawn(housekeeping(state.store.clone(), state.limits.clone()));
         let engine = if state.settings.engine {
             Some(start_engine(&state).await?)
         } else {
@@ -308,8 +308,10 @@ fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             i64::try_from(settings.session_idle_minutes).unwrap_or(i64::MAX / 60),
         )))
-        // Saving on every request keeps "last seen" and the idle expiry current.
-        .with_always_save(true);
+        // Saved when changed; `keep_alive` changes a signed-in session at
+        // most once a minute, which keeps "last seen" and the idle expiry
+        // current without a database write per request.
+        .with_always_save(false);
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -322,6 +324,11 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Pages, forms and server functions carry small bodies.
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::server::auth::session_store::keep_alive,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             state.allowed_origin.clone(),
@@ -331,7 +338,9 @@ fn router(state: AppState) -> Router {
         // the signature is the authentication.
         .route(
             crate::server::billing::webhook::PATH,
-            axum::routing::post(crate::server::billing::webhook::receive),
+            axum::routing::post(crate::server::billing::webhook::receive).layer(
+                axum::extract::DefaultBodyLimit::max(crate::server::billing::webhook::MAX_BODY),
+            ),
         )
         // The WASM/JS/CSS bundle is served outside the session layer, so a
         // signed-in page load does not rewrite the session row once per asset.
@@ -355,11 +364,24 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Periodic clean-up while the server runs: expired sessions are deleted.
-async fn housekeeping(store: Store) {
-    let mut every = tokio::time::interval(Duration::from_secs(30 * 60));
-    loop {
+/// The largest request body a page, form or server function takes (a plan
+/// with the most symbols allowed is a few kilobytes).
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// Periodic clean-up while the server runs: SQLite's WAL is checkpointed
+/// and idle rate-limit keys are forgotten every five minutes, expired
+/// sessions are deleted every half hour.
+async fn housekeeping(store: Store, limits: Arc<RateLimits>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5 * 60));
+    for round in 0u64.. {
         every.tick().await;
+        limits.prune();
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error.cause_chain = ?e, "could not checkpoint the database");
+        }
+        if round % 6 != 0 {
+            continue;
+        }
         match store.purge_expired_sessions().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),

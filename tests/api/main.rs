@@ -17,5 +17,6 @@ mod pricing;
 mod security;
 #[path = "../support/seed.rs"]
 mod seed;
+mod status_codes;
 mod subscriptions;
 mod transport;

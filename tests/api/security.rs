@@ -583,3 +583,45 @@ async fn admins_filter_the_audit_log_and_users_cannot_read_it() {
     .await;
     assert_eq!(as_user.unwrap_err(), AppError::Forbidden);
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_to_change_it_is_rate_limited() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    let guess = [
+        ("current_password", "not it at all!"),
+        ("new_password", "a brand new passphrase"),
+    ];
+    for _ in 0..5 {
+        let e = call::<u64>(&app, &app.client, ChangePassword::PATH, &guess)
+            .await
+            .unwrap_err();
+        assert!(e.for_field("current_password").is_some(), "{e:?}");
+    }
+    let limited = call::<u64>(&app, &app.client, ChangePassword::PATH, &guess)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(limited, AppError::TooManyRequests { .. }),
+        "{limited:?}"
+    );
+    // Even the right password waits now; nothing changed.
+    let right = [
+        ("current_password", PASSWORD),
+        ("new_password", "a brand new passphrase"),
+    ];
+    assert!(matches!(
+        call::<u64>(&app, &app.client, ChangePassword::PATH, &right).await,
+        Err(AppError::TooManyRequests { .. })
+    ));
+    assert!(
+        log_in(
+            &app,
+            &browser_like_client(&app.address),
+            "ann@example.com",
+            PASSWORD
+        )
+        .await
+        .is_ok()
+    );
+}

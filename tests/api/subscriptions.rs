@@ -805,6 +805,42 @@ async fn events_for_customers_dripfeed_did_not_create_and_old_api_payloads_are_i
 }
 
 #[tokio::test]
+async fn hostile_webhook_deliveries_are_refused_cheaply_and_others_still_served() {
+    let b = billed_app(0).await;
+    // A body far larger than any Stripe event: refused by size, unread.
+    let huge = "x".repeat(300 * 1024);
+    assert_eq!(post_event(&b.app, &huge, Some(SECRET)).await.0, 413);
+    // A header with a thousand signatures: refused before any hashing.
+    let now = chrono::Utc::now().timestamp();
+    let many = format!("t={now}{}", format!(",v1={}", "ab".repeat(32)).repeat(1000));
+    let r = b
+        .app
+        .client
+        .post(b.app.url("/webhooks/stripe"))
+        .header("stripe-signature", many)
+        .body("{}")
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(r.status().as_u16(), 400);
+    // A stale timestamp: refused before hashing (same answer as a forgery).
+    let stale = signature::sign_with(&[SECRET.into()], now - 3600, "{}");
+    let r = b
+        .app
+        .client
+        .post(b.app.url("/webhooks/stripe"))
+        .header("stripe-signature", stale)
+        .body("{}")
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(r.status().as_u16(), 400);
+    // The app still answers everyone else.
+    assert_eq!(b.app.get("/healthz").await.status(), 200);
+    assert_eq!(b.app.count("SELECT COUNT(*) FROM stripe_events").await, 0);
+}
+
+#[tokio::test]
 async fn without_stripe_everyone_has_the_default_tier_and_billing_says_it_is_off() {
     let app = spawn_app().await;
     let client = browser_like_client(&app.address);

@@ -97,8 +97,16 @@ pub fn check_rules(password: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// At most one argon2 computation per core at a time, process-wide: a
+/// burst of log-ins or password changes queues here instead of filling the
+/// blocking pool with memory-hungry hashes.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
 /// An argon2id PHC string for `password`.
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -120,6 +128,9 @@ pub async fn verify(password: String, phc: Option<String>) -> bool {
             .unwrap_or_default()
     });
     let known = phc.is_some();
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     let result = tokio::task::spawn_blocking(move || {
         let phc = phc.unwrap_or_else(|| DUMMY.clone());
         PasswordHash::new(&phc)

@@ -19,11 +19,13 @@ pub enum Attempt {
     SecondFactor,
     /// Checking brokerage API keys with the broker (no key-guessing oracle).
     BrokerKey,
+    /// Changing the password (each try verifies the current one).
+    PasswordChange,
 }
 
 pub struct RateLimits {
-    by_ip: [DefaultKeyedRateLimiter<String>; 4],
-    by_account: [DefaultKeyedRateLimiter<String>; 4],
+    by_ip: [DefaultKeyedRateLimiter<String>; 5],
+    by_account: [DefaultKeyedRateLimiter<String>; 5],
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -49,6 +51,7 @@ impl Default for RateLimits {
                 RateLimiter::keyed(quota(10, 60 * minute)),
                 RateLimiter::keyed(quota(20, minute)),
                 RateLimiter::keyed(quota(30, 60 * minute)),
+                RateLimiter::keyed(quota(20, minute)),
             ],
             // Per account: a handful of guesses, then a pause.
             by_account: [
@@ -56,6 +59,7 @@ impl Default for RateLimits {
                 RateLimiter::keyed(quota(5, 5 * minute)),
                 RateLimiter::keyed(quota(5, 5 * minute)),
                 RateLimiter::keyed(quota(10, 60 * minute)),
+                RateLimiter::keyed(quota(5, 5 * minute)),
             ],
         }
     }
@@ -68,7 +72,26 @@ impl RateLimits {
             Attempt::SignUp => 1,
             Attempt::SecondFactor => 2,
             Attempt::BrokerKey => 3,
+            Attempt::PasswordChange => 4,
         }
+    }
+
+    /// Forgets keys whose allowance has fully recovered, so the limiters'
+    /// memory follows the clients seen recently, not every client ever.
+    pub fn prune(&self) {
+        for limiter in self.by_ip.iter().chain(&self.by_account) {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// How many keys the limiters hold (for tests and health).
+    pub fn tracked_keys(&self) -> usize {
+        self.by_ip
+            .iter()
+            .chain(&self.by_account)
+            .map(|l| l.len())
+            .sum()
     }
 
     /// Counts one attempt from `ip` (and on `account`, if known); refuses it

@@ -284,6 +284,11 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<u64, AppError> {
+    state.limits.check(
+        Attempt::PasswordChange,
+        client.ip.as_deref(),
+        Some(&format!("user:{}", user.id)),
+    )?;
     let row = user_row(state, user.id).await?;
     let mut errors = Vec::new();
     if let Err(message) = password::check_rules(&new, &row.email) {
@@ -302,11 +307,15 @@ pub async fn change_password(
         return Err(AppError::Invalid(errors));
     }
     let hash = password::hash(new).await?;
-    state.store.set_password_hash(user.id, &hash).await?;
+    // This browser gets a new session id first; then the new hash and the
+    // end of every other session are one transaction (both or neither).
     session.cycle_id().await.map_err(anyhow::Error::from)?;
     session.save().await.map_err(anyhow::Error::from)?;
     let keep = current_session_row(state, session).await?;
-    let ended = state.store.revoke_other_sessions(user.id, keep).await?;
+    let ended = state
+        .store
+        .change_password_ending_sessions(user.id, &hash, keep)
+        .await?;
     audit(
         &state.store,
         client,

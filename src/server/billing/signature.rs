@@ -15,6 +15,11 @@ use sha2::Sha256;
 
 /// How far a delivery's timestamp may be from now (Stripe's own default).
 pub const TOLERANCE: Duration = Duration::seconds(300);
+/// The longest `Stripe-Signature` header looked at (Stripe's carry one
+/// timestamp and a few signatures: well under this).
+pub const MAX_HEADER_LEN: usize = 2048;
+/// The most `v1` signatures looked at (Stripe sends one per active secret).
+pub const MAX_SIGNATURES: usize = 8;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -37,7 +42,12 @@ struct Header {
     v1: Vec<Vec<u8>>,
 }
 
+/// Parses the header; refuses one longer than [`MAX_HEADER_LEN`] or with
+/// more than [`MAX_SIGNATURES`] signatures before any work is done for it.
 fn parse(header: &str) -> Result<Header, SignatureError> {
+    if header.len() > MAX_HEADER_LEN {
+        return Err(SignatureError::Malformed);
+    }
     let mut timestamp = None;
     let mut v1 = Vec::new();
     for part in header.split(',') {
@@ -58,6 +68,9 @@ fn parse(header: &str) -> Result<Header, SignatureError> {
                 // A value that is not hex cannot match; it is skipped, not fatal.
                 if let Ok(bytes) = hex::decode(value) {
                     v1.push(bytes);
+                }
+                if v1.len() > MAX_SIGNATURES {
+                    return Err(SignatureError::Malformed);
                 }
             }
             _ => {}
@@ -99,12 +112,14 @@ pub fn verify(
             age_secs: age.num_seconds(),
         });
     }
+    // The body is hashed once per secret; each signature is compared
+    // (constant-time) against a copy of that state.
     let genuine = secrets.iter().any(|secret| {
-        parsed.v1.iter().any(|sig| {
-            mac(secret, parsed.timestamp, payload)
-                .verify_slice(sig)
-                .is_ok()
-        })
+        let keyed = mac(secret, parsed.timestamp, payload);
+        parsed
+            .v1
+            .iter()
+            .any(|sig| keyed.clone().verify_slice(sig).is_ok())
     });
     if genuine {
         Ok(signed_at)
@@ -168,6 +183,25 @@ mod tests {
                 "{header}"
             );
         }
+        // Too long, or too many signatures: refused before any hashing.
+        let many = format!(
+            "t={}{}",
+            now.timestamp(),
+            ",v1=00".repeat(MAX_SIGNATURES + 1)
+        );
+        let long = format!("t={},v1={}", now.timestamp(), "0".repeat(MAX_HEADER_LEN));
+        for header in [many, long] {
+            assert_eq!(
+                verify(&header, b"{}", &secrets, now, TOLERANCE),
+                Err(SignatureError::Malformed)
+            );
+        }
+        let eight = format!("t={}{}", now.timestamp(), ",v1=00".repeat(MAX_SIGNATURES));
+        assert_eq!(
+            verify(&eight, b"{}", &secrets, now, TOLERANCE),
+            Err(SignatureError::Mismatch),
+            "eight are looked at"
+        );
         assert_eq!(
             verify(
                 &format!("t={},v0=00", now.timestamp()),

@@ -82,6 +82,9 @@ fn subject(kind: &str, object: &Value) -> Option<(String, String)> {
     Some((subscription, customer))
 }
 
+/// The largest delivery accepted (Stripe's events are a few kilobytes).
+pub const MAX_BODY: usize = 256 * 1024;
+
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -90,16 +90,32 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> anyhow::Result<()> {
-        with_pool!(self, pool => sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(super::now())
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+    /// Sets a new password hash and ends every session of the user except
+    /// `keep` (by row id), in one transaction. Returns how many ended.
+    pub async fn change_password_ending_sessions(
+        &self,
+        user_id: i64,
+        hash: &str,
+        keep: Option<i64>,
+    ) -> anyhow::Result<u64> {
+        let ended = with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(super::now())
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                .bind(user_id)
+                .bind(keep.unwrap_or(-1))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(n)
+        }.await)?;
+        Ok(ended)
     }
 
     pub async fn update_user_settings(&self, user_id: i64, s: &UserSettings) -> anyhow::Result<()> {
