@@ -360,7 +360,11 @@ async fn session_rows(app: &TestApp, email: &str) -> usize {
         .await
         .expect("query")
         .expect("the user");
-    app.store.sessions_of(user.id).await.expect("sessions").len()
+    app.store
+        .sessions_of(user.id)
+        .await
+        .expect("sessions")
+        .len()
 }
 
 #[tokio::test]
