@@ -370,9 +370,11 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 /// Periodic clean-up while the server runs: SQLite's WAL is checkpointed
 /// and idle rate-limit keys are forgotten every five minutes, expired
-/// sessions are deleted every half hour.
+/// sessions are deleted every half hour (first at start-up + 5 minutes).
 async fn housekeeping(store: Store, limits: Arc<RateLimits>) {
-    let mut every = tokio::time::interval(Duration::from_secs(5 * 60));
+    // The first round comes one period after start-up, not during it.
+    let period = Duration::from_secs(5 * 60);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     for round in 0u64.. {
         every.tick().await;
         limits.prune();

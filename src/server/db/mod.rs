@@ -150,12 +150,14 @@ pub enum Store {
 
 impl Store {
     /// Connects to the database `url` names, with at most `max_connections`.
-    /// On SQLite, moves the WAL's pages into the database and truncates it
-    /// (the housekeeping task calls this now and then, so a busy period does
-    /// not leave a large WAL behind). Nothing to do on PostgreSQL.
+    /// On SQLite, moves what it can of the WAL into the database without
+    /// waiting for or blocking anyone (PASSIVE); with `journal_size_limit`
+    /// the WAL file then shrinks when it next starts over. The housekeeping
+    /// task calls this now and then, so a busy period does not leave a large
+    /// WAL behind. Nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> anyhow::Result<()> {
         if let Store::Sqlite(pool) = self {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                 .execute(pool)
                 .await
                 .context("checkpointing the SQLite WAL")?;
