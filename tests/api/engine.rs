@@ -396,6 +396,46 @@ async fn an_account_cannot_be_disconnected_while_a_run_on_it_is_being_confirmed(
 }
 
 #[tokio::test]
+async fn a_duplicate_refusal_is_settled_by_its_code_and_a_look_up_not_by_its_words() {
+    let f = fixture(&[("VTI", "25")]).await;
+    // Another program already placed this run's order; the broker refuses
+    // ours with its invalid-request code and a message that does not say why.
+    let cid = client_order_id(f.plan_id, f.slot, "VTI");
+    f.place_directly("VTI", 25, &cid, f.slot);
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Refuse {
+            status: 422,
+            code: 40010001,
+            message: "request is not valid",
+        },
+    ]);
+    f.tick(f.slot).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "filled", "{:?}", slot.reason);
+    assert_eq!(f.exchange_orders().len(), 1);
+
+    // The same code for a request that really is invalid: the look-up finds
+    // nothing, and the order ends rejected (it is not retried forever).
+    let next = f.run(1).await;
+    f.app.demo_exchange.faults().queue.extend([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::Refuse {
+            status: 422,
+            code: 40010001,
+            message: "notional must be >= 1",
+        },
+    ]);
+    f.tick(next).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "rejected", "{:?}", slot.reason);
+    assert!(slot.finished_at.is_some());
+    assert_eq!(f.exchange_orders().len(), 1);
+}
+
+#[tokio::test]
 async fn a_rate_limited_submission_waits_and_goes_through_once() {
     let f = fixture(&[("VTI", "25")]).await;
     f.app.demo_exchange.faults().queue.extend([

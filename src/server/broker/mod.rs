@@ -41,26 +41,15 @@ pub enum BrokerError {
     Uncertain(String),
 }
 
-/// Alpaca's numeric code for "client_order_id must be unique": an order
-/// with this client order id exists already. Matched by code, never by the
-/// message's text.
-pub const DUPLICATE_CLIENT_ORDER_ID: u64 = 40010001;
+/// Alpaca's numeric code for an invalid request, which is also how it
+/// refuses a reused client order id (`client_order_id must be unique`). A
+/// refusal with this code means the order may exist already; it is settled by
+/// looking the order up, never by the message's text.
+pub const INVALID_REQUEST: u64 = 40010001;
 
 impl BrokerError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, BrokerError::Api { status: 404, .. })
-    }
-
-    /// The broker refused an order because one with its client order id
-    /// exists already.
-    pub fn is_duplicate_client_order_id(&self) -> bool {
-        matches!(
-            self,
-            BrokerError::Api {
-                code: Some(DUPLICATE_CLIENT_ORDER_ID),
-                ..
-            }
-        )
     }
 }
 

@@ -8,7 +8,8 @@ use crate::domain::plan::Mode;
 use crate::domain::strategy::{self, Gate};
 use crate::server::broker::alpaca::AlpacaBroker;
 use crate::server::broker::{
-    Amount, Broker, BrokerError, Order, OrderKind, OrderRequest, OrderStatus, Side, TimeInForce,
+    Amount, Broker, BrokerError, INVALID_REQUEST, Order, OrderKind, OrderRequest, OrderStatus,
+    Side, TimeInForce,
 };
 use crate::server::connections::broker_for;
 use crate::server::db::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
@@ -818,19 +819,16 @@ async fn advance(
     // took the cash or the id, so the look-up decides, never the refusal.
     Ok(match broker.submit_order(&req).await {
         Ok(o) => record(engine, row, &o, now).await?,
-        Err(e) if e.is_duplicate_client_order_id() => {
-            // The broker has it already: an earlier send did arrive.
-            match broker.order_by_client_id(&row.client_order_id).await {
-                Ok(Some(o)) => record(engine, row, &o, now).await?,
-                _ => mark_unknown(engine, row, "the broker reports it as a duplicate", now).await?,
-            }
-        }
         Err(BrokerError::Api {
             status: status @ (400..=499),
+            code,
             message,
-            ..
         }) if status != 429 => {
-            if fresh {
+            // Alpaca answers a reused client order id with its generic
+            // invalid-request code: the order *may* exist. Then (and after
+            // any earlier send) the look-up decides, never the refusal.
+            let may_exist = !fresh || code == Some(INVALID_REQUEST);
+            if !may_exist {
                 store
                     .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
                     .await?
@@ -845,7 +843,7 @@ async fn advance(
                     }
                     Err(e) => {
                         let why = format!(
-                            "a resend was refused ({message}) and the look-up failed ({e})"
+                            "the broker refused a resend ({message}) and the look-up failed ({e})"
                         );
                         mark_unknown(engine, row, &why, now).await?
                     }
