@@ -2,7 +2,7 @@ import { defineConfig } from "@playwright/test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { goodKey, sessionClock } from "./tests/fixtures/alpaca_fake";
+import { clockControlToken, goodKey, sessionClock } from "./tests/fixtures/alpaca_fake";
 
 // The Makefile builds the app (`cargo leptos build`) and passes the binary's
 // path; Playwright starts it on a throwaway data folder and waits for /readyz.
@@ -85,6 +85,7 @@ export default defineConfig({
       DRIPFEED_EXCHANGE_SPEED: "0",
       // Lets a test move the demo exchange's clock (and so the engine's).
       DRIPFEED_EXCHANGE_CONTROL: "true",
+      DRIPFEED_EXCHANGE_CONTROL_TOKEN: clockControlToken,
       // Billing on, against the Stripe fake (new users get the Pro trial).
       DRIPFEED_STRIPE_SECRET_KEY: "sk_test_dripfeed_fake",
       DRIPFEED_STRIPE_API_URL: stripeURL,

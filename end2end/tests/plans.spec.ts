@@ -2,6 +2,7 @@ import { expect, test } from "@playwright/test";
 import { AuthPages } from "./fixtures/auth_page";
 import { BrokeragePages } from "./fixtures/brokerage_page";
 import { PlanPages } from "./fixtures/plan_wizard_page";
+import { clockControlToken } from "./fixtures/alpaca_fake";
 
 const password = "violet tractor harbour 42";
 
@@ -37,6 +38,7 @@ test("create a plan with the wizard, let the engine run it, see the purchase", a
   // Monday's run comes due; the engine (every few seconds) buys.
   const moved = await page.request.post("/paper-exchange/_control/clock", {
     data: { at: "2026-11-23T15:00:30Z", speed: 0 },
+    headers: { authorization: `Bearer ${clockControlToken}` },
   });
   expect(moved.ok()).toBeTruthy();
   await expect(async () => {
@@ -80,6 +82,7 @@ test("create a plan with the wizard, let the engine run it, see the purchase", a
   // Tuesday's run buys with the new amounts; Monday's stays as it was.
   const tuesday = await page.request.post("/paper-exchange/_control/clock", {
     data: { at: "2026-11-24T15:00:30Z", speed: 0 },
+    headers: { authorization: `Bearer ${clockControlToken}` },
   });
   expect(tuesday.ok()).toBeTruthy();
   await expect(async () => {

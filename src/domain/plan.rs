@@ -179,6 +179,9 @@ impl Mode {
     }
 }
 
+/// The most symbols one plan may hold, whatever the tier allows.
+pub const MAX_SYMBOLS_PER_PLAN: usize = 50;
+
 /// One symbol of a plan and what it buys per run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leg {

@@ -239,8 +239,17 @@ fn common_window(windows: &[(NaiveTime, NaiveTime)]) -> Option<(NaiveTime, Naive
     (best > 0).then(|| at(best_start).zip(at((best_start + best) % DAY)))?
 }
 
+/// The longest cron expression looked at (a five-field expression that
+/// fires at most daily is far shorter).
+pub const MAX_CRON_LEN: usize = 100;
+
 /// A five-field cron expression, checked to fire, and at most daily.
 fn parse_cron(expr: &str, zone: Tz) -> Result<croner::Cron, ScheduleError> {
+    if expr.len() > MAX_CRON_LEN {
+        return Err(ScheduleError::BadCron(format!(
+            "at most {MAX_CRON_LEN} characters"
+        )));
+    }
     let fields = expr.split_whitespace().count();
     if fields != 5 {
         return Err(ScheduleError::BadCron(format!(
@@ -806,6 +815,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cron_plan_in_a_zone_with_dst_gets_one_run_per_trading_day_across_the_change() {
+        // croner 3 could fire a fixed time twice just after a spring-forward
+        // change; the cron only says which dates run here, and each date
+        // gives one slot, so no trading day ever gets two.
+        use chrono::TimeZone;
+        // Sydney's 02:30 is in the hour its changes skip (4 October) and
+        // repeat (5 April) while New York is in session; Berlin's and
+        // London's are in the weeks the two zones' changes differ.
+        for (zone, cron) in [
+            ("Australia/Sydney", "30 2 * * *"),
+            ("Australia/Sydney", "0 3 * * 1-5"),
+            ("Europe/Berlin", "30 16 * * *"),
+            ("Europe/London", "0 15 * * 1-5"),
+        ] {
+            let schedule = Schedule::new(
+                Cadence::Custom { cron: cron.into() },
+                ny(0, 0),
+                zone,
+                d("2026-03-01"),
+                Some(d("2026-11-30")),
+            )
+            .expect("a valid schedule");
+            let from = Utc
+                .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+                .single()
+                .expect("instant");
+            let slots: Vec<Slot> = schedule.slots_after(from).collect();
+            assert!(slots.len() > 100, "{zone} {cron}: {}", slots.len());
+            let mut days: Vec<NaiveDate> = slots.iter().map(|s| s.trading_date).collect();
+            let n = days.len();
+            days.dedup();
+            assert_eq!(days.len(), n, "{zone} {cron}: a trading day ran twice");
+        }
+    }
+
+    #[test]
     fn cron_expressions_are_checked_and_followed() {
         let cron = |c: &str| Cadence::Custom { cron: c.into() };
         let zone = "America/New_York";
@@ -819,6 +864,8 @@ mod tests {
             Err(ScheduleError::CronTooFrequent)
         ));
         assert!(matches!(new("0 10 * *"), Err(ScheduleError::BadCron(_))));
+        let long = format!("0 10 * * {}", "1,".repeat(60) + "1");
+        assert!(matches!(new(&long), Err(ScheduleError::BadCron(m)) if m.contains("at most 100")));
         assert!(matches!(
             new("0 3 * * 1"),
             Err(ScheduleError::TimeOutsideSession(_))

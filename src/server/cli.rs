@@ -339,8 +339,8 @@ async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
         "the paper exchange is serving (simulated prices, no real money)"
     );
     let extras = http::Extras {
-        oauth_fake: true,
-        control: args.control,
+        oauth_fake: Some(http::ConsentPolicy::default()),
+        control: args.control.then_some(http::ControlAccess::Open),
     };
     axum::serve(listener, http::router(exchange, extras))
         .with_graceful_shutdown(shutdown_signal())

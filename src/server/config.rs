@@ -125,6 +125,15 @@ pub struct Settings {
     /// `DRIPFEED_EXCHANGE_CONTROL`.
     #[serde(default)]
     pub exchange_control: bool,
+    /// The bearer token `POST /paper-exchange/_control/clock` requires;
+    /// required when `exchange_control` is on.
+    /// `DRIPFEED_EXCHANGE_CONTROL_TOKEN`.
+    #[serde(default)]
+    pub exchange_control_token: Option<SecretString>,
+    /// Allow clock control on a listen address other than loopback (a demo
+    /// on a LAN, say). `DRIPFEED_EXCHANGE_CONTROL_FORCE`.
+    #[serde(default)]
+    pub exchange_control_force: bool,
     /// SMTP server for notification e-mail, e.g. `smtps://user:pass@host:465`.
     /// Without it, e-mail is written to `<data_dir>/outbox/`. `DRIPFEED_SMTP_URL`.
     #[serde(default)]
@@ -155,6 +164,12 @@ pub struct Settings {
     /// `DRIPFEED_INSTANCE_ID`.
     #[serde(default)]
     pub instance_id: Option<String>,
+    /// Reverse proxies in front of Dripfeed (comma-separated IP addresses).
+    /// Only a request whose peer is one of them has its client address taken
+    /// from `X-Forwarded-For` / `Forwarded`; off by default, so a forged
+    /// header from anyone else changes nothing. `DRIPFEED_TRUSTED_PROXIES`.
+    #[serde(default, deserialize_with = "comma_separated_ips")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Use a standalone `dripfeed exchange` as the demo broker instead of the
     /// one embedded in this process: needed when several instances (or a
     /// separate `dripfeed worker`) share one database. `DRIPFEED_DEMO_EXCHANGE_URL`.
@@ -323,6 +338,33 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+/// A comma-separated list of IP addresses (or a TOML list of them).
+fn comma_separated_ips<'de, D>(d: D) -> Result<Vec<std::net::IpAddr>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::One(s) => s.split(',').map(str::to_owned).collect(),
+        Raw::Many(v) => v,
+    };
+    items
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse()
+                .map_err(|_| D::Error::custom(format!("{p} is not an IP address")))
+        })
+        .collect()
+}
+
 impl Settings {
     /// Loads settings from code defaults, then `file` (if given), then the
     /// environment.
@@ -412,6 +454,20 @@ impl Settings {
             return Err(SettingsError::Invalid(format!(
                 "DRIPFEED_DEMO_EXCHANGE_URL must start with http:// or https://, got {url}"
             )));
+        }
+        if self.exchange_control {
+            if self.exchange_control_token.is_none() {
+                return Err(SettingsError::Invalid(
+                    "DRIPFEED_EXCHANGE_CONTROL needs DRIPFEED_EXCHANGE_CONTROL_TOKEN: clock control moves every plan's time, so requests must carry that token"
+                        .into(),
+                ));
+            }
+            if !self.listen.ip().is_loopback() && !self.exchange_control_force {
+                return Err(SettingsError::Invalid(format!(
+                    "DRIPFEED_EXCHANGE_CONTROL is for demos and tests on this machine; {} is reachable from elsewhere (set DRIPFEED_EXCHANGE_CONTROL_FORCE=true to allow it anyway)",
+                    self.listen
+                )));
+            }
         }
         if !(0..=10_000).contains(&self.exchange_speed) {
             return Err(SettingsError::Invalid(
@@ -606,6 +662,45 @@ mod tests {
             jail.set_env("DRIPFEED_LISTEN", "localhost:http");
             let msg = load_err();
             assert!(msg.contains("DRIPFEED_LISTEN"), "{msg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn clock_control_needs_a_token_and_stays_on_this_machine_unless_forced() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DRIPFEED_EXCHANGE_CONTROL", "true");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_EXCHANGE_CONTROL_TOKEN"), "{msg}");
+            jail.set_env("DRIPFEED_EXCHANGE_CONTROL_TOKEN", "t0ken");
+            assert!(Settings::load(None).is_ok());
+            jail.set_env("DRIPFEED_LISTEN", "0.0.0.0:3000");
+            let msg = load_err();
+            assert!(msg.contains("DRIPFEED_EXCHANGE_CONTROL_FORCE"), "{msg}");
+            jail.set_env("DRIPFEED_EXCHANGE_CONTROL_FORCE", "true");
+            assert!(Settings::load(None).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_of_addresses() {
+        Jail::expect_with(|jail| {
+            assert!(
+                Settings::load(None)
+                    .expect("defaults")
+                    .trusted_proxies
+                    .is_empty()
+            );
+            jail.set_env("DRIPFEED_TRUSTED_PROXIES", "10.0.0.1, ::1");
+            let s = Settings::load(None).expect("a list");
+            assert_eq!(s.trusted_proxies.len(), 2);
+            jail.set_env("DRIPFEED_TRUSTED_PROXIES", "10.0.0.1,proxy.local");
+            let msg = load_err();
+            assert!(
+                msg.contains("DRIPFEED_TRUSTED_PROXIES") && msg.contains("proxy.local"),
+                "{msg}"
+            );
             Ok(())
         });
     }

@@ -222,6 +222,18 @@ fn validate_legs(input: &PlanInput, cap: Decimal, errors: &mut Vec<FieldError>) 
     if input.legs.is_empty() {
         field(errors, "symbols", "Add at least one symbol.");
     }
+    if input.legs.len() > plan::MAX_SYMBOLS_PER_PLAN {
+        field(
+            errors,
+            "symbols",
+            format!(
+                "A plan can hold at most {} symbols; this one has {}.",
+                plan::MAX_SYMBOLS_PER_PLAN,
+                input.legs.len()
+            ),
+        );
+        return Vec::new();
+    }
     let mut symbols = Vec::new();
     let mut seen = HashSet::new();
     for leg in &input.legs {

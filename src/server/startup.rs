@@ -313,6 +313,7 @@ fn router(state: AppState) -> Router {
         // current without a database write per request.
         .with_always_save(false);
 
+    let exchange_sessions = sessions.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -348,17 +349,33 @@ fn router(state: AppState) -> Router {
             &leptos_axum::site_pkg_dir_service_route_path(&state.leptos_options),
             leptos_axum::site_pkg_dir_service(&state.leptos_options),
         )
-        // The embedded exchange is an API for programs (and its own consent
-        // page): no app session, no same-origin rule.
+        // The embedded exchange is an API for programs: no same-origin rule.
+        // Its simulated consent page stands in for the signed-in user's own
+        // consent, so it needs that user's session, and it sends the code
+        // only to this app's callback.
         .nest_service(
             MOUNT,
             exchange_http::router(
                 state.exchange.clone(),
                 exchange_http::Extras {
-                    oauth_fake: state.settings.alpaca_oauth_client_id.is_none(),
-                    control: state.settings.exchange_control,
+                    oauth_fake: state.settings.alpaca_oauth_client_id.is_none().then(|| {
+                        exchange_http::ConsentPolicy {
+                            redirect_uri: Some(alpaca_oauth::redirect_uri(&state)),
+                        }
+                    }),
+                    control: state
+                        .settings
+                        .exchange_control
+                        .then(|| state.settings.exchange_control_token.clone())
+                        .flatten()
+                        .map(|t| exchange_http::ControlAccess::Token(Arc::new(t))),
                 },
-            ),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                alpaca_oauth::simulated_consent_needs_sign_in,
+            ))
+            .layer(exchange_sessions),
         )
         .layer(middleware)
         .with_state(state)

@@ -399,3 +399,85 @@ async fn with_a_real_oauth_app_configured_the_flow_goes_to_alpaca_and_the_simula
     assert!(!o.oauth_simulated);
     assert_eq!(o.oauth_environment, "live");
 }
+
+#[tokio::test]
+async fn the_demo_clock_moves_only_for_requests_carrying_the_control_token() {
+    let app = crate::helpers::spawn_app_configured(true, |s| {
+        s.exchange_control = true;
+        s.exchange_control_token = Some(secrecy::SecretString::from("clock-t0ken".to_owned()));
+    })
+    .await;
+    let before = app.demo_exchange.now();
+    let move_to = serde_json::json!({ "at": "2031-01-06T15:00:00Z", "speed": 0 });
+    let url = app.url("/paper-exchange/_control/clock");
+    for token in [None, Some("wrong")] {
+        let mut request = app.client.post(&url).json(&move_to);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let r = request.send().await.expect("sent");
+        assert_eq!(r.status().as_u16(), 401, "{token:?}");
+    }
+    assert!(app.demo_exchange.now() - before < chrono::Duration::minutes(1));
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("clock-t0ken")
+        .json(&move_to)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        app.demo_exchange.now().to_rfc3339(),
+        "2031-01-06T15:00:00+00:00"
+    );
+}
+
+#[tokio::test]
+async fn the_simulated_consent_needs_a_signed_in_user_and_sends_codes_only_to_this_app() {
+    let app = spawn_app().await;
+    let client = signed_in(&app, "consent@example.com").await;
+    let start = client
+        .get(app.url("/oauth/alpaca/start"))
+        .send()
+        .await
+        .expect("test step");
+    let authorize = location(&start);
+    let redirect_uri = query_param(&authorize, "redirect_uri").expect("redirect_uri");
+
+    // A visitor without a Dripfeed session is sent to log in, and cannot
+    // post a decision either.
+    let visitor = crate::helpers::browser_like_client(&app.address);
+    let page = visitor.get(&authorize).send().await.expect("test step");
+    assert!(page.status().is_redirection());
+    assert_eq!(location(&page), "/login");
+    let decision = |c: &reqwest::Client, uri: &str, state: &str| {
+        c.post(app.url("/paper-exchange/oauth/authorize"))
+            .form(&[
+                ("client_id", "dripfeed-demo"),
+                ("redirect_uri", uri),
+                ("state", state),
+                ("scope", "trading"),
+                ("decision", "allow"),
+            ])
+            .send()
+    };
+    let r = decision(&visitor, &redirect_uri, "s")
+        .await
+        .expect("test step");
+    assert_eq!(location(&r), "/login");
+
+    // Signed in: another site's redirect URI is refused (no open redirect),
+    // and so is attacker-sized text.
+    let r = decision(&client, "https://evil.example/steal", "s")
+        .await
+        .expect("test step");
+    assert_eq!(r.status().as_u16(), 400);
+    let huge = "s".repeat(10_000);
+    let r = decision(&client, &redirect_uri, &huge)
+        .await
+        .expect("test step");
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(app.demo_exchange.grants().pending(), 0);
+}

@@ -135,8 +135,8 @@ pub async fn spawn_alpaca_fake(policy: KeyPolicy) -> (Exchange, String) {
     let router = exchange_http::router(
         exchange.clone(),
         exchange_http::Extras {
-            oauth_fake: true,
-            control: false,
+            oauth_fake: Some(exchange_http::ConsentPolicy::default()),
+            control: None,
         },
     );
     tokio::spawn(async move {

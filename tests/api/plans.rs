@@ -380,3 +380,21 @@ async fn symbol_search_finds_by_ticker_and_name_and_flags_whole_share_assets() {
     .await;
     assert_matches!(e, Err(AppError::NotFound));
 }
+
+#[tokio::test]
+async fn a_plan_holds_at_most_fifty_symbols_whatever_the_tier() {
+    let app = spawn_app().await;
+    let (client, connection) = user_with_demo(&app, "many@example.com").await;
+    let tickers: Vec<String> = (0..51).map(|i| format!("SYM{i}")).collect();
+    let legs: Vec<(&str, &str)> = tickers.iter().map(|t| (t.as_str(), "5")).collect();
+    match create(&app, &client, weekly(connection, &legs)).await {
+        Err(AppError::Invalid(errors)) => assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "symbols" && e.message.contains("at most 50 symbols")),
+            "{errors:?}"
+        ),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM plans").await, 0);
+}

@@ -625,3 +625,61 @@ async fn guessing_the_current_password_to_change_it_is_rate_limited() {
         .is_ok()
     );
 }
+
+/// A browser that reaches the app through a proxy which says it is `ip`.
+fn behind_proxy(app: &TestApp, ip: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        app.address.parse().expect("origin"),
+    );
+    headers.insert("x-forwarded-for", ip.parse().expect("ip header"));
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// Signs up `n` new accounts from `ip`; returns the last outcome.
+async fn sign_ups_from(app: &TestApp, ip: &str, n: usize) -> Result<String, AppError> {
+    let mut last = Ok(String::new());
+    for i in 0..n {
+        let client = behind_proxy(app, ip);
+        last = sign_up(
+            app,
+            &client,
+            &format!("u{i}-{}@example.com", ip.replace('.', "-")),
+        )
+        .await;
+    }
+    last
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limits() {
+    let app = crate::helpers::spawn_app_configured(true, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    // Sign-up allows ten per address per hour.
+    assert!(sign_ups_from(&app, "203.0.113.1", 10).await.is_ok());
+    assert!(matches!(
+        sign_ups_from(&app, "203.0.113.1", 1).await,
+        Err(AppError::TooManyRequests { .. })
+    ));
+    // Another client of the same proxy is not locked out with the first.
+    assert!(sign_ups_from(&app, "203.0.113.2", 1).await.is_ok());
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_a_forwarded_header_changes_nothing() {
+    let app = spawn_app().await;
+    assert!(sign_ups_from(&app, "203.0.113.1", 10).await.is_ok());
+    // Claiming to be someone else does not escape the limit.
+    assert!(matches!(
+        sign_ups_from(&app, "203.0.113.2", 1).await,
+        Err(AppError::TooManyRequests { .. })
+    ));
+}

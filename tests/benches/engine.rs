@@ -113,8 +113,8 @@ async fn bench(
     let router = exchange_http::router(
         exchange.clone(),
         exchange_http::Extras {
-            oauth_fake: false,
-            control: false,
+            oauth_fake: None,
+            control: None,
         },
     );
     tokio::spawn(async move { axum::serve(listener, router).await });

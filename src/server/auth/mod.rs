@@ -23,7 +23,7 @@ use crate::server::state::{AppState, app_state};
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
 use session_store::{AUTHENTICATED_AT, IP, USER_AGENT, USER_ID};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 /// The signed-in user, as server code sees them.
@@ -54,15 +54,73 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    pub fn from_parts(peer: Option<SocketAddr>, headers: &HeaderMap) -> Self {
+    /// The client of a request from `peer`: its address is the peer's,
+    /// unless the peer is one of the `trusted` proxies, which say who their
+    /// client was (see [`client_ip`]).
+    pub fn from_parts(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Self {
         Self {
-            ip: peer.map(|p| p.ip().to_string()),
+            ip: peer.map(|p| client_ip(p.ip(), headers, trusted).to_string()),
             user_agent: headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(300).collect()),
         }
     }
+}
+
+/// The address of the client behind `peer`. Only when `peer` is a trusted
+/// proxy are its `Forwarded` (`for=`) or else `X-Forwarded-For` entries read,
+/// right to left, skipping other trusted proxies: the first address that is
+/// not one is the client. Anything unreadable leaves the peer's address.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|p| p.trim().to_owned())
+            .collect()
+    };
+    let forwarded: Vec<String> = values("forwarded")
+        .iter()
+        .flat_map(|element| element.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            k.eq_ignore_ascii_case("for")
+                .then(|| v.trim_matches('"').to_owned())
+        })
+        .collect();
+    let chain = if forwarded.is_empty() {
+        values("x-forwarded-for")
+    } else {
+        forwarded
+    };
+    for entry in chain.iter().rev() {
+        let Some(ip) = parse_node(entry) else {
+            return peer;
+        };
+        if !trusted.contains(&ip) {
+            return ip;
+        }
+    }
+    peer
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `::1`.
+fn parse_node(raw: &str) -> Option<IpAddr> {
+    if let Ok(ip) = raw.parse() {
+        return Some(ip);
+    }
+    if let Ok(sock) = raw.parse::<SocketAddr>() {
+        return Some(sock.ip());
+    }
+    raw.strip_prefix('[')
+        .and_then(|r| r.split(']').next())
+        .and_then(|r| r.parse().ok())
 }
 
 /// Everything a server function needs to act for the person asking.
@@ -84,7 +142,7 @@ pub async fn request_context() -> Result<RequestContext, AppError> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let client = ClientInfo::from_parts(peer, &parts.headers);
+    let client = ClientInfo::from_parts(peer, &parts.headers, &state.settings.trusted_proxies);
     Ok(RequestContext {
         state,
         session,
@@ -409,4 +467,50 @@ pub(crate) async fn start_session(
     session.remove_value(PENDING_SINCE).await?;
     session.save().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().expect("header value"));
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+        let proxy = ip("10.0.0.2");
+        let trusted = [proxy, ip("10.0.0.3")];
+        let xff = headers(&[("x-forwarded-for", "198.51.100.7, 203.0.113.9, 10.0.0.3")]);
+        // From the proxy: the right-most address that is not a proxy.
+        assert_eq!(client_ip(proxy, &xff, &trusted), ip("203.0.113.9"));
+        // From anyone else (or with no proxy configured): the header is ignored.
+        assert_eq!(
+            client_ip(ip("203.0.113.50"), &xff, &trusted),
+            ip("203.0.113.50")
+        );
+        assert_eq!(client_ip(proxy, &xff, &[]), proxy);
+        // Forwarded wins over X-Forwarded-For; ports and brackets are read.
+        let fwd = headers(&[
+            (
+                "forwarded",
+                "for=192.0.2.60;proto=https, for=\"[2001:db8::1]:4711\"",
+            ),
+            ("x-forwarded-for", "198.51.100.7"),
+        ]);
+        assert_eq!(client_ip(proxy, &fwd, &trusted), ip("2001:db8::1"));
+        // Garbage, or only proxies: the peer.
+        let junk = headers(&[("x-forwarded-for", "not-an-ip")]);
+        assert_eq!(client_ip(proxy, &junk, &trusted), proxy);
+        let only = headers(&[("x-forwarded-for", "10.0.0.3")]);
+        assert_eq!(client_ip(proxy, &only, &trusted), proxy);
+    }
 }

@@ -84,7 +84,30 @@ fn provider(state: &AppState) -> Provider {
     }
 }
 
-fn redirect_uri(state: &AppState) -> String {
+/// Sends a visitor who is not signed in to the log-in page instead of the
+/// embedded exchange's simulated consent page (it simulates *their*
+/// consent); every other exchange request passes untouched.
+pub async fn simulated_consent_needs_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path().ends_with("/oauth/authorize") {
+        match current_user(&state, &session).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Redirect::to("/login").into_response(),
+            Err(e) => {
+                tracing::error!(error.cause_chain = ?e, "could not check the session for the consent page");
+                return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// This app's OAuth callback URL.
+pub(crate) fn redirect_uri(state: &AppState) -> String {
     format!(
         "{}{CALLBACK}",
         state.public_url.as_str().trim_end_matches('/')
@@ -168,7 +191,7 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let client = ClientInfo::from_parts(Some(peer), &headers);
+    let client = ClientInfo::from_parts(Some(peer), &headers, &state.settings.trusted_proxies);
     match callback_inner(&state, &session, &client, q).await {
         Ok(r) => r,
         Err(e) => {

@@ -5,6 +5,7 @@
 //! `X-RateLimit-*` headers.
 
 use super::ledger::{self, NewOrder, OrderType, Refusal, Side, StatusFilter, TimeInForce};
+pub use super::oauth::ConsentPolicy;
 use super::{Exchange, Fault, KeyPolicy, clock, market, oauth, wire};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
@@ -45,14 +46,43 @@ fn ok(v: Value) -> Reply {
 }
 
 /// What the exchange serves besides Alpaca's own API.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Extras {
-    /// The simulated OAuth consent page and token endpoint (`/oauth/...`);
-    /// an instance with a real Alpaca OAuth app has no use for them.
-    pub oauth_fake: bool,
+    /// The simulated OAuth consent page and token endpoint (`/oauth/...`)
+    /// and the redirect URIs it accepts; an instance with a real Alpaca
+    /// OAuth app has no use for them.
+    pub oauth_fake: Option<oauth::ConsentPolicy>,
     /// `POST /_control/clock` to move the clock (demos and end-to-end tests
-    /// only: anyone who can reach it can move the exchange's time).
-    pub control: bool,
+    /// only), and who may call it.
+    pub control: Option<ControlAccess>,
+}
+
+/// Who may move the exchange's clock.
+#[derive(Debug, Clone)]
+pub enum ControlAccess {
+    /// Anyone who can reach the listener (the standalone `dripfeed exchange`
+    /// on a loopback address).
+    Open,
+    /// Requests carrying `Authorization: Bearer <token>` (the exchange
+    /// mounted in the app, whose listener users reach).
+    Token(std::sync::Arc<secrecy::SecretString>),
+}
+
+impl ControlAccess {
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        use sha2::{Digest, Sha256};
+        let ControlAccess::Token(token) = self else {
+            return true;
+        };
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Digests compared, so the comparison's timing says nothing of the token.
+        Sha256::digest(given.as_bytes())
+            == Sha256::digest(secrecy::ExposeSecret::expose_secret(token.as_ref()).as_bytes())
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -100,11 +130,24 @@ pub fn router(exchange: Exchange, extras: Extras) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(exchange.clone(), gate));
     let mut router = Router::new().merge(v2);
-    if extras.oauth_fake {
-        router = router.merge(oauth::router());
+    if let Some(policy) = extras.oauth_fake {
+        router = router.merge(oauth::router(policy));
     }
-    if extras.control {
-        router = router.route("/_control/clock", axum::routing::post(control_clock));
+    if let Some(access) = extras.control {
+        let guard = move |req: Request, next: Next| {
+            let allowed = access.allows(req.headers());
+            async move {
+                if allowed {
+                    next.run(req).await
+                } else {
+                    Refusal::unauthorized().into_response()
+                }
+            }
+        };
+        router = router.route(
+            "/_control/clock",
+            axum::routing::post(control_clock).route_layer(middleware::from_fn(guard)),
+        );
     }
     router.with_state(exchange)
 }

@@ -622,10 +622,13 @@ impl Account {
             .ok_or_else(|| Refusal::new(422, 42210000, format!("no price for asset {symbol}")))?;
         let reserved = match side {
             Side::Buy => {
+                // Checked: a quantity no account could pay for is refused,
+                // never an arithmetic overflow.
+                let too_large = || Refusal::invalid("qty is too large");
                 let cost = match (req.notional, req.qty, limit_price) {
                     (Some(n), _, _) => n,
-                    (None, Some(q), Some(lp)) => q * lp,
-                    (None, Some(q), None) => q * px,
+                    (None, Some(q), Some(lp)) => q.checked_mul(lp).ok_or_else(too_large)?,
+                    (None, Some(q), None) => q.checked_mul(px).ok_or_else(too_large)?,
                     (None, None, _) => Decimal::ZERO,
                 }
                 .round_dp(2);
@@ -847,6 +850,30 @@ mod tests {
         let e = assert_err!(a.submit(req, at(OPEN), None));
         assert_eq!((e.status, e.code), (422, 40010001));
         assert_eq!(a.orders.len(), 1);
+    }
+
+    #[test]
+    fn a_quantity_too_large_to_price_is_refused_not_a_panic() {
+        let (mut l, id) = account();
+        let a = l.account_mut(id).unwrap();
+        for limit in [None, Some(Decimal::from(500))] {
+            let huge = NewOrder {
+                symbol: "SPY".into(),
+                side: Some(Side::Buy),
+                order_type: Some(if limit.is_some() {
+                    OrderType::Limit
+                } else {
+                    OrderType::Market
+                }),
+                time_in_force: Some(TimeInForce::Day),
+                qty: Some(Decimal::MAX),
+                limit_price: limit,
+                ..NewOrder::default()
+            };
+            let e = assert_err!(a.submit(huge, at(OPEN), None));
+            assert_eq!(e.status, 422, "{e}");
+        }
+        assert!(a.orders.is_empty());
     }
 
     #[test]

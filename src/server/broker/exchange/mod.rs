@@ -213,7 +213,7 @@ impl Exchange {
         lock(&self.inner.rate)
     }
 
-    fn grants(&self) -> MutexGuard<'_, oauth::Grants> {
+    pub fn grants(&self) -> MutexGuard<'_, oauth::Grants> {
         lock(&self.inner.oauth)
     }
 }

@@ -16,10 +16,55 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Codes not yet exchanged, and what they were issued for.
+/// Codes not yet exchanged, and what they were issued for. Bounded: at
+/// most [`MAX_PENDING`] at a time, expired ones dropped first.
 #[derive(Debug, Default)]
 pub struct Grants {
     codes: HashMap<String, Grant>,
+}
+
+/// The most authorizations waiting for their code to be exchanged.
+pub const MAX_PENDING: usize = 1000;
+/// The longest `client_id`, `scope`, `state` and `redirect_uri` accepted.
+const MAX_CLIENT_ID: usize = 200;
+const MAX_SCOPE: usize = 200;
+const MAX_STATE: usize = 512;
+const MAX_REDIRECT: usize = 2048;
+
+impl Grants {
+    /// Keeps `grant` under a new code, unless too many are pending.
+    fn issue(&mut self, grant: Grant, now: DateTime<Utc>) -> Option<String> {
+        if self.codes.len() >= MAX_PENDING {
+            self.codes.retain(|_, g| g.expires_at > now);
+        }
+        if self.codes.len() >= MAX_PENDING {
+            return None;
+        }
+        let code = Uuid::new_v4().simple().to_string();
+        self.codes.insert(code.clone(), grant);
+        Some(code)
+    }
+
+    /// How many authorizations are pending.
+    pub fn pending(&self) -> usize {
+        self.codes.len()
+    }
+}
+
+/// Which redirect URIs the simulated consent accepts.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentPolicy {
+    /// Only this one (the app's own callback) when set; any http(s) URL
+    /// otherwise (the standalone exchange used as an Alpaca stand-in).
+    pub redirect_uri: Option<String>,
+}
+
+impl ConsentPolicy {
+    fn allows(&self, uri: &str) -> bool {
+        uri.len() <= MAX_REDIRECT
+            && valid_redirect(uri)
+            && self.redirect_uri.as_deref().is_none_or(|only| only == uri)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -30,10 +75,16 @@ struct Grant {
     expires_at: DateTime<Utc>,
 }
 
-pub fn router() -> Router<Exchange> {
+pub fn router(policy: ConsentPolicy) -> Router<Exchange> {
     Router::new()
         .route("/oauth/authorize", get(authorize_page).post(authorize))
         .route("/oauth/token", post(token))
+        .layer(axum::Extension(policy))
+}
+
+/// The consent form's fields within their size limits.
+fn sizes_ok(client_id: &str, scope: &str, state: &str) -> bool {
+    client_id.len() <= MAX_CLIENT_ID && scope.len() <= MAX_SCOPE && state.len() <= MAX_STATE
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,18 +119,24 @@ fn valid_redirect(uri: &str) -> bool {
     url::Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
-async fn authorize_page(Query(q): Query<AuthorizeQuery>) -> Response {
+async fn authorize_page(
+    axum::Extension(policy): axum::Extension<ConsentPolicy>,
+    Query(q): Query<AuthorizeQuery>,
+) -> Response {
     if q.response_type.as_deref() != Some("code") {
         return bad_request("response_type must be code");
     }
     let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
         return bad_request("client_id and redirect_uri are required");
     };
-    if !valid_redirect(&redirect_uri) {
-        return bad_request("redirect_uri is not a valid URL");
+    if !policy.allows(&redirect_uri) {
+        return bad_request("redirect_uri is not allowed for this client");
     }
     let scope = q.scope.unwrap_or_default();
     let state = q.state.unwrap_or_default();
+    if !sizes_ok(&client_id, &scope, &state) {
+        return bad_request("client_id, scope or state is too long");
+    }
     let hidden = |name: &str, value: &str| {
         format!(
             r#"<input type="hidden" name="{name}" value="{}">"#,
@@ -133,21 +190,32 @@ fn with_params(uri: &str, params: &[(&str, &str)]) -> Option<String> {
     Some(url.to_string())
 }
 
-async fn authorize(State(ex): State<Exchange>, Form(d): Form<Decision>) -> Response {
-    if !valid_redirect(&d.redirect_uri) {
-        return bad_request("redirect_uri is not a valid URL");
+async fn authorize(
+    State(ex): State<Exchange>,
+    axum::Extension(policy): axum::Extension<ConsentPolicy>,
+    Form(d): Form<Decision>,
+) -> Response {
+    if !policy.allows(&d.redirect_uri) {
+        return bad_request("redirect_uri is not allowed for this client");
+    }
+    if !sizes_ok(&d.client_id, &d.scope, &d.state) {
+        return bad_request("client_id, scope or state is too long");
     }
     let target = if d.decision == "allow" {
-        let code = Uuid::new_v4().simple().to_string();
-        ex.grants().codes.insert(
-            code.clone(),
-            Grant {
-                client_id: d.client_id,
-                redirect_uri: d.redirect_uri.clone(),
-                scope: d.scope,
-                expires_at: Utc::now() + Duration::minutes(10),
-            },
-        );
+        let now = Utc::now();
+        let grant = Grant {
+            client_id: d.client_id,
+            redirect_uri: d.redirect_uri.clone(),
+            scope: d.scope,
+            expires_at: now + Duration::minutes(10),
+        };
+        let Some(code) = ex.grants().issue(grant, now) else {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Html("<!doctype html><title>Busy</title><p>Too many authorizations are waiting; try again in a few minutes.</p>"),
+            )
+                .into_response();
+        };
         with_params(&d.redirect_uri, &[("code", &code), ("state", &d.state)])
     } else {
         with_params(
@@ -228,4 +296,62 @@ async fn token(State(ex): State<Exchange>, Form(t): Form<TokenRequest>) -> Respo
         "scope": grant.scope,
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(expires_at: DateTime<Utc>) -> Grant {
+        Grant {
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            scope: String::new(),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn pending_authorizations_are_bounded_and_expired_ones_make_room() {
+        let now = Utc::now();
+        let mut grants = Grants::default();
+        for _ in 0..MAX_PENDING - 1 {
+            assert!(
+                grants
+                    .issue(grant(now + Duration::minutes(10)), now)
+                    .is_some()
+            );
+        }
+        assert!(
+            grants
+                .issue(grant(now - Duration::seconds(1)), now)
+                .is_some()
+        );
+        assert_eq!(grants.pending(), MAX_PENDING);
+        // Full: the expired one is dropped to make room, then no more.
+        assert!(
+            grants
+                .issue(grant(now + Duration::minutes(10)), now)
+                .is_some()
+        );
+        assert!(
+            grants
+                .issue(grant(now + Duration::minutes(10)), now)
+                .is_none()
+        );
+        assert_eq!(grants.pending(), MAX_PENDING);
+    }
+
+    #[test]
+    fn only_the_configured_callback_is_accepted_when_one_is_set() {
+        let app = ConsentPolicy {
+            redirect_uri: Some("http://127.0.0.1:3000/oauth/alpaca/callback".into()),
+        };
+        assert!(app.allows("http://127.0.0.1:3000/oauth/alpaca/callback"));
+        assert!(!app.allows("https://evil.example/oauth/alpaca/callback"));
+        let open = ConsentPolicy::default();
+        assert!(open.allows("https://anything.example/cb"));
+        assert!(!open.allows("javascript:alert(1)"));
+        assert!(!open.allows(&format!("https://x.example/{}", "a".repeat(3000))));
+    }
 }
