@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod entitlement;
 pub mod legal;
 pub mod plan;
+pub mod run;
 pub mod schedule;
 pub mod strategy;
 pub mod tier;

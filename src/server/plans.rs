@@ -16,7 +16,7 @@ use crate::server::auth::{ClientInfo, CurrentUser, audit};
 use crate::server::broker::{Broker, BrokerError};
 use crate::server::connections::broker_for;
 use crate::server::db::plans::NewPlan;
-use crate::server::db::rows::PlanRow;
+use crate::server::db::rows::{PlanRow, stored_decimal};
 use crate::server::engine::{engine_now, plan_schedule};
 use crate::server::state::AppState;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -686,7 +686,13 @@ async fn summaries(
                 Ok(Mode::Smart { sma_days, .. }) => {
                     format!("Smart: buy at or below the {sma_days}-day average")
                 }
-                _ => "Pure: buy every run".to_owned(),
+                Ok(Mode::Pure) => "Pure: buy every run".to_owned(),
+                // Shown as unreadable, never as a mode it is not (the engine
+                // refuses to run such a plan).
+                Err(e) => {
+                    tracing::error!(plan_id = row.id, error = %e, "a plan's stored mode is unreadable");
+                    "Unreadable: this plan's mode is damaged; it will not buy".to_owned()
+                }
             };
             PlanSummary {
                 id: row.id,
@@ -718,15 +724,15 @@ async fn holdings(
     rows: &[PlanRow],
 ) -> Result<(HashMap<i64, Decimal>, HashMap<i64, Option<Decimal>>), AppError> {
     let wanted: HashSet<i64> = rows.iter().map(|r| r.id).collect();
-    let dec = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+    let dec = |s: &str| stored_decimal("a filled quantity or price", s);
     let mut invested: HashMap<i64, Decimal> = HashMap::new();
     let mut shares: HashMap<i64, HashMap<String, Decimal>> = HashMap::new();
     for (plan_id, symbol, qty, price) in state.store.plan_fills(user.id).await? {
         if !wanted.contains(&plan_id) {
             continue;
         }
-        let qty = dec(&qty);
-        if let Some(price) = price.as_deref().map(dec) {
+        let qty = dec(&qty)?;
+        if let Some(price) = price.as_deref().map(dec).transpose()? {
             *invested.entry(plan_id).or_default() += (qty * price).round_dp(2);
         }
         *shares
@@ -955,28 +961,25 @@ async fn slots_of(
     time_zone: &str,
 ) -> Result<(Vec<SlotDto>, Decimal), AppError> {
     let zone: Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let dec = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+    let dec = |s: &str| stored_decimal("an order's amount, quantity or price", s);
     let mut invested = Decimal::ZERO;
     let mut slots = Vec::new();
     for slot in state.store.plan_slots(plan_id).await? {
-        let orders = state.store.slot_orders(slot.id).await?;
-        let orders: Vec<SlotOrderDto> = orders
-            .into_iter()
-            .map(|o| {
-                let filled = dec(&o.filled_qty);
-                let price = o.filled_avg_price.as_deref().map(dec);
-                invested += price.map_or(Decimal::ZERO, |p| (p * filled).round_dp(2));
-                SlotOrderDto {
-                    symbol: o.symbol,
-                    notional: dec(&o.notional),
-                    status: o.status,
-                    filled_qty: filled,
-                    filled_avg_price: price,
-                    broker_order_id: o.broker_order_id,
-                    client_order_id: o.client_order_id,
-                }
-            })
-            .collect();
+        let mut orders = Vec::new();
+        for o in state.store.slot_orders(slot.id).await? {
+            let filled = dec(&o.filled_qty)?;
+            let price = o.filled_avg_price.as_deref().map(dec).transpose()?;
+            invested += price.map_or(Decimal::ZERO, |p| (p * filled).round_dp(2));
+            orders.push(SlotOrderDto {
+                symbol: o.symbol,
+                notional: dec(&o.notional)?,
+                status: o.status.as_str().to_owned(),
+                filled_qty: filled,
+                filled_avg_price: price,
+                broker_order_id: o.broker_order_id,
+                client_order_id: o.client_order_id,
+            });
+        }
         slots.push(SlotDto {
             scheduled_at: slot.scheduled_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             local: slot
@@ -984,7 +987,7 @@ async fn slots_of(
                 .with_timezone(&zone)
                 .format("%a %-d %b %Y, %H:%M (%Z)")
                 .to_string(),
-            status: slot.status,
+            status: slot.status.as_str().to_owned(),
             reason: slot.reason,
             orders,
         });

@@ -436,6 +436,35 @@ async fn a_duplicate_refusal_is_settled_by_its_code_and_a_look_up_not_by_its_wor
 }
 
 #[tokio::test]
+async fn an_unknown_state_is_refused_when_written_and_an_error_when_read() {
+    let f = fixture(&[("VTI", "25")]).await;
+    f.tick(f.slot).await;
+    // The database refuses a state the engine does not know.
+    for sql in [
+        "UPDATE slot_orders SET status = 'bogus'",
+        "UPDATE plan_slots SET status = 'done'",
+    ] {
+        assert!(f.app.try_execute_sql(sql).await.is_err(), "{sql}");
+    }
+    // A value that got in anyway (the check removed by hand) makes reading
+    // the row fail loudly instead of standing for some other state.
+    let unchecked = match &f.app.store {
+        dripfeed::server::db::Store::Sqlite(_) => "DROP TRIGGER ck_slot_orders_status_update",
+        dripfeed::server::db::Store::Postgres(_) => {
+            "ALTER TABLE slot_orders DROP CONSTRAINT ck_slot_orders_status"
+        }
+    };
+    f.app.execute_sql(unchecked).await;
+    f.app
+        .execute_sql("UPDATE slot_orders SET status = 'bogus'")
+        .await;
+    let slot = &f.slots().await[0];
+    let read = f.app.store.slot_orders(slot.id).await;
+    let error = format!("{:#}", read.expect_err("an unknown state is an error"));
+    assert!(error.contains("bogus"), "{error}");
+}
+
+#[tokio::test]
 async fn a_rate_limited_submission_waits_and_goes_through_once() {
     let f = fixture(&[("VTI", "25")]).await;
     f.app.demo_exchange.faults().queue.extend([
@@ -463,7 +492,13 @@ async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
         .date_naive();
     assert!(
         store
-            .insert_slot(f.plan_id, f.slot, date, "pending", None)
+            .insert_slot(
+                f.plan_id,
+                f.slot,
+                date,
+                dripfeed::domain::run::RunStatus::Pending,
+                None
+            )
             .await
             .expect("slot")
     );
@@ -758,7 +793,13 @@ async fn an_intent_left_for_a_user_who_was_then_disabled_is_never_sent() {
     // An engine wrote the run's intent and died before sending it; then an
     // administrator disabled the owner.
     store
-        .insert_slot(f.plan_id, f.slot, trading_date(f.slot), "pending", None)
+        .insert_slot(
+            f.plan_id,
+            f.slot,
+            trading_date(f.slot),
+            dripfeed::domain::run::RunStatus::Pending,
+            None,
+        )
         .await
         .expect("slot");
     let claimed = store
@@ -805,7 +846,13 @@ async fn no_order_leaves_for_more_than_the_plans_per_run_maximum() {
     let next = f.run(1).await;
     let store = &f.app.store;
     store
-        .insert_slot(f.plan_id, next, trading_date(next), "pending", None)
+        .insert_slot(
+            f.plan_id,
+            next,
+            trading_date(next),
+            dripfeed::domain::run::RunStatus::Pending,
+            None,
+        )
         .await
         .expect("slot");
     let claimed = store
@@ -895,7 +942,13 @@ async fn reconciliation_reports_unknown_orders_and_stuck_slots_once() {
         .date_naive();
     f.app
         .store
-        .insert_slot(f.plan_id, later, date, "pending", None)
+        .insert_slot(
+            f.plan_id,
+            later,
+            date,
+            dripfeed::domain::run::RunStatus::Pending,
+            None,
+        )
         .await
         .expect("slot");
     f.app

@@ -53,6 +53,14 @@ impl TestApp {
         .expect("SQL statement");
     }
 
+    /// Runs one SQL statement directly; its error, if the database refuses it.
+    pub async fn try_execute_sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.store {
+            Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        }
+    }
+
     /// Runs one SQL statement whose only parameter (`$1`) is an instant, bound
     /// the way the app binds instants (so comparisons stay consistent).
     pub async fn execute_sql_at(&self, sql: &str, at: chrono::DateTime<chrono::Utc>) {

@@ -5,6 +5,7 @@
 
 use super::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
 use super::{Store, with_pool};
+use crate::domain::run::{OrderState, RunStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 
 const SLOT_COLUMNS: &str = "id, plan_id, scheduled_at, trading_date, status, reason, claimed_by, \
@@ -195,11 +196,11 @@ impl Store {
         plan_id: i64,
         at: DateTime<Utc>,
         trading_date: NaiveDate,
-        status: &str,
+        status: RunStatus,
         reason: Option<&str>,
     ) -> anyhow::Result<bool> {
         let now = super::now();
-        let finished = (status != "pending").then_some(now);
+        let finished = (status != RunStatus::Pending).then_some(now);
         let sql = "INSERT INTO plan_slots (plan_id, scheduled_at, trading_date, status, reason, \
                    created_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
                    ON CONFLICT (plan_id, scheduled_at) DO NOTHING";
@@ -258,7 +259,7 @@ impl Store {
         &self,
         id: i64,
         owner: &str,
-        status: &str,
+        status: RunStatus,
         reason: Option<&str>,
         carries: Option<(i64, &[(String, String)])>,
     ) -> anyhow::Result<bool> {
@@ -374,7 +375,7 @@ impl Store {
     pub async fn update_order(
         &self,
         id: i64,
-        status: &str,
+        status: OrderState,
         broker_order_id: Option<&str>,
         filled_qty: &str,
         filled_avg_price: Option<&str>,

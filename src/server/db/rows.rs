@@ -2,6 +2,7 @@
 //! functions map them to DTOs, so internal columns (password hashes, session
 //! data) cannot leak to the browser.
 
+use crate::domain::run::{OrderState, RunStatus};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -110,7 +111,7 @@ pub struct SlotRow {
     pub plan_id: i64,
     pub scheduled_at: DateTime<Utc>,
     pub trading_date: chrono::NaiveDate,
-    pub status: String,
+    pub status: RunStatus,
     pub reason: Option<String>,
     pub claimed_by: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
@@ -127,7 +128,7 @@ pub struct SlotOrderRow {
     pub notional: String,
     pub client_order_id: String,
     pub broker_order_id: Option<String>,
-    pub status: String,
+    pub status: OrderState,
     pub filled_qty: String,
     pub filled_avg_price: Option<String>,
     pub reason: Option<String>,
@@ -163,3 +164,67 @@ pub struct SubscriptionRow {
     pub past_due_since: Option<DateTime<Utc>>,
     pub fetched_at: DateTime<Utc>,
 }
+
+/// A decimal stored as text (amounts, quantities, prices), parsed: a value
+/// that does not parse is an error naming what it was, never zero.
+pub fn stored_decimal(what: &str, text: &str) -> anyhow::Result<rust_decimal::Decimal> {
+    text.parse()
+        .map_err(|e| anyhow::anyhow!("{what} is stored as {text:?}, which is not a decimal ({e})"))
+}
+
+/// A state column read into its domain enum: a stored name that is not a
+/// known state fails the row (an error, never a default); written as its name.
+macro_rules! state_column {
+    ($t:ty) => {
+        impl sqlx::Type<sqlx::Sqlite> for $t {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <&str as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            }
+        }
+        impl sqlx::Type<sqlx::Postgres> for $t {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $t {
+            fn decode(
+                value: sqlx::sqlite::SqliteValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+                Ok(<$t>::try_from(text)?)
+            }
+        }
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $t {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Ok(<$t>::try_from(text)?)
+            }
+        }
+        impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for $t {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Sqlite as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+            }
+        }
+        impl<'q> sqlx::Encode<'q, sqlx::Postgres> for $t {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+    };
+}
+state_column!(RunStatus);
+state_column!(OrderState);

@@ -22,6 +22,7 @@ mod reconcile;
 mod run;
 
 use crate::domain::calendar;
+use crate::domain::run::RunStatus;
 use crate::domain::schedule::Schedule;
 use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
@@ -357,9 +358,9 @@ impl Engine {
                 }
             });
             let status = if reason.is_some() {
-                "missed"
+                RunStatus::Missed
             } else {
-                "pending"
+                RunStatus::Pending
             };
             if store
                 .insert_slot(
@@ -372,14 +373,14 @@ impl Engine {
                 .await?
             {
                 written += 1;
-                if status == "missed" {
+                if status == RunStatus::Missed {
                     missed += 1;
                     tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
                     crate::server::notifications::run_outcome(
                         &self.state,
                         &plan,
                         slot.at,
-                        status,
+                        status.as_str(),
                         reason.as_deref(),
                     )
                     .await?;

@@ -7,6 +7,7 @@
 
 use super::Engine;
 use crate::domain::calendar;
+use crate::domain::run::RunStatus;
 use crate::server::auth::{ClientInfo, audit};
 use crate::server::broker::{Broker as _, OrderFilter};
 use crate::server::connections::broker_for;
@@ -97,8 +98,8 @@ pub async fn reconcile(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<Fi
     }
 
     for slot in store.unfinished_slots().await? {
-        let stuck = match slot.status.as_str() {
-            "submitted" => calendar::trading_day(slot.trading_date)
+        let stuck = match slot.status {
+            RunStatus::Submitted => calendar::trading_day(slot.trading_date)
                 .is_none_or(|d| now > d.close_at() + STUCK_AFTER_CLOSE),
             _ => now > slot.scheduled_at + STUCK_AFTER,
         };
@@ -119,7 +120,7 @@ pub async fn reconcile(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<Fi
                 json!({
                     "slot_id": slot.id,
                     "plan_id": slot.plan_id,
-                    "status": slot.status,
+                    "status": slot.status.as_str(),
                     "scheduled_at": slot.scheduled_at,
                 }),
             )

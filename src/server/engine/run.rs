@@ -5,6 +5,7 @@
 use super::{Engine, FOLLOW_EVERY, TooLate, too_late};
 use crate::domain::calendar;
 use crate::domain::plan::Mode;
+use crate::domain::run::{OrderState, RunStatus};
 use crate::domain::strategy::{self, Gate};
 use crate::server::broker::alpaca::AlpacaBroker;
 use crate::server::broker::{
@@ -16,7 +17,6 @@ use crate::server::db::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::str::FromStr;
 
 /// The idempotency key of one order: derived from the plan, the slot's
 /// instant and the symbol, so it is the same on every attempt and after any
@@ -26,21 +26,9 @@ pub fn client_order_id(plan_id: i64, at: DateTime<Utc>, symbol: &str) -> String 
     format!("df-{plan_id}-{}-{symbol}", at.timestamp())
 }
 
-const TERMINAL: [&str; 6] = [
-    "filled",
-    "canceled",
-    "expired",
-    "rejected",
-    "not_placed",
-    "failed",
-];
-
-fn is_terminal(status: &str) -> bool {
-    TERMINAL.contains(&status)
-}
-
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap_or_default()
+/// A stored amount, quantity or price; unreadable is an error, never zero.
+fn dec(s: &str) -> anyhow::Result<Decimal> {
+    crate::server::db::rows::stored_decimal("an amount, quantity or price", s)
 }
 
 fn money(d: Decimal) -> String {
@@ -253,7 +241,7 @@ async fn start(
     };
     if let Some(reason) = group_skip {
         for (slot, plan, _) in &fresh {
-            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+            finish(engine, plan, slot, RunStatus::Skipped, Some(&reason)).await?;
             finished += 1;
         }
         return Ok(finished);
@@ -274,7 +262,7 @@ async fn start(
             account.status
         );
         for (slot, plan, _) in &fresh {
-            finish(engine, plan, slot, "skipped", Some(&reason)).await?;
+            finish(engine, plan, slot, RunStatus::Skipped, Some(&reason)).await?;
             finished += 1;
         }
         return Ok(finished);
@@ -294,7 +282,7 @@ async fn start(
                     "Dripfeed could not run it within this plan's {m}-minute catch-up window."
                 ),
             };
-            finish(engine, &plan, &slot, "missed", Some(&reason)).await?;
+            finish(engine, &plan, &slot, RunStatus::Missed, Some(&reason)).await?;
             finished += 1;
             continue;
         }
@@ -308,7 +296,15 @@ async fn start(
         };
         match decision {
             Ok(Preflight::Skip { reason, carries }) => {
-                finish_carrying(engine, &plan, &slot, "skipped", Some(&reason), &carries).await?;
+                finish_carrying(
+                    engine,
+                    &plan,
+                    &slot,
+                    RunStatus::Skipped,
+                    Some(&reason),
+                    &carries,
+                )
+                .await?;
                 finished += 1;
             }
             Ok(Preflight::Buy { buys, carries }) => {
@@ -349,7 +345,14 @@ async fn start(
             )
         };
         for run in &buying {
-            finish(engine, &run.plan, &run.slot, "skipped", Some(&reason)).await?;
+            finish(
+                engine,
+                &run.plan,
+                &run.slot,
+                RunStatus::Skipped,
+                Some(&reason),
+            )
+            .await?;
             finished += 1;
         }
         return Ok(finished);
@@ -420,7 +423,7 @@ async fn broker_trouble(
             .await?;
         let reason = "Alpaca refused this connection's credentials; reconnect it to resume buying.";
         for (slot, plan) in runs {
-            finish(engine, plan, slot, "skipped", Some(reason)).await?;
+            finish(engine, plan, slot, RunStatus::Skipped, Some(reason)).await?;
             finished += 1;
         }
         return Ok(finished);
@@ -430,7 +433,7 @@ async fn broker_trouble(
         if closed {
             let reason =
                 format!("The broker could not be reached before the session closed ({e}).");
-            finish(engine, plan, slot, "failed", Some(&reason)).await?;
+            finish(engine, plan, slot, RunStatus::Failed, Some(&reason)).await?;
             finished += 1;
         } else {
             // Try again when the lease runs out.
@@ -474,7 +477,7 @@ async fn follow(
     };
     let ceilings = per_run_ceilings(plan, legs)?;
     let mut orders = orders;
-    for order in orders.iter_mut().filter(|o| !is_terminal(&o.status)) {
+    for order in orders.iter_mut().filter(|o| !o.status.is_terminal()) {
         let updated = match broker {
             Some((broker, connection_id)) => {
                 let fresh = fresh.contains(&order.id);
@@ -482,27 +485,27 @@ async fn follow(
                 let limits = Limits { ceiling, may_send };
                 advance(engine, broker, connection_id, order, limits, fresh, now).await?
             }
-            None if order.status == "intent" => {
-                store
-                    .update_order(
-                        order.id,
-                        "not_placed",
-                        None,
-                        "0",
-                        None,
-                        Some("the brokerage connection was removed"),
-                        now,
-                    )
-                    .await?
+            None if order.status == OrderState::Intent => {
+                move_order(
+                    store,
+                    order,
+                    OrderState::NotPlaced,
+                    None,
+                    "0",
+                    None,
+                    Some("the brokerage connection was removed"),
+                    now,
+                )
+                .await?
             }
             None => {
                 // Sent, but its outcome can no longer be asked for (a
                 // connection removed by an older version, or by hand): the
                 // run still ends, saying what is not known.
-                store
-                    .update_order(
-                        order.id,
-                        "failed",
+                move_order(
+                        store,
+                        order,
+                        OrderState::Failed,
                         None,
                         &order.filled_qty,
                         None,
@@ -517,8 +520,8 @@ async fn follow(
         }
     }
 
-    if orders.iter().all(|o| is_terminal(&o.status)) {
-        let (status, reason) = outcome(&orders);
+    if orders.iter().all(|o| o.status.is_terminal()) {
+        let (status, reason) = outcome(&orders)?;
         finish(engine, plan, slot, status, reason.as_deref()).await?;
         Ok(true)
     } else {
@@ -540,10 +543,9 @@ fn plan_mode(plan: &PlanRow) -> anyhow::Result<Mode> {
 /// the carry the plan's rules allow): the hard ceiling checked at send time.
 fn per_run_ceilings(plan: &PlanRow, legs: &Legs) -> anyhow::Result<HashMap<String, Decimal>> {
     let mode = plan_mode(plan)?;
-    Ok(legs
-        .iter()
-        .map(|(leg, _)| (leg.symbol.clone(), mode.per_run_ceiling(dec(&leg.amount))))
-        .collect())
+    legs.iter()
+        .map(|(leg, _)| Ok((leg.symbol.clone(), mode.per_run_ceiling(dec(&leg.amount)?))))
+        .collect()
 }
 
 /// Ends the slot with its outcome and tells the owner, once: only the call
@@ -552,7 +554,7 @@ async fn finish(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
-    status: &str,
+    status: RunStatus,
     reason: Option<&str>,
 ) -> anyhow::Result<()> {
     finish_carrying(engine, plan, slot, status, reason, &[]).await
@@ -563,10 +565,13 @@ async fn finish_carrying(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
-    status: &str,
+    status: RunStatus,
     reason: Option<&str>,
     carries: &[(String, String)],
 ) -> anyhow::Result<()> {
+    slot.status
+        .transition(status)
+        .map_err(|e| anyhow::anyhow!("run {}: {e}", slot.id))?;
     let state = engine.state();
     if state
         .store
@@ -579,8 +584,14 @@ async fn finish_carrying(
         )
         .await?
     {
-        crate::server::notifications::run_outcome(state, plan, slot.scheduled_at, status, reason)
-            .await?;
+        crate::server::notifications::run_outcome(
+            state,
+            plan,
+            slot.scheduled_at,
+            status.as_str(),
+            reason,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -603,21 +614,22 @@ async fn preflight(
     // intents or its final skip (a retried pre-flight starts from scratch).
     let mut carries: Carries = Vec::new();
     for (leg, stored) in legs {
-        let amount = dec(&leg.amount);
+        let amount = dec(&leg.amount).map_err(internal)?;
+        let stored = dec(stored).map_err(internal)?;
         // More than the plan's rules allow is never carried, whatever is stored.
-        let carried = dec(stored).clamp(Decimal::ZERO, mode.carry_ceiling(amount));
+        let carried = stored.clamp(Decimal::ZERO, mode.carry_ceiling(amount));
         if let Mode::Smart { sma_days, .. } = mode {
             let closes = completed_closes(broker, &leg.symbol, slot, usize::from(sma_days)).await?;
             if let Gate::Skip { reason } = strategy::smart_dca(&closes, usize::from(sma_days)) {
                 let next = mode.carry_after_skip(amount, carried);
-                if next != dec(stored) {
+                if next != stored {
                     carries.push((leg.symbol.clone(), next.normalize().to_string()));
                 }
                 skipped.push(format!("{}: {reason}", leg.symbol));
                 continue;
             }
         }
-        if !dec(stored).is_zero() {
+        if !stored.is_zero() {
             carries.push((leg.symbol.clone(), "0".into()));
         }
         buys.push((leg.symbol.clone(), amount + carried));
@@ -629,19 +641,20 @@ async fn preflight(
         });
     }
 
-    if let Some(max_total) = plan.max_total.as_deref().map(dec) {
-        let invested: Decimal = store
-            .plan_orders(plan.id)
-            .await
-            .map_err(internal)?
-            .iter()
-            .map(
-                |o| match (dec(&o.filled_qty), o.filled_avg_price.as_deref().map(dec)) {
-                    (q, Some(p)) => (q * p).round_dp(2),
-                    _ => Decimal::ZERO,
-                },
-            )
-            .sum();
+    if let Some(max_total) = plan
+        .max_total
+        .as_deref()
+        .map(dec)
+        .transpose()
+        .map_err(internal)?
+    {
+        let mut invested = Decimal::ZERO;
+        for o in store.plan_orders(plan.id).await.map_err(internal)? {
+            if let Some(price) = o.filled_avg_price.as_deref() {
+                let qty = dec(&o.filled_qty).map_err(internal)?;
+                invested += (qty * dec(price).map_err(internal)?).round_dp(2);
+            }
+        }
         let remaining = max_total - invested;
         let total: Decimal = buys.iter().map(|(_, a)| *a).sum();
         if remaining < Decimal::ONE {
@@ -712,14 +725,43 @@ async fn completed_closes(
         .collect())
 }
 
-fn order_status(o: &Order) -> &'static str {
+fn order_status(o: &Order) -> OrderState {
     match o.status {
-        OrderStatus::Filled => "filled",
-        OrderStatus::Canceled => "canceled",
-        OrderStatus::Expired => "expired",
-        OrderStatus::Rejected => "rejected",
-        _ => "submitted",
+        OrderStatus::Filled => OrderState::Filled,
+        OrderStatus::Canceled => OrderState::Canceled,
+        OrderStatus::Expired => OrderState::Expired,
+        OrderStatus::Rejected => OrderState::Rejected,
+        _ => OrderState::Submitted,
     }
+}
+
+/// Records an order's new state, after checking the move is allowed (a
+/// terminal order never changes; nothing goes back to `intent`).
+#[allow(clippy::too_many_arguments)]
+async fn move_order(
+    store: &crate::server::db::Store,
+    row: &SlotOrderRow,
+    to: OrderState,
+    broker_order_id: Option<&str>,
+    filled_qty: &str,
+    filled_avg_price: Option<&str>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<SlotOrderRow>> {
+    row.status
+        .transition(to)
+        .map_err(|e| anyhow::anyhow!("order {}: {e}", row.client_order_id))?;
+    store
+        .update_order(
+            row.id,
+            to,
+            broker_order_id,
+            filled_qty,
+            filled_avg_price,
+            reason,
+            now,
+        )
+        .await
 }
 
 async fn record(
@@ -728,21 +770,19 @@ async fn record(
     o: &Order,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
-    engine
-        .state()
-        .store
-        .update_order(
-            row.id,
-            order_status(o),
-            Some(&o.id),
-            &o.filled_qty.normalize().to_string(),
-            o.filled_avg_price
-                .map(|p| p.normalize().to_string())
-                .as_deref(),
-            None,
-            now,
-        )
-        .await
+    move_order(
+        &engine.state().store,
+        row,
+        order_status(o),
+        Some(&o.id),
+        &o.filled_qty.normalize().to_string(),
+        o.filled_avg_price
+            .map(|p| p.normalize().to_string())
+            .as_deref(),
+        None,
+        now,
+    )
+    .await
 }
 
 /// Moves one order forward: send it, find out what happened to it, or
@@ -757,7 +797,7 @@ async fn advance(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
     let store = &engine.state().store;
-    if row.status == "submitted"
+    if row.status == OrderState::Submitted
         && let Some(id) = &row.broker_order_id
     {
         return match broker.order(id).await {
@@ -773,7 +813,10 @@ async fn advance(
     if !fresh {
         match broker.order_by_client_id(&row.client_order_id).await {
             Ok(Some(o)) => return record(engine, row, &o, now).await,
-            Ok(None) if row.status == "unknown" && now - row.updated_at < Duration::minutes(1) => {
+            Ok(None)
+                if row.status == OrderState::Unknown
+                    && now - row.updated_at < Duration::minutes(1) =>
+            {
                 // Possibly still in flight at the broker: look again later.
                 return Ok(None);
             }
@@ -785,12 +828,20 @@ async fn advance(
         }
     }
     if !limits.may_send {
-        return store
-            .update_order(row.id, "not_placed", None, "0", None, Some(DISABLED), now)
-            .await;
+        return move_order(
+            store,
+            row,
+            OrderState::NotPlaced,
+            None,
+            "0",
+            None,
+            Some(DISABLED),
+            now,
+        )
+        .await;
     }
     let Limits { ceiling, .. } = limits;
-    let notional = dec(&row.notional);
+    let notional = dec(&row.notional)?;
     if notional > ceiling || notional <= Decimal::ZERO {
         // Never sent: more than the plan allows one run to spend on this
         // symbol (or nothing at all), whatever the stored intent says.
@@ -801,9 +852,17 @@ async fn advance(
             row.symbol,
             money(ceiling)
         );
-        return store
-            .update_order(row.id, "not_placed", None, "0", None, Some(&why), now)
-            .await;
+        return move_order(
+            store,
+            row,
+            OrderState::NotPlaced,
+            None,
+            "0",
+            None,
+            Some(&why),
+            now,
+        )
+        .await;
     }
     let req = OrderRequest {
         symbol: row.symbol.clone(),
@@ -829,17 +888,33 @@ async fn advance(
             // any earlier send) the look-up decides, never the refusal.
             let may_exist = !fresh || code == Some(INVALID_REQUEST);
             if !may_exist {
-                store
-                    .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
-                    .await?
+                move_order(
+                    store,
+                    row,
+                    OrderState::Rejected,
+                    None,
+                    "0",
+                    None,
+                    Some(&message),
+                    now,
+                )
+                .await?
             } else {
                 match broker.order_by_client_id(&row.client_order_id).await {
                     Ok(Some(o)) => record(engine, row, &o, now).await?,
                     // The broker says no such order exists and refused this one.
                     Ok(None) => {
-                        store
-                            .update_order(row.id, "rejected", None, "0", None, Some(&message), now)
-                            .await?
+                        move_order(
+                            store,
+                            row,
+                            OrderState::Rejected,
+                            None,
+                            "0",
+                            None,
+                            Some(&message),
+                            now,
+                        )
+                        .await?
                     }
                     Err(e) => {
                         let why = format!(
@@ -855,17 +930,17 @@ async fn advance(
                 .set_connection_status(connection_id, "reconnect_needed")
                 .await?;
             if fresh {
-                store
-                    .update_order(
-                        row.id,
-                        "not_placed",
-                        None,
-                        "0",
-                        None,
-                        Some("Alpaca refused the connection's credentials"),
-                        now,
-                    )
-                    .await?
+                move_order(
+                    store,
+                    row,
+                    OrderState::NotPlaced,
+                    None,
+                    "0",
+                    None,
+                    Some("Alpaca refused the connection's credentials"),
+                    now,
+                )
+                .await?
             } else {
                 // An earlier send may have been placed: it is looked up once
                 // the connection works again.
@@ -900,64 +975,66 @@ async fn mark_unknown(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
     tracing::warn!(order = %row.client_order_id, why, "order outcome unknown; will look it up");
-    engine
-        .state()
-        .store
-        .update_order(
-            row.id,
-            "unknown",
-            None,
-            &row.filled_qty,
-            None,
-            Some(why),
-            now,
-        )
-        .await
+    move_order(
+        &engine.state().store,
+        row,
+        OrderState::Unknown,
+        None,
+        &row.filled_qty,
+        None,
+        Some(why),
+        now,
+    )
+    .await
 }
 
 /// The slot's outcome from its orders' outcomes.
-fn outcome(orders: &[SlotOrderRow]) -> (&'static str, Option<String>) {
-    if orders.iter().all(|o| o.status == "filled") {
-        return ("filled", None);
+fn outcome(orders: &[SlotOrderRow]) -> anyhow::Result<(RunStatus, Option<String>)> {
+    if orders.iter().all(|o| o.status == OrderState::Filled) {
+        return Ok((RunStatus::Filled, None));
     }
+    let mut any_filled = false;
     let problems: Vec<String> = orders
         .iter()
-        .filter(|o| o.status != "filled")
+        .filter(|o| o.status != OrderState::Filled)
         .map(|o| {
             let why = o
                 .reason
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
-            let filled = dec(&o.filled_qty);
-            if filled.is_zero() {
-                format!("{} {}{why}", o.symbol, o.status.replace('_', " "))
+            let state = o.status.as_str().replace('_', " ");
+            let filled = dec(&o.filled_qty)?;
+            Ok(if filled.is_zero() {
+                format!("{} {state}{why}", o.symbol)
             } else {
                 format!(
-                    "{} {} after filling {} shares{why}",
+                    "{} {state} after filling {} shares{why}",
                     o.symbol,
-                    o.status.replace('_', " "),
                     filled.normalize()
                 )
-            }
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
+    for o in orders {
+        any_filled |= !dec(&o.filled_qty)?.is_zero();
+    }
     let reason = Some(problems.join("; "));
-    if orders.iter().any(|o| !dec(&o.filled_qty).is_zero()) {
-        return ("partially_filled", reason);
+    if any_filled {
+        return Ok((RunStatus::PartiallyFilled, reason));
     }
     let first = orders
         .iter()
-        .find(|o| o.status != "filled")
-        .map(|o| o.status.as_str());
-    let all_same = orders.iter().all(|o| Some(o.status.as_str()) == first);
+        .find(|o| o.status != OrderState::Filled)
+        .map(|o| o.status);
+    let all_same = orders.iter().all(|o| Some(o.status) == first);
     let status = match first {
-        Some("rejected") if all_same => "rejected",
-        Some("canceled") if all_same => "canceled",
-        Some("expired") if all_same => "expired",
-        _ => "failed",
+        Some(OrderState::Rejected) if all_same => RunStatus::Rejected,
+        Some(OrderState::Canceled) if all_same => RunStatus::Canceled,
+        Some(OrderState::Expired) if all_same => RunStatus::Expired,
+        _ => RunStatus::Failed,
     };
-    (status, reason)
+    Ok((status, reason))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use crate::api::plans::{
     PausePlan, PlanDetail, PlanSummary, ResumePlan, StopPlan, get_plan, list_plans,
     purchase_history,
 };
+use crate::domain::run::{OrderState, RunStatus};
 use crate::error::AppError;
 use crate::ui::components::action_errors::form_error;
 use crate::ui::components::format::{money, qty, utc_label};
@@ -30,12 +31,45 @@ fn value_now(p: &PlanSummary) -> String {
 }
 
 fn status_badge(status: &str) -> impl IntoView + use<> {
-    let class = match status {
-        "active" | "filled" => "badge",
-        "paused" | "submitted" | "running" | "pending" => "badge muted",
-        _ => "badge warn",
-    };
+    let class = badge_class(status);
     view! { <span class=class>{status.replace('_', " ")}</span> }
+}
+
+/// The badge's look for a plan's status, a run's or an order's state. Runs
+/// and orders are matched exhaustively, so a new state must choose its look.
+fn badge_class(status: &str) -> &'static str {
+    const DONE: &str = "badge";
+    const WAITING: &str = "badge muted";
+    const ATTENTION: &str = "badge warn";
+    if let Ok(run) = RunStatus::try_from(status) {
+        return match run {
+            RunStatus::Filled => DONE,
+            RunStatus::Pending | RunStatus::Running | RunStatus::Submitted => WAITING,
+            RunStatus::PartiallyFilled
+            | RunStatus::Rejected
+            | RunStatus::Canceled
+            | RunStatus::Expired
+            | RunStatus::Failed
+            | RunStatus::Skipped
+            | RunStatus::Missed => ATTENTION,
+        };
+    }
+    if let Ok(order) = OrderState::try_from(status) {
+        return match order {
+            OrderState::Filled => DONE,
+            OrderState::Intent | OrderState::Submitted | OrderState::Unknown => WAITING,
+            OrderState::Canceled
+            | OrderState::Expired
+            | OrderState::Rejected
+            | OrderState::NotPlaced
+            | OrderState::Failed => ATTENTION,
+        };
+    }
+    match status {
+        "active" => DONE,
+        "paused" => WAITING,
+        _ => ATTENTION,
+    }
 }
 
 #[component]
