@@ -100,14 +100,32 @@ pub struct Faults {
     pub partial_fill: Option<Decimal>,
 }
 
+/// The books, and a count of the calls that may have changed them.
+struct Books {
+    ledger: Ledger,
+    version: u64,
+}
+
+/// What is on disk: the books as of `version`, and their digest.
+#[derive(Default)]
+struct Saved {
+    version: u64,
+    digest: Option<Vec<u8>>,
+}
+
 struct Inner {
-    ledger: Mutex<Ledger>,
+    ledger: Mutex<Books>,
+    /// Held while the books are written: callers waiting here find their
+    /// change already written by the one before them (group commit).
+    saved: Mutex<Saved>,
     clock: Mutex<SimClock>,
     faults: Mutex<Faults>,
     file: Option<PathBuf>,
     policy: KeyPolicy,
     rate: Mutex<http::RateWindows>,
     oauth: Mutex<oauth::Grants>,
+    /// Trading and market-data requests received (for tests and demos).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 /// The shared handle to one exchange.
@@ -140,13 +158,15 @@ impl Exchange {
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                ledger: Mutex::new(ledger),
+                ledger: Mutex::new(Books { ledger, version: 0 }),
+                saved: Mutex::new(Saved::default()),
                 clock: Mutex::new(SimClock::real()),
                 faults: Mutex::new(Faults::default()),
                 file,
                 policy,
                 rate: Mutex::new(http::RateWindows::default()),
                 oauth: Mutex::new(oauth::Grants::default()),
+                requests: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -181,6 +201,19 @@ impl Exchange {
         };
     }
 
+    /// How many Trading and Market Data requests have arrived.
+    pub fn requests_seen(&self) -> u64 {
+        self.inner
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_request(&self) {
+        self.inner
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.inner.faults)
     }
@@ -191,22 +224,45 @@ impl Exchange {
         self.with_ledger(|l| l.open_with_key(key_id, secret, ledger::default_funding(), now))
     }
 
-    /// Runs `f` on the books and saves them if it changed anything.
+    /// Runs `f` on the books and, when they live in a file, returns only
+    /// once they are written as of that call (so an acknowledged order is
+    /// never lost to a crash). The books' lock is held just for `f`: they are
+    /// copied, serialised and written outside it, at most one writer at a
+    /// time, and a writer saves the newest books, so callers that waited for
+    /// it find their change already on disk. Unchanged books are not
+    /// rewritten.
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> anyhow::Result<T> {
-        let mut ledger = lock(&self.inner.ledger);
-        let before = self
-            .inner
-            .file
-            .as_ref()
-            .map(|_| serde_json::to_vec(&*ledger));
-        let out = f(&mut ledger);
-        if let (Some(path), Some(before)) = (&self.inner.file, before) {
-            let after = serde_json::to_vec(&*ledger).context("serialising the exchange's books")?;
-            if before.ok().as_deref() != Some(after.as_slice()) {
-                save(path, &after)?;
-            }
+        let (out, version) = {
+            let mut books = lock(&self.inner.ledger);
+            let out = f(&mut books.ledger);
+            books.version += 1;
+            (out, books.version)
+        };
+        if let Some(path) = &self.inner.file {
+            self.persist_through(path, version)?;
         }
         Ok(out)
+    }
+
+    /// Makes sure the books as of `version` (or later) are on disk.
+    fn persist_through(&self, path: &std::path::Path, version: u64) -> anyhow::Result<()> {
+        use sha2::{Digest, Sha256};
+        let mut saved = lock(&self.inner.saved);
+        if saved.version >= version {
+            return Ok(());
+        }
+        let (latest, ledger) = {
+            let books = lock(&self.inner.ledger);
+            (books.version, books.ledger.clone())
+        };
+        let bytes = serde_json::to_vec(&ledger).context("serialising the exchange's books")?;
+        let digest = Sha256::digest(&bytes).to_vec();
+        if saved.digest.as_ref() != Some(&digest) {
+            save(path, &bytes)?;
+            saved.digest = Some(digest);
+        }
+        saved.version = latest;
+        Ok(())
     }
 
     fn rate(&self) -> MutexGuard<'_, http::RateWindows> {
@@ -224,7 +280,61 @@ fn save(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    {
+        use std::io::Write;
+        let mut file =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledged_changes_are_on_disk_and_reads_do_not_rewrite_the_books() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("books.json");
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        exchange.open_account("PKDISK", "secret").unwrap();
+        // Returned: so already durable, as a crash right now would find it.
+        let reopened = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        assert_eq!(reopened.with_ledger(|l| l.accounts.len()).unwrap(), 1);
+
+        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        for _ in 0..20 {
+            exchange.with_ledger(|l| l.accounts.len()).unwrap();
+        }
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            written,
+            "reads leave the file alone"
+        );
+    }
+
+    #[test]
+    fn concurrent_writers_share_writes_and_lose_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("books.json");
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let exchange = exchange.clone();
+                s.spawn(move || {
+                    for i in 0..25 {
+                        exchange
+                            .open_account(&format!("PK{t}X{i}"), "secret")
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(reopened.with_ledger(|l| l.accounts.len()).unwrap(), 100);
+    }
 }
