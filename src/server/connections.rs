@@ -95,15 +95,49 @@ pub fn endpoints(state: &AppState, env: Environment) -> (url::Url, url::Url) {
 }
 
 fn transport(state: &AppState, env: Environment, credentials: Credentials) -> Transport {
+    transport_with(state, env, credentials, None)
+}
+
+/// A transport; `max_rate_wait` bounds how long a request waits for the rate
+/// limiter (pages: about a second) instead of the transport's default.
+fn transport_with(
+    state: &AppState,
+    env: Environment,
+    credentials: Credentials,
+    max_rate_wait: Option<Duration>,
+) -> Transport {
     let (trading, data) = endpoints(state, env);
     let mut config = TransportConfig::new(trading, data);
     config.timeout = Duration::from_secs(state.settings.alpaca_timeout_secs.max(1));
+    if let Some(wait) = max_rate_wait {
+        config.max_rate_wait = wait;
+    }
     Transport::new(state.broker_http.clone(), config, credentials)
+}
+
+/// The most a page waits for the rate limiter before it shows what it has.
+pub const PAGE_RATE_WAIT: Duration = Duration::from_secs(1);
+
+/// [`broker_for`], for a page someone is waiting on: it never waits on the
+/// rate limiter for more than [`PAGE_RATE_WAIT`].
+pub fn broker_for_page(
+    state: &AppState,
+    row: &ConnectionRow,
+) -> anyhow::Result<(AlpacaBroker, String)> {
+    broker_with(state, row, Some(PAGE_RATE_WAIT))
 }
 
 /// A broker for one of the user's connections, and the data host its market
 /// data comes from (the cache key).
 pub fn broker_for(state: &AppState, row: &ConnectionRow) -> anyhow::Result<(AlpacaBroker, String)> {
+    broker_with(state, row, None)
+}
+
+fn broker_with(
+    state: &AppState,
+    row: &ConnectionRow,
+    max_rate_wait: Option<Duration>,
+) -> anyhow::Result<(AlpacaBroker, String)> {
     let env = Environment::parse(&row.environment).ok_or_else(|| {
         anyhow::anyhow!("connection {} has environment {}", row.id, row.environment)
     })?;
@@ -120,7 +154,7 @@ pub fn broker_for(state: &AppState, row: &ConnectionRow) -> anyhow::Result<(Alpa
             access_token: SecretString::from(access_token),
         },
     };
-    let t = transport(state, env, credentials);
+    let t = transport_with(state, env, credentials, max_rate_wait);
     let data_host = t.config().data_url.to_string();
     Ok((AlpacaBroker::new(t), data_host))
 }

@@ -3,6 +3,12 @@
 //! broker in parallel. A refused credential marks the connection
 //! "reconnect needed"; an unreachable broker is shown as such, never as an
 //! empty portfolio.
+//!
+//! Reads are shared: per connection one broker read is in flight at a time,
+//! concurrent page views wait for it and share its answer, and an answer is
+//! reused for [`FRESH_FOR`]. A page never waits on the rate limiter for more
+//! than about a second; when the broker cannot be asked right now, the last
+//! snapshot is shown with its time.
 
 use crate::api::broker::{
     AccountDto, BrokerageSummary, ConnectionDto, DashboardDto, DashboardState, MarketDto, OrderDto,
@@ -10,8 +16,10 @@ use crate::api::broker::{
 };
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
-use crate::server::broker::{Amount, Broker, BrokerError, OrderFilter, Side};
-use crate::server::connections::{DEMO_LABEL, broker_for};
+use crate::server::broker::{
+    Account, Amount, Broker, BrokerError, MarketClock, Order, OrderFilter, Position, Side,
+};
+use crate::server::connections::{DEMO_LABEL, broker_for_page};
 use crate::server::db::rows::ConnectionRow;
 use crate::server::routes::alpaca_oauth;
 use crate::server::state::AppState;
@@ -19,6 +27,90 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
 const RECENT_ORDERS: usize = 20;
+/// How long one read of an account serves every page view of it.
+pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One read of an account from its broker, and when it was taken.
+#[derive(Clone)]
+struct Snapshot {
+    account: Account,
+    positions: Vec<Position>,
+    orders: Vec<Order>,
+    clock: MarketClock,
+    at: DateTime<Utc>,
+    taken: std::time::Instant,
+}
+
+/// The last snapshot per connection, each behind its own async lock: the
+/// lock is held while a read is in flight, so others wait and share it.
+#[derive(Default)]
+pub struct Snapshots {
+    by_connection: std::sync::Mutex<
+        std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>>,
+    >,
+}
+
+impl Snapshots {
+    fn slot(&self, connection_id: i64) -> std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>> {
+        self.by_connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(connection_id)
+            .or_default()
+            .clone()
+    }
+}
+
+/// A fresh snapshot of the connection's account, shared with concurrent
+/// callers; when the broker cannot be asked right now (rate limit, timeout,
+/// unreachable, 5xx), the last snapshot instead, if there is one.
+async fn snapshot(
+    state: &AppState,
+    row: &ConnectionRow,
+    broker: &dyn Broker,
+) -> Result<Snapshot, BrokerError> {
+    let slot = state.snapshots.slot(row.id);
+    let mut last = slot.lock().await;
+    if let Some(s) = last.as_ref().filter(|s| s.taken.elapsed() < FRESH_FOR) {
+        return Ok(s.clone());
+    }
+    let fetched = tokio::try_join!(
+        broker.account(),
+        broker.positions(),
+        broker.orders(OrderFilter::All, RECENT_ORDERS),
+        broker.clock(),
+    );
+    match fetched {
+        Ok((account, positions, orders, clock)) => {
+            let s = Snapshot {
+                account,
+                positions,
+                orders,
+                clock,
+                at: Utc::now(),
+                taken: std::time::Instant::now(),
+            };
+            *last = Some(s.clone());
+            Ok(s)
+        }
+        Err(
+            e @ (BrokerError::RateLimited { .. }
+            | BrokerError::Timeout
+            | BrokerError::Unreachable(_)
+            | BrokerError::Api { status: 500.., .. }),
+        ) => match last.as_ref() {
+            Some(s) => {
+                tracing::info!(connection_id = row.id, error = %e, "showing the last snapshot");
+                Ok(s.clone())
+            }
+            None => Err(e),
+        },
+        Err(e) => {
+            *last = None;
+            Err(e)
+        }
+    }
+}
 
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -71,17 +163,12 @@ fn pct(num: Decimal, den: Decimal) -> Option<Decimal> {
 }
 
 async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<DashboardDto, AppError> {
-    let (broker, data_host) = broker_for(state, &row)?;
-    let fetched = tokio::try_join!(
-        broker.account(),
-        broker.positions(),
-        broker.orders(OrderFilter::All, RECENT_ORDERS),
-        broker.clock(),
-    );
-    let fetched_at = time(Utc::now());
-    let (account, positions, orders, clock) = match fetched {
-        Ok(all) => all,
+    let (broker, data_host) = broker_for_page(state, &row)?;
+    let (account, positions, orders, clock, fetched_at) = match snapshot(state, &row, &broker).await
+    {
+        Ok(s) => (s.account, s.positions, s.orders, s.clock, time(s.at)),
         Err(e) => {
+            let fetched_at = time(Utc::now());
             let dashboard_state = match e {
                 BrokerError::Unauthorized { .. } => {
                     state

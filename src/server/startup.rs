@@ -198,6 +198,7 @@ pub fn app_state(
         broker_http,
         trade_cache: Arc::new(TradeCache::default()),
         asset_cache: Arc::new(AssetCache::default()),
+        snapshots: Arc::default(),
         mailer: Arc::new(mailer),
         billing,
     };

@@ -38,6 +38,8 @@ pub struct AppState {
     pub mailer: Arc<crate::server::mail::Mailer>,
     /// Broker asset lists shared across users.
     pub asset_cache: Arc<AssetCache>,
+    /// Each connection's last account snapshot, shared by its page views.
+    pub snapshots: Arc<crate::server::portfolio::Snapshots>,
     /// Stripe, when billing is on.
     #[from_ref(skip)]
     pub billing: Option<Arc<crate::server::billing::client::StripeClient>>,

@@ -481,3 +481,27 @@ async fn the_simulated_consent_needs_a_signed_in_user_and_sends_codes_only_to_th
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(app.demo_exchange.grants().pending(), 0);
 }
+
+#[tokio::test]
+async fn concurrent_dashboard_views_of_one_account_share_one_broker_read() {
+    let app = spawn_app().await;
+    let client = signed_in(&app, "busy@example.com").await;
+    assert_ok!(
+        outcome(
+            app.call_server_fn_as(&client, ConnectDemoAccount::PATH, &[])
+                .await
+        )
+        .await
+    );
+    // Slow enough that the eight views overlap.
+    app.demo_exchange.faults().latency = std::time::Duration::from_millis(300);
+    let before = app.demo_exchange.requests_seen();
+    let views = futures_util::future::join_all((0..8).map(|_| dashboards(&app, &client))).await;
+    app.demo_exchange.faults().latency = std::time::Duration::ZERO;
+    for view in &views {
+        assert_eq!(view[0].state, DashboardState::Ok);
+        assert_eq!(view[0].fetched_at, views[0][0].fetched_at, "the same read");
+    }
+    // One read: account, positions, orders and clock.
+    assert_eq!(app.demo_exchange.requests_seen() - before, 4);
+}

@@ -266,8 +266,23 @@ impl Transport {
                 tokio::time::sleep_until(until).await;
             }
         }
-        self.gate.limiter.until_ready().await;
-        Ok(())
+        // This process's own allowance per credential: waited for, but never
+        // longer than `max_rate_wait` (a page shows what it has instead).
+        loop {
+            match self.gate.limiter.check() {
+                Ok(()) => return Ok(()),
+                Err(not_until) => {
+                    use governor::clock::{Clock, DefaultClock};
+                    let wait = not_until.wait_time_from(DefaultClock::default().now());
+                    if wait > self.config.max_rate_wait {
+                        return Err(BrokerError::RateLimited {
+                            retry_after_secs: wait.as_secs().max(1),
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
     }
 
     fn note_rate_headers(&self, headers: &reqwest::header::HeaderMap, status: u16) {

@@ -212,6 +212,7 @@ fn status_refusal(status: u16) -> Refusal {
 
 /// Faults, authentication and the rate limit, in that order.
 async fn gate(State(ex): State<Exchange>, mut req: Request, next: Next) -> Response {
+    ex.count_request();
     let (latency, fault, random_error) = {
         let mut f = ex.faults();
         let fault = f.queue.pop_front();
