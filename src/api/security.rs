@@ -34,7 +34,12 @@ pub struct TwoFactorEnrollment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSettingsDto {
     pub time_zone: String,
+    /// The address as last entered (confirmed or waiting for confirmation).
     pub notification_email: String,
+    /// The entered address waits for its confirmation link; notices go to
+    /// the previous address (or the sign-in one) until it is opened.
+    #[serde(default)]
+    pub notification_email_pending: bool,
     pub notify_on_fill: bool,
     pub notify_on_skip: bool,
     pub notify_security: bool,
@@ -143,7 +148,11 @@ pub async fn get_settings() -> Result<UserSettingsDto, AppError> {
         .ok_or(AppError::Unauthenticated)?;
     Ok(UserSettingsDto {
         time_zone: row.time_zone,
-        notification_email: row.notification_email.unwrap_or_default(),
+        notification_email_pending: row.pending_notification_email.is_some(),
+        notification_email: row
+            .pending_notification_email
+            .or(row.notification_email)
+            .unwrap_or_default(),
         notify_on_fill: row.notify_on_fill,
         notify_on_skip: row.notify_on_skip,
         notify_security: row.notify_security,

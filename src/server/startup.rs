@@ -321,6 +321,10 @@ fn router(state: AppState) -> Router {
         .route(alpaca_oauth::START, get(alpaca_oauth::start))
         .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
         .route("/plans/{id}/runs.csv", get(exports::plan_runs_csv))
+        .route(
+            crate::server::auth::email_confirmation::CONFIRM_PATH,
+            get(crate::server::auth::email_confirmation::confirm),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -683,3 +683,123 @@ async fn without_a_trusted_proxy_a_forwarded_header_changes_nothing() {
         Err(AppError::TooManyRequests { .. })
     ));
 }
+
+/// The confirmation link mailed to `to`, from the outbox.
+fn confirmation_link(app: &TestApp, to: &str) -> String {
+    let outbox = app.data_dir.join("outbox");
+    for entry in std::fs::read_dir(&outbox).expect("an outbox") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("eml");
+        // Undo quoted-printable soft line breaks and escapes.
+        let text = text
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        if text.contains(&format!("To: {to}"))
+            && let Some(at) = text.find("/account/settings/confirm-email?token=")
+        {
+            let rest = &text[at..];
+            let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+            return rest[..end].to_owned();
+        }
+    }
+    panic!("no confirmation e-mail to {to}");
+}
+
+#[tokio::test]
+async fn a_new_notification_address_is_used_only_after_its_link_is_opened() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    call::<()>(
+        &app,
+        &app.client,
+        SaveSettings::PATH,
+        &[
+            ("time_zone", "America/New_York"),
+            ("notification_email", "alerts@example.com"),
+        ],
+    )
+    .await
+    .expect("saved");
+    let shown: UserSettingsDto = call(&app, &app.client, GetSettings::PATH, &[])
+        .await
+        .unwrap();
+    assert_eq!(shown.notification_email, "alerts@example.com");
+    assert!(shown.notification_email_pending);
+    let stored = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            store
+                .user_by_email("ann@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .notification_email
+        }
+    };
+    assert_eq!(
+        stored(&app).await,
+        None,
+        "notices still go to the sign-in address"
+    );
+    // Saving the settings again with the same address sends no second link.
+    let mails = || {
+        std::fs::read_dir(app.data_dir.join("outbox"))
+            .unwrap()
+            .count()
+    };
+    let before = mails();
+    call::<()>(
+        &app,
+        &app.client,
+        SaveSettings::PATH,
+        &[
+            ("time_zone", "America/New_York"),
+            ("notification_email", "alerts@example.com"),
+            ("notify_on_fill", "on"),
+        ],
+    )
+    .await
+    .expect("saved again");
+    assert_eq!(mails(), before);
+
+    // A made-up token confirms nothing; the mailed link does, once.
+    let open = |path: String| {
+        let client = browser_like_client(&app.address);
+        let url = app.url(&path);
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            r.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let wrong = open("/account/settings/confirm-email?token=0123456789abcdef".into()).await;
+    assert_eq!(wrong, "/account/settings?email=invalid");
+    assert_eq!(stored(&app).await, None);
+    let link = confirmation_link(&app, "alerts@example.com");
+    assert_eq!(
+        open(link.clone()).await,
+        "/account/settings?email=confirmed"
+    );
+    let page = app
+        .client
+        .get(app.url("/account/settings?email=confirmed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Your notification address is confirmed"),
+        "{page}"
+    );
+    assert_eq!(stored(&app).await.as_deref(), Some("alerts@example.com"));
+    assert_eq!(
+        open(link).await,
+        "/account/settings?email=invalid",
+        "single use"
+    );
+    let shown: UserSettingsDto = call(&app, &app.client, GetSettings::PATH, &[])
+        .await
+        .unwrap();
+    assert!(!shown.notification_email_pending);
+}

@@ -6,6 +6,7 @@
 //! inactivity (the cookie and row expiry) and, regardless of activity, a fixed
 //! time after sign-in (checked here against `auth_at`).
 
+pub mod email_confirmation;
 pub mod origin;
 pub mod password;
 pub mod rate_limit;

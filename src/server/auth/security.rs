@@ -371,6 +371,17 @@ pub struct SettingsForm {
     pub notify_security: bool,
 }
 
+/// What saving the settings does to a notification address awaiting
+/// confirmation.
+enum Pending {
+    /// Mail a confirmation link for this new address.
+    Request(String),
+    /// The same address again: its link stands.
+    Keep,
+    /// No new address waits any more.
+    Clear,
+}
+
 /// Validates and saves personal settings; nothing is saved if any field is bad.
 pub async fn update_settings(
     state: &AppState,
@@ -406,14 +417,52 @@ pub async fn update_settings(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    // A new address is used only once confirmed; until then notices keep
+    // going where they went. Empty (the sign-in address) and the sign-in
+    // address itself take effect at once.
+    let row = user_row(state, user.id).await?;
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    // (the address notices go to, and what happens to a pending one)
+    let (effective, pending) = match notification_email {
+        None => (None, Pending::Clear),
+        Some(addr)
+            if row
+                .notification_email
+                .as_deref()
+                .is_some_and(|c| same(c, &addr)) =>
+        {
+            (row.notification_email.clone(), Pending::Clear)
+        }
+        Some(addr) if same(&addr, &row.email) => (Some(addr), Pending::Clear),
+        // Saved again while its link is out: the link stands, no new mail.
+        Some(addr)
+            if row
+                .pending_notification_email
+                .as_deref()
+                .is_some_and(|p| same(p, &addr)) =>
+        {
+            (row.notification_email.clone(), Pending::Keep)
+        }
+        Some(addr) => (row.notification_email.clone(), Pending::Request(addr)),
+    };
     let settings = UserSettings {
         time_zone: zone.to_owned(),
-        notification_email,
+        notification_email: effective,
         notify_on_fill: form.notify_on_fill,
         notify_on_skip: form.notify_on_skip,
         notify_security: form.notify_security,
     };
     state.store.update_user_settings(user.id, &settings).await?;
+    match &pending {
+        Pending::Request(addr) => super::email_confirmation::request(state, user.id, addr).await?,
+        Pending::Keep => {}
+        Pending::Clear => {
+            state
+                .store
+                .clear_pending_notification_email(user.id)
+                .await?
+        }
+    }
     audit(
         &state.store,
         client,

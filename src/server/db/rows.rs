@@ -29,6 +29,8 @@ pub struct UserRow {
     pub applied_tier: Option<String>,
     /// An administrator's tier override.
     pub tier_override: Option<String>,
+    /// A notification address waiting for its owner's confirmation.
+    pub pending_notification_email: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -18,7 +18,7 @@ pub struct NewUser<'a> {
 const USER_COLUMNS: &str = "id, email, email_normalized, password_hash, role, time_zone, \
      terms_version, terms_accepted_at, disabled_at, created_at, totp_secret_sealed, \
      totp_enabled_at, totp_last_step, notification_email, notify_on_fill, notify_on_skip, \
-     notify_security, applied_tier, tier_override";
+     notify_security, applied_tier, tier_override, pending_notification_email";
 
 /// A user's notification settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +116,61 @@ impl Store {
             Ok::<u64, sqlx::Error>(n)
         }.await)?;
         Ok(ended)
+    }
+
+    /// Keeps `email` waiting for confirmation under the hash of its link's
+    /// token until `expires_at` (replacing any earlier pending address).
+    pub async fn set_pending_notification_email(
+        &self,
+        user_id: i64,
+        email: &str,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE users SET pending_notification_email = $1, pending_email_token_hash = $2, \
+             pending_email_expires_at = $3, updated_at = $4 WHERE id = $5")
+            .bind(email)
+            .bind(token_hash)
+            .bind(expires_at)
+            .bind(super::now())
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Drops a pending notification address, if any.
+    pub async fn clear_pending_notification_email(&self, user_id: i64) -> anyhow::Result<()> {
+        with_pool!(self, pool => sqlx::query(
+            "UPDATE users SET pending_notification_email = NULL, pending_email_token_hash = NULL, \
+             pending_email_expires_at = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Makes the pending address whose link token hashes to `token_hash`
+    /// the user's notification address, once, before it expires. Returns
+    /// the user and the address confirmed.
+    pub async fn confirm_notification_email(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(i64, String)>> {
+        Ok(with_pool!(self, pool => sqlx::query_as(
+            "UPDATE users SET notification_email = pending_notification_email, \
+             pending_notification_email = NULL, pending_email_token_hash = NULL, \
+             pending_email_expires_at = NULL, updated_at = $2 \
+             WHERE pending_email_token_hash = $1 AND pending_email_expires_at > $2 \
+             RETURNING id, notification_email")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     pub async fn update_user_settings(&self, user_id: i64, s: &UserSettings) -> anyhow::Result<()> {
