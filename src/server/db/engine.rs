@@ -13,6 +13,9 @@ const SLOT_COLUMNS: &str = "id, plan_id, scheduled_at, trading_date, status, rea
 const ORDER_COLUMNS: &str = "id, slot_id, symbol, notional, client_order_id, broker_order_id, \
                              status, filled_qty, filled_avg_price, reason, created_at, updated_at";
 
+/// Sets what a plan's symbol carries (smart DCA), within a run's transaction.
+const SET_CARRY: &str = "UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3";
+
 impl Store {
     /// Active plans whose next run has come (or is not yet worked out).
     pub async fn due_plans(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
@@ -276,7 +279,7 @@ impl Store {
             let n = q.execute(&mut *tx).await?.rows_affected();
             if n == 1 {
                 for (symbol, carry) in carries {
-                    sqlx::query("UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3")
+                    sqlx::query(SET_CARRY)
                         .bind(carry).bind(plan_id).bind(symbol)
                         .execute(&mut *tx)
                         .await?;
@@ -352,7 +355,7 @@ impl Store {
             let rows = q.fetch_all(&mut *tx).await?;
             if rows.len() == intents.len() {
                 for (symbol, carry) in carries {
-                    sqlx::query("UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3")
+                    sqlx::query(SET_CARRY)
                         .bind(carry).bind(plan_id).bind(symbol)
                         .execute(&mut *tx)
                         .await?;

@@ -486,14 +486,11 @@ async fn follow(
                 advance(engine, broker, connection_id, order, limits, fresh, now).await?
             }
             None if order.status == OrderState::Intent => {
-                move_order(
+                end_unsent(
                     store,
                     order,
                     OrderState::NotPlaced,
-                    None,
-                    "0",
-                    None,
-                    Some("the brokerage connection was removed"),
+                    "the brokerage connection was removed",
                     now,
                 )
                 .await?
@@ -735,6 +732,18 @@ fn order_status(o: &Order) -> OrderState {
     }
 }
 
+/// Ends an order that nothing was bought for (not placed, or refused),
+/// saying why.
+async fn end_unsent(
+    store: &crate::server::db::Store,
+    row: &SlotOrderRow,
+    to: OrderState,
+    why: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<SlotOrderRow>> {
+    move_order(store, row, to, None, "0", None, Some(why), now).await
+}
+
 /// Records an order's new state, after checking the move is allowed (a
 /// terminal order never changes; nothing goes back to `intent`).
 #[allow(clippy::too_many_arguments)]
@@ -828,17 +837,7 @@ async fn advance(
         }
     }
     if !limits.may_send {
-        return move_order(
-            store,
-            row,
-            OrderState::NotPlaced,
-            None,
-            "0",
-            None,
-            Some(DISABLED),
-            now,
-        )
-        .await;
+        return end_unsent(store, row, OrderState::NotPlaced, DISABLED, now).await;
     }
     let Limits { ceiling, .. } = limits;
     let notional = dec(&row.notional)?;
@@ -852,17 +851,7 @@ async fn advance(
             row.symbol,
             money(ceiling)
         );
-        return move_order(
-            store,
-            row,
-            OrderState::NotPlaced,
-            None,
-            "0",
-            None,
-            Some(&why),
-            now,
-        )
-        .await;
+        return end_unsent(store, row, OrderState::NotPlaced, &why, now).await;
     }
     let req = OrderRequest {
         symbol: row.symbol.clone(),
@@ -887,41 +876,23 @@ async fn advance(
             // invalid-request code: the order *may* exist. Then (and after
             // any earlier send) the look-up decides, never the refusal.
             let may_exist = !fresh || code == Some(INVALID_REQUEST);
-            if !may_exist {
-                move_order(
-                    store,
-                    row,
-                    OrderState::Rejected,
-                    None,
-                    "0",
-                    None,
-                    Some(&message),
-                    now,
-                )
-                .await?
+            let looked_up = if may_exist {
+                Some(broker.order_by_client_id(&row.client_order_id).await)
             } else {
-                match broker.order_by_client_id(&row.client_order_id).await {
-                    Ok(Some(o)) => record(engine, row, &o, now).await?,
-                    // The broker says no such order exists and refused this one.
-                    Ok(None) => {
-                        move_order(
-                            store,
-                            row,
-                            OrderState::Rejected,
-                            None,
-                            "0",
-                            None,
-                            Some(&message),
-                            now,
-                        )
-                        .await?
-                    }
-                    Err(e) => {
-                        let why = format!(
-                            "the broker refused a resend ({message}) and the look-up failed ({e})"
-                        );
-                        mark_unknown(engine, row, &why, now).await?
-                    }
+                None
+            };
+            match looked_up {
+                Some(Ok(Some(o))) => record(engine, row, &o, now).await?,
+                Some(Err(e)) => {
+                    let why = format!(
+                        "the broker refused a resend ({message}) and the look-up failed ({e})"
+                    );
+                    mark_unknown(engine, row, &why, now).await?
+                }
+                // A fresh order refused, or the broker says no such order
+                // exists and refused this one.
+                None | Some(Ok(None)) => {
+                    end_unsent(store, row, OrderState::Rejected, &message, now).await?
                 }
             }
         }
@@ -930,14 +901,11 @@ async fn advance(
                 .set_connection_status(connection_id, "reconnect_needed")
                 .await?;
             if fresh {
-                move_order(
+                end_unsent(
                     store,
                     row,
                     OrderState::NotPlaced,
-                    None,
-                    "0",
-                    None,
-                    Some("Alpaca refused the connection's credentials"),
+                    "Alpaca refused the connection's credentials",
                     now,
                 )
                 .await?
