@@ -803,3 +803,36 @@ async fn a_new_notification_address_is_used_only_after_its_link_is_opened() {
         .unwrap();
     assert!(!shown.notification_email_pending);
 }
+
+#[tokio::test]
+async fn when_the_confirmation_mail_cannot_be_sent_nothing_is_saved_and_a_retry_sends_it() {
+    let app = spawn_app().await;
+    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    // The outbox cannot be written: a file stands where its folder goes.
+    let outbox = app.data_dir.join("outbox");
+    let _ = std::fs::remove_dir_all(&outbox);
+    std::fs::write(&outbox, "not a folder").unwrap();
+    let form = [
+        ("time_zone", "Europe/Berlin"),
+        ("notification_email", "alerts@example.com"),
+    ];
+    let refused = call::<()>(&app, &app.client, SaveSettings::PATH, &form)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, AppError::Unavailable(m) if m.contains("nothing was saved")),
+        "{refused:?}"
+    );
+    let shown: UserSettingsDto = call(&app, &app.client, GetSettings::PATH, &[])
+        .await
+        .unwrap();
+    assert_eq!(shown.time_zone, "America/New_York");
+    assert!(!shown.notification_email_pending);
+
+    // Once mail works again, the same request sends the link.
+    std::fs::remove_file(&outbox).unwrap();
+    call::<()>(&app, &app.client, SaveSettings::PATH, &form)
+        .await
+        .expect("saved");
+    assert!(confirmation_link(&app, "alerts@example.com").contains("token="));
+}

@@ -452,9 +452,21 @@ pub async fn update_settings(
         notify_on_skip: form.notify_on_skip,
         notify_security: form.notify_security,
     };
-    state.store.update_user_settings(user.id, &settings).await?;
+    // The link goes out first: if it cannot be sent, nothing is saved and
+    // the person is told, so a retry sends it again.
     match &pending {
-        Pending::Request(addr) => super::email_confirmation::request(state, user.id, addr).await?,
+        Pending::Request(addr) => {
+            if let Err(e) = super::email_confirmation::request(state, user.id, addr).await {
+                tracing::warn!(error.cause_chain = ?e, "could not send a confirmation e-mail");
+                state
+                    .store
+                    .clear_pending_notification_email(user.id)
+                    .await?;
+                return Err(AppError::Unavailable(format!(
+                    "The confirmation e-mail to {addr} could not be sent, so nothing was saved. Try again in a few minutes."
+                )));
+            }
+        }
         Pending::Keep => {}
         Pending::Clear => {
             state
@@ -463,6 +475,7 @@ pub async fn update_settings(
                 .await?
         }
     }
+    state.store.update_user_settings(user.id, &settings).await?;
     audit(
         &state.store,
         client,
