@@ -41,21 +41,29 @@ struct Snapshot {
     taken: std::time::Instant,
 }
 
+/// Which connection a snapshot belongs to: its id, owner and creation time,
+/// so a connection that reuses a deleted one's id (SQLite reuses the highest
+/// row id) never sees the old account's snapshot.
+type SnapshotKey = (i64, i64, DateTime<Utc>);
+
 /// The last snapshot per connection, each behind its own async lock: the
 /// lock is held while a read is in flight, so others wait and share it.
 #[derive(Default)]
 pub struct Snapshots {
     by_connection: std::sync::Mutex<
-        std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>>,
+        std::collections::HashMap<
+            SnapshotKey,
+            std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>,
+        >,
     >,
 }
 
 impl Snapshots {
-    fn slot(&self, connection_id: i64) -> std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>> {
+    fn slot(&self, row: &ConnectionRow) -> std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>> {
         self.by_connection
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(connection_id)
+            .entry((row.id, row.user_id, row.created_at))
             .or_default()
             .clone()
     }
@@ -69,7 +77,7 @@ async fn snapshot(
     row: &ConnectionRow,
     broker: &dyn Broker,
 ) -> Result<Snapshot, BrokerError> {
-    let slot = state.snapshots.slot(row.id);
+    let slot = state.snapshots.slot(row);
     let mut last = slot.lock().await;
     if let Some(s) = last.as_ref().filter(|s| s.taken.elapsed() < FRESH_FOR) {
         return Ok(s.clone());
