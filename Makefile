@@ -1,6 +1,7 @@
 # Dripfeed: two commands on a fresh machine.
-#   make run    install what is missing, build in release mode, serve on http://127.0.0.1:3000
+#   make run    install what is missing, build (debug), serve on http://127.0.0.1:3000
 #   make test   install what is missing, then every check and test (see `test` below)
+#   make release   the same as `make run` with an optimised server and WASM bundle
 #
 # Build output lives outside the clone so rebuilds are incremental across clones.
 
@@ -27,10 +28,12 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run test tools tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres e2e
 
 help:
-	@echo "make run    build (release) and serve Dripfeed on http://127.0.0.1:3000"
+	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
+	@echo "make release  the same, optimised (what to deploy)"
+	@echo "make watch    rebuild on change (installs cargo-leptos the first time, ~25 minutes)"
 	@echo "make test   run every check and test (SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)"
 
 tools:
@@ -40,10 +43,26 @@ tools-test:
 	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh test
 
 run: tools
-	cargo leptos serve --release
+	.ci/site.sh dev
+	"$(CARGO_TARGET_DIR)/debug/dripfeed" serve
 
-test: tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
+release: tools
+	.ci/site.sh release
+	"$(CARGO_TARGET_DIR)/release/dripfeed" serve
+
+site: tools
+	.ci/site.sh dev
+
+watch: tools
+	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh cargo-leptos
+	cargo leptos watch
+
+test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
 	@echo "All checks passed."
+
+layers:
+	@echo "== layers point one way (.ci/layers)"
+	.ci/layers
 
 fmt-check:
 	@echo "== cargo fmt --check"
@@ -78,7 +97,11 @@ test-postgres:
 
 e2e:
 	@echo "== end-to-end tests (Playwright on /usr/bin/chromium)"
-	cargo leptos build
+	.ci/site.sh browser
+	@# The server binary the integration tests use (built by the legs above, so
+	@# this is a no-op there): a plain `cargo build` would resolve dev-dependency
+	@# features differently and rebuild it.
+	cargo test --locked --features ssr --no-run
 	data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && DRIPFEED_BIN="$(CARGO_TARGET_DIR)/debug/dripfeed" E2E_DATA_DIR="$$data" \
 	  E2E_PORT=$(E2E_PORT) npx playwright test

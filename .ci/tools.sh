@@ -3,8 +3,9 @@
 # present. Every tool comes from crates.io, npm or Debian: nothing is downloaded from
 # anywhere else (cargo-leptos is built with `no_downloads`).
 #
-# usage: .ci/tools.sh build   # wasm32 target, cargo-leptos, wasm-bindgen-cli, wasm-opt
+# usage: .ci/tools.sh build   # wasm32 target, wasm-bindgen-cli, wasm-opt (what .ci/site.sh needs)
 #        .ci/tools.sh test    # the build tools + chromium + faketime + the end-to-end npm packages
+#        .ci/tools.sh cargo-leptos   # optional, only for `cargo leptos watch` (~25 minutes)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -122,8 +123,8 @@ e2e_packages() {
 }
 
 case "${1:-build}" in
-  build) wasm_target; cargo_leptos; wasm_bindgen; wasm_opt ;;
-  test) wasm_target; cargo_leptos; wasm_bindgen; chromium; faketime_tool; e2e_packages ;;
+  build) wasm_target; wasm_bindgen; wasm_opt ;;
+  test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages ;;
   cargo-leptos) cargo_leptos ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

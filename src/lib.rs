@@ -5,6 +5,10 @@
 //! takes over the server-rendered pages in the browser. Everything under
 //! `server/` is server-only; every other module compiles for both targets. This is
 //! the only file with module-level `cfg` gates.
+//!
+//! Layers point one way: `ui` → `api` (server functions) → `server` (use-cases)
+//! → `server::{db, engine, broker, billing}`; `dto` (wire types) and `domain`
+//! (pure rules) sit below everything and import neither. `make layers` checks it.
 
 // The embedded exchange writes Alpaca's ~40-field account object with `json!`.
 #![recursion_limit = "256"]
@@ -12,6 +16,7 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod dto;
 pub mod error;
 pub mod ui;
 

@@ -3,25 +3,8 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// The signed-in user, as the browser sees them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub email: String,
-    pub is_admin: bool,
-    pub time_zone: String,
-}
-
-/// One line of a user's activity (their audit log entries).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityEntry {
-    pub id: i64,
-    /// RFC 3339, UTC.
-    pub occurred_at: String,
-    pub action: String,
-    pub ip: Option<String>,
-}
+pub use crate::dto::auth::*;
 
 #[server]
 pub async fn sign_up(

@@ -2,20 +2,8 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotificationDto {
-    pub id: i64,
-    /// `fill`, `skip`, `miss` or `failure`.
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub plan_id: Option<i64>,
-    /// RFC 3339, UTC.
-    pub created_at: String,
-    pub read: bool,
-}
+pub use crate::dto::notifications::*;
 
 #[server]
 pub async fn my_notifications() -> Result<Vec<NotificationDto>, AppError> {

@@ -1,13 +1,105 @@
 //! Administration use-cases, shared by the `dripfeed admin …` command line and
-//! the admin pages: creating users, disabling and re-enabling them.
+//! the admin pages: the user list, creating users, disabling and re-enabling
+//! them, and the audit log. Functions taking an admin `CurrentUser` refuse
+//! anyone else, whoever calls them.
 
+use crate::dto::admin::{AuditEntryView, UserSummary};
 use crate::error::AppError;
-use crate::server::auth::{ClientInfo, audit, check_new_credentials, create_account};
+use crate::server::auth::{
+    ClientInfo, CurrentUser, audit, check_new_credentials, create_account, normalize_email,
+};
 use crate::server::db::Store;
+use chrono::SecondsFormat;
 use serde_json::json;
+use std::collections::HashMap;
+
+/// How many audit entries one page of the admin audit log shows.
+const AUDIT_PAGE: i64 = 500;
+
+fn ensure_admin(admin: &CurrentUser) -> Result<(), AppError> {
+    if admin.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Every user, for the admin user list.
+#[tracing::instrument(skip_all, fields(user_id = admin.id))]
+pub async fn list_users(store: &Store, admin: &CurrentUser) -> Result<Vec<UserSummary>, AppError> {
+    ensure_admin(admin)?;
+    Ok(store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| UserSummary {
+            id: u.id,
+            email: u.email,
+            is_admin: u.role == "admin",
+            disabled: u.disabled_at.is_some(),
+            two_factor: u.totp_enabled_at.is_some(),
+            created_at: u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            tier: u.applied_tier,
+            tier_override: u.tier_override,
+        })
+        .collect())
+}
+
+/// The newest audit entries, optionally only those about the user with
+/// `email` and only `action`; actors and subjects are named by e-mail.
+#[tracing::instrument(skip_all, fields(user_id = admin.id))]
+pub async fn audit_log(
+    store: &Store,
+    admin: &CurrentUser,
+    email: &str,
+    action: &str,
+) -> Result<Vec<AuditEntryView>, AppError> {
+    ensure_admin(admin)?;
+    let user_id = match email.trim() {
+        "" => None,
+        e => match normalize_email(e) {
+            Ok(n) => match store.user_by_email(&n).await? {
+                Some(u) => Some(u.id),
+                None => return Err(AppError::invalid("email", "No user has that email.")),
+            },
+            Err(message) => return Err(AppError::invalid("email", message)),
+        },
+    };
+    let action = action.trim();
+    let rows = store
+        .audit_entries(user_id, (!action.is_empty()).then_some(action), AUDIT_PAGE)
+        .await?;
+    let emails: HashMap<i64, String> = store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let name = |id: Option<i64>| {
+        id.map(|id| {
+            emails
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("user #{id}"))
+        })
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntryView {
+            id: r.id,
+            occurred_at: r.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            actor: name(r.actor_user_id),
+            subject: name(r.subject_user_id),
+            action: r.action,
+            detail: r.detail,
+            ip: r.ip,
+        })
+        .collect())
+}
 
 /// Creates a user with the same rules as sign-up. `actor` is the admin doing it
 /// (`None` from the command line).
+#[tracing::instrument(skip_all, fields(actor_id = ?actor))]
 pub async fn create_user(
     store: &Store,
     client: &ClientInfo,
@@ -37,6 +129,7 @@ pub async fn create_user(
 
 /// Disables or re-enables `user_id`. Disabling ends all their sessions. An
 /// admin cannot disable themselves (so the last admin cannot lock everyone out).
+#[tracing::instrument(skip_all, fields(actor_id = ?actor, subject_id = user_id))]
 pub async fn set_disabled(
     store: &Store,
     client: &ClientInfo,

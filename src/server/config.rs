@@ -366,6 +366,12 @@ where
 }
 
 impl Settings {
+    /// Whether "Connect with Alpaca" is the built-in simulation (no real Alpaca
+    /// OAuth app is configured).
+    pub fn alpaca_oauth_simulated(&self) -> bool {
+        self.alpaca_oauth_client_id.is_none()
+    }
+
     /// Loads settings from code defaults, then `file` (if given), then the
     /// environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {

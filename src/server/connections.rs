@@ -284,6 +284,7 @@ async fn save(
 }
 
 /// Opens a funded account on the embedded exchange and connects it.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn connect_demo(
     state: &AppState,
     user: &CurrentUser,
@@ -322,6 +323,7 @@ pub async fn connect_demo(
 }
 
 /// Validates an Alpaca paper key pair with `GET /v2/account`, then saves it.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn connect_paper_keys(
     state: &AppState,
     user: &CurrentUser,
@@ -397,6 +399,7 @@ pub async fn connect_paper_keys(
 }
 
 /// Saves an OAuth access token after checking it works.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn connect_oauth(
     state: &AppState,
     user: &CurrentUser,
@@ -442,6 +445,7 @@ pub async fn connect_oauth(
 /// Deletes one of the user's connections and its credentials.
 const IN_FLIGHT: &str = "A purchase on this account is still being confirmed with Alpaca. Try again in a few minutes, once it has its outcome.";
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn disconnect(
     state: &AppState,
     user: &CurrentUser,

@@ -3,14 +3,14 @@
 //! limits enforced here on the server), list, and pause / resume / stop.
 //! Every change is audited.
 
-use crate::api::plans::{
-    AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, PurchaseDto, RunPreview, SchedulePreview,
-    SlotDto, SlotOrderDto,
-};
 use crate::domain::entitlement::{self, Feature};
 use crate::domain::plan::{self, Leg, Mode, Symbol};
 use crate::domain::schedule::{Adjustment, Schedule, ScheduleError, Slot};
 use crate::domain::tier::Tier;
+use crate::dto::plans::{
+    AssetDto, LegDto, PlanDetail, PlanInput, PlanSummary, PurchaseDto, RunPreview, SchedulePreview,
+    SlotDto, SlotOrderDto,
+};
 use crate::error::{AppError, FieldError};
 use crate::server::auth::{ClientInfo, CurrentUser, audit};
 use crate::server::broker::{Broker, BrokerError};
@@ -330,6 +330,7 @@ fn run_preview(slot: &Slot, zone: Tz) -> RunPreview {
 
 /// The next runs and monthly spend of a plan as entered; `editing`: one of
 /// the user's plans being edited (its start date may stay in the past).
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn preview(
     state: &AppState,
     user: &CurrentUser,
@@ -512,6 +513,7 @@ fn plan_audit(id: i64, connection_id: i64, v: &Validated) -> serde_json::Value {
     })
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,
@@ -543,6 +545,7 @@ pub async fn create(
 /// Changes one of the user's open plans. Runs already written (made, under
 /// way or due this minute) are history and stay as they are; the new
 /// schedule owes runs from now on only.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn update(
     state: &AppState,
     user: &CurrentUser,
@@ -609,6 +612,7 @@ pub async fn update(
 }
 
 /// One of the user's plans as the wizard's input, to edit it.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn input_of(
     state: &AppState,
     user: &CurrentUser,
@@ -624,7 +628,7 @@ pub async fn input_of(
         connection_id: row.connection_id.unwrap_or_default(),
         legs: legs
             .into_iter()
-            .map(|l| crate::api::plans::LegInput {
+            .map(|l| crate::dto::plans::LegInput {
                 symbol: l.symbol,
                 amount: l.amount,
                 weight: None,
@@ -642,6 +646,7 @@ pub async fn input_of(
     })
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PlanSummary>, AppError> {
     let rows = state.store.plans_of(user.id).await?;
     summaries(state, user, rows).await
@@ -796,6 +801,7 @@ pub enum StatusChange {
     Stop,
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn change_status(
     state: &AppState,
     user: &CurrentUser,
@@ -877,6 +883,7 @@ async fn check_resume(state: &AppState, user: &CurrentUser, row: &PlanRow) -> Re
 }
 
 /// Tradable assets matching `query`, from the connection's broker (cached).
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn search_assets(
     state: &AppState,
     user: &CurrentUser,
@@ -938,6 +945,7 @@ pub async fn search_assets(
 }
 
 /// One plan with every slot and order, newest first.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<PlanDetail, AppError> {
     let Some(row) = state.store.plan_of(user.id, id).await? else {
         return Err(AppError::NotFound);
@@ -996,6 +1004,7 @@ async fn slots_of(
 }
 
 /// Every order across the user's plans, newest first.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<PurchaseDto>, AppError> {
     let mut rows = Vec::new();
     for plan in state.store.plans_of(user.id).await? {
@@ -1021,6 +1030,7 @@ pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<Purchas
 }
 
 /// A plan's runs as CSV: one line per order, or per run without orders.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn runs_csv(state: &AppState, user: &CurrentUser, id: i64) -> Result<String, AppError> {
     let d = detail(state, user, id).await?;
     let mut out = csv::Writer::from_writer(Vec::new());

@@ -10,7 +10,7 @@
 //! than about a second; when the broker cannot be asked right now, the last
 //! snapshot is shown with its time.
 
-use crate::api::broker::{
+use crate::dto::broker::{
     AccountDto, BrokerageSummary, ConnectionDto, DashboardDto, DashboardState, MarketDto, OrderDto,
     PositionDto,
 };
@@ -21,7 +21,6 @@ use crate::server::broker::{
 };
 use crate::server::connections::{DEMO_LABEL, broker_for_page};
 use crate::server::db::rows::ConnectionRow;
-use crate::server::routes::alpaca_oauth;
 use crate::server::state::AppState;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -136,9 +135,10 @@ fn connection_dto(row: &ConnectionRow) -> ConnectionDto {
     }
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn overview(state: &AppState, user: &CurrentUser) -> Result<BrokerageSummary, AppError> {
     let rows = state.store.connections_of(user.id).await?;
-    let simulated = alpaca_oauth::is_simulated(state);
+    let simulated = state.settings.alpaca_oauth_simulated();
     Ok(BrokerageSummary {
         demo_connected: rows.iter().any(|r| r.label == DEMO_LABEL),
         connections: rows.iter().map(connection_dto).collect(),
@@ -154,6 +154,7 @@ pub async fn overview(state: &AppState, user: &CurrentUser) -> Result<BrokerageS
     })
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn dashboards(
     state: &AppState,
     user: &CurrentUser,

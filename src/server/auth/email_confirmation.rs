@@ -21,6 +21,7 @@ fn hash(token: &str) -> String {
 }
 
 /// Keeps `email` waiting for confirmation and mails its link there.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn request(state: &AppState, user_id: i64, email: &str) -> anyhow::Result<()> {
     // Two v4 UUIDs: 244 random bits from the operating system.
     let token = format!(

@@ -161,6 +161,15 @@ pub async fn require_user() -> Result<(RequestContext, CurrentUser), AppError> {
     }
 }
 
+/// Like [`require_user`], for admin-only functions: anyone else is refused.
+pub async fn require_admin() -> Result<(RequestContext, CurrentUser), AppError> {
+    let (ctx, user) = require_user().await?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    Ok((ctx, user))
+}
+
 /// The user signed in on `session`, if the sign-in is still valid: the user
 /// exists, is not disabled, and signed in less than the absolute session
 /// lifetime ago. An invalid sign-in is cleared from the session.
@@ -280,6 +289,7 @@ pub struct SignUpForm {
 
 /// Creates an account and signs it in on `session`. Every field is checked
 /// first; nothing is written unless all are valid.
+#[tracing::instrument(skip_all)]
 pub async fn sign_up(
     state: &AppState,
     session: &Session,
@@ -347,6 +357,7 @@ pub const PENDING_SINCE: &str = "pending_at";
 
 /// Checks the credentials and signs the user in on `session` (with a new id),
 /// or, for an account with 2FA, leaves the session waiting for a code.
+#[tracing::instrument(skip_all)]
 pub async fn log_in(
     state: &AppState,
     session: &Session,
@@ -429,6 +440,7 @@ pub async fn log_in(
 }
 
 /// Ends the sign-in on `session` and deletes it.
+#[tracing::instrument(skip_all)]
 pub async fn log_out(
     state: &AppState,
     session: &Session,

@@ -44,6 +44,7 @@ fn open_secret(state: &AppState, row: &UserRow) -> anyhow::Result<Option<Vec<u8>
 }
 
 /// Starts (or restarts) enrolment: a new secret, sealed and stored as pending.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn begin_two_factor(
     state: &AppState,
     client: &ClientInfo,
@@ -76,6 +77,7 @@ pub async fn begin_two_factor(
 
 /// Confirms enrolment with a code from the app; returns the recovery codes,
 /// shown this once.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn confirm_two_factor(
     state: &AppState,
     session: &Session,
@@ -157,6 +159,7 @@ async fn use_second_factor(
 }
 
 /// Finishes a sign-in that is waiting for its second factor.
+#[tracing::instrument(skip_all)]
 pub async fn complete_second_factor(
     state: &AppState,
     session: &Session,
@@ -221,6 +224,7 @@ pub async fn complete_second_factor(
 }
 
 /// Turns 2FA off; needs the password and a current code (or a recovery code).
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn disable_two_factor(
     state: &AppState,
     client: &ClientInfo,
@@ -265,6 +269,7 @@ pub async fn disable_two_factor(
 }
 
 /// Whether 2FA is on, and how many recovery codes are left.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn two_factor_status(
     state: &AppState,
     user: &CurrentUser,
@@ -276,6 +281,7 @@ pub async fn two_factor_status(
 
 /// Changes the password (the current one is required) and ends every other
 /// session of the user. Returns how many sessions ended.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn change_password(
     state: &AppState,
     session: &Session,
@@ -340,6 +346,7 @@ pub async fn current_session_row(
 }
 
 /// Ends one of the user's own sessions.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn revoke_session(
     state: &AppState,
     client: &ClientInfo,
@@ -383,6 +390,7 @@ enum Pending {
 }
 
 /// Validates and saves personal settings; nothing is saved if any field is bad.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn update_settings(
     state: &AppState,
     client: &ClientInfo,

@@ -15,11 +15,11 @@ pub mod fake;
 pub mod signature;
 pub mod webhook;
 
-use crate::api::billing::{BillingStatus, TierChoice};
 use crate::domain::entitlement::{
     self, Entitlement, Facts, Feature, Source, SubscriptionFacts, SubscriptionStatus,
 };
 use crate::domain::tier::{Tier, TierId};
+use crate::dto::billing::{BillingStatus, TierChoice};
 use crate::error::AppError;
 use crate::server::auth::{ClientInfo, CurrentUser, audit};
 use crate::server::config::Settings;
@@ -60,6 +60,7 @@ pub fn decide_for(
 }
 
 /// The user's entitlement now.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn entitlement_of(state: &AppState, user_id: i64) -> Result<Entitlement, AppError> {
     let Some(user) = state.store.billing_user(user_id).await? else {
         return Err(AppError::Unauthenticated);
@@ -73,6 +74,7 @@ pub async fn entitlement_of(state: &AppState, user_id: i64) -> Result<Entitlemen
 }
 
 /// The limits of the user's tier: what plans (and later features) check.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn tier_of(state: &AppState, user_id: i64) -> Result<Tier, AppError> {
     let e = entitlement_of(state, user_id).await?;
     Ok(state.settings.tiers.get(e.tier).clone())
@@ -80,6 +82,7 @@ pub async fn tier_of(state: &AppState, user_id: i64) -> Result<Tier, AppError> {
 
 /// The one entitlement check: `Ok(tier)` if the user's tier includes
 /// `feature`, else `AppError::Locked` naming the tier that does.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn require(state: &AppState, user_id: i64, feature: Feature) -> Result<Tier, AppError> {
     let tier = tier_of(state, user_id).await?;
     entitlement::check(feature, &tier, state.settings.tiers.tiers()).map_err(AppError::Locked)?;
@@ -134,6 +137,7 @@ fn why(e: &Entitlement) -> serde_json::Value {
 
 /// Applies the user's current entitlement to their plans, audits a change,
 /// and tells the user what moved.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn review(state: &AppState, user_id: i64) -> Result<Option<Review>, AppError> {
     let settings = state.settings.clone();
     let tiers = settings.tiers.clone();
@@ -294,6 +298,7 @@ pub async fn review_due(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// What a user's billing looks like, for the Billing page.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatus, AppError> {
     let settings = &state.settings;
     let Some(row) = state.store.billing_user(user.id).await? else {
@@ -430,6 +435,7 @@ async fn customer_for(state: &AppState, user: &CurrentUser) -> Result<String, Ap
 
 /// Starts a Checkout Session for `tier` and returns its URL. Grants nothing:
 /// the tier changes when Stripe's webhook says the subscription exists.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn start_checkout(
     state: &AppState,
     user: &CurrentUser,
@@ -488,6 +494,7 @@ pub async fn start_checkout(
 }
 
 /// Opens a Billing Portal session for the user's Stripe customer.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn portal(state: &AppState, user: &CurrentUser) -> Result<String, AppError> {
     let client = stripe(state)?;
     let Some(customer) = state.store.stripe_customer_of(user.id).await? else {
@@ -503,6 +510,7 @@ pub async fn portal(state: &AppState, user: &CurrentUser) -> Result<String, AppE
 }
 
 /// An administrator sets (or clears) a user's tier; applied at once.
+#[tracing::instrument(skip_all, fields(user_id = admin.id, subject_id = user_id))]
 pub async fn set_override(
     state: &AppState,
     admin: &CurrentUser,

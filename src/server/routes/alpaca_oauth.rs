@@ -48,11 +48,6 @@ struct Provider {
     environment: Environment,
 }
 
-/// Whether a real Alpaca OAuth app is configured (otherwise: the simulation).
-pub fn is_simulated(state: &AppState) -> bool {
-    state.settings.alpaca_oauth_client_id.is_none()
-}
-
 fn provider(state: &AppState) -> Provider {
     let s = &state.settings;
     match (&s.alpaca_oauth_client_id, &s.alpaca_oauth_client_secret) {
