@@ -16,6 +16,30 @@ const ORDER_COLUMNS: &str = "id, slot_id, symbol, notional, client_order_id, bro
 /// Sets what a plan's symbol carries (smart DCA), within a run's transaction.
 const SET_CARRY: &str = "UPDATE plan_legs SET carry = $1 WHERE plan_id = $2 AND symbol = $3";
 
+/// What to write about one order: its new state and what the broker said.
+/// `None` fields keep what is stored; `filled_qty` is always written.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderUpdate<'a> {
+    pub state: OrderState,
+    pub broker_order_id: Option<&'a str>,
+    pub filled_qty: &'a str,
+    pub filled_avg_price: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+impl OrderUpdate<'_> {
+    /// A move to `state` with nothing filled and nothing else to say.
+    pub fn to(state: OrderState) -> Self {
+        OrderUpdate {
+            state,
+            broker_order_id: None,
+            filled_qty: "0",
+            filled_avg_price: None,
+            reason: None,
+        }
+    }
+}
+
 impl Store {
     /// Active plans whose next run has come (or is not yet worked out).
     pub async fn due_plans(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
@@ -374,17 +398,19 @@ impl Store {
 
     /// Records what the broker says about an order, as of the engine's `at`;
     /// returns the order as it now stands.
-    #[allow(clippy::too_many_arguments)]
     pub async fn update_order(
         &self,
         id: i64,
-        status: OrderState,
-        broker_order_id: Option<&str>,
-        filled_qty: &str,
-        filled_avg_price: Option<&str>,
-        reason: Option<&str>,
+        update: &OrderUpdate<'_>,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<SlotOrderRow>> {
+        let OrderUpdate {
+            state: status,
+            broker_order_id,
+            filled_qty,
+            filled_avg_price,
+            reason,
+        } = *update;
         let sql = format!(
             "UPDATE slot_orders SET status = $1, \
              broker_order_id = COALESCE($2, broker_order_id), filled_qty = $3, \

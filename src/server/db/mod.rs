@@ -23,6 +23,8 @@ pub mod rows;
 pub mod sessions;
 pub mod users;
 
+pub use engine::OrderUpdate;
+
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;

@@ -18,6 +18,7 @@
 //! Time is a parameter: the worker passes its clock, tests and
 //! `dripfeed engine tick --at` pass any instant.
 
+mod decide;
 mod reconcile;
 mod run;
 

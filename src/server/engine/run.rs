@@ -2,6 +2,9 @@
 //! intents, submission, follow-up and each slot's outcome. See the module
 //! above for the rules.
 
+use super::decide::{
+    self, DISABLED, Limits, NotFound, OrderOutcome, SendCheck, SendFailure, money,
+};
 use super::{Engine, FOLLOW_EVERY, TooLate, too_late};
 use crate::domain::calendar;
 use crate::domain::plan::Mode;
@@ -9,10 +12,10 @@ use crate::domain::run::{OrderState, RunStatus};
 use crate::domain::strategy::{self, Gate};
 use crate::server::broker::alpaca::AlpacaBroker;
 use crate::server::broker::{
-    Amount, Broker, BrokerError, INVALID_REQUEST, Order, OrderKind, OrderRequest, OrderStatus,
-    Side, TimeInForce,
+    Amount, Broker, BrokerError, Order, OrderKind, OrderRequest, Side, TimeInForce,
 };
 use crate::server::connections::broker_for;
+use crate::server::db::OrderUpdate;
 use crate::server::db::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -29,10 +32,6 @@ pub fn client_order_id(plan_id: i64, at: DateTime<Utc>, symbol: &str) -> String 
 /// A stored amount, quantity or price; unreadable is an error, never zero.
 fn dec(s: &str) -> anyhow::Result<Decimal> {
     crate::server::db::rows::stored_decimal("an amount, quantity or price", s)
-}
-
-fn money(d: Decimal) -> String {
-    format!("${:.2}", d.round_dp(2))
 }
 
 /// A claimed run, with what the batch read for it.
@@ -67,17 +66,6 @@ impl Preflight {
             carries: Vec::new(),
         }
     }
-}
-
-/// Why a disabled user's runs buy nothing.
-const DISABLED: &str = "This Dripfeed account is disabled, so nothing is bought for it until an administrator enables it again.";
-
-/// What may be sent for one order: nothing above `ceiling` (the plan's
-/// per-run maximum for its symbol), and nothing at all unless `may_send`.
-#[derive(Clone, Copy)]
-struct Limits {
-    ceiling: Decimal,
-    may_send: bool,
 }
 
 /// A run that passed its own checks, waiting for the account's cash check.
@@ -190,19 +178,12 @@ async fn run_group(
             orders,
             legs,
         } = run;
-        match follow(
-            engine,
-            &plan,
-            &slot,
-            &legs,
-            orders,
-            &HashSet::new(),
-            may_send,
-            now,
+        let sending = Sending {
             known,
-        )
-        .await
-        {
+            may_send,
+            fresh: &HashSet::new(),
+        };
+        match follow(engine, (&slot, &plan, &legs), orders, sending, now).await {
             Ok(true) => finished += 1,
             Ok(false) => {}
             Err(e) => tracing::error!(slot_id = slot.id, error.cause_chain = ?e, "slot run failed"),
@@ -381,19 +362,12 @@ async fn start(
                 .insert_intents(plan.id, slot.id, &intents, &carries)
                 .await?;
             let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
-            let known: (&dyn Broker, i64) = (broker, connection.id);
-            follow(
-                engine,
-                &plan,
-                &slot,
-                &legs,
-                orders,
-                &fresh,
+            let sending = Sending {
+                known: Some((broker, connection.id)),
                 may_send,
-                now,
-                Some(known),
-            )
-            .await
+                fresh: &fresh,
+            };
+            follow(engine, (&slot, &plan, &legs), orders, sending, now).await
         }
         .await;
         match outcome {
@@ -443,22 +417,37 @@ async fn broker_trouble(
     Ok(finished)
 }
 
+/// How one pass may send a run's orders.
+struct Sending<'a> {
+    /// The plan's broker and connection id, when the caller has them (else
+    /// they are looked up).
+    known: Option<(&'a dyn Broker, i64)>,
+    /// False when the account's owner is disabled.
+    may_send: bool,
+    /// The orders this pass wrote as intents (sent for the first time).
+    fresh: &'a HashSet<i64>,
+}
+
 /// Moves a run's orders forward and ends the run once every order has; a
-/// run still waiting on the broker is parked for a later check. `known`: the
-/// plan's broker and connection id, when the caller has them. `Ok(true)` once
-/// it has reached its outcome.
-#[allow(clippy::too_many_arguments)]
+/// run still waiting on the broker is parked for a later check. `Ok(true)`
+/// once it has reached its outcome.
+#[tracing::instrument(
+    name = "run",
+    skip_all,
+    fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id)
+)]
 async fn follow(
     engine: &Engine,
-    plan: &PlanRow,
-    slot: &SlotRow,
-    legs: &Legs,
+    (slot, plan, legs): (&SlotRow, &PlanRow, &Legs),
     orders: Vec<SlotOrderRow>,
-    fresh: &HashSet<i64>,
-    may_send: bool,
+    sending: Sending<'_>,
     now: DateTime<Utc>,
-    known: Option<(&dyn Broker, i64)>,
 ) -> anyhow::Result<bool> {
+    let Sending {
+        known,
+        may_send,
+        fresh,
+    } = sending;
     let state = engine.state();
     let store = &state.store;
     let loaded;
@@ -500,16 +489,18 @@ async fn follow(
                 // connection removed by an older version, or by hand): the
                 // run still ends, saying what is not known.
                 move_order(
-                        store,
-                        order,
-                        OrderState::Failed,
-                        None,
-                        &order.filled_qty,
-                        None,
-                        Some("the brokerage connection was removed before its outcome was confirmed; check the order in Alpaca"),
-                        now,
-                    )
-                    .await?
+                    store,
+                    order,
+                    OrderUpdate {
+                        filled_qty: &order.filled_qty,
+                        reason: Some(
+                            "the brokerage connection was removed before its outcome was confirmed; check the order in Alpaca",
+                        ),
+                        ..OrderUpdate::to(OrderState::Failed)
+                    },
+                    now,
+                )
+                .await?
             }
         };
         if let Some(updated) = updated {
@@ -558,6 +549,11 @@ async fn finish(
 }
 
 /// [`finish`], writing the carry the run decided with its outcome.
+#[tracing::instrument(
+    name = "run_end",
+    skip_all,
+    fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id, %status)
+)]
 async fn finish_carrying(
     engine: &Engine,
     plan: &PlanRow,
@@ -595,6 +591,11 @@ async fn finish_carrying(
 
 /// Checks each symbol, applies smart DCA and the plan's total, and says what
 /// to buy (the account and its cash are checked for the whole group).
+#[tracing::instrument(
+    name = "preflight",
+    skip_all,
+    fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id)
+)]
 async fn preflight(
     engine: &Engine,
     plan: &PlanRow,
@@ -722,16 +723,6 @@ async fn completed_closes(
         .collect())
 }
 
-fn order_status(o: &Order) -> OrderState {
-    match o.status {
-        OrderStatus::Filled => OrderState::Filled,
-        OrderStatus::Canceled => OrderState::Canceled,
-        OrderStatus::Expired => OrderState::Expired,
-        OrderStatus::Rejected => OrderState::Rejected,
-        _ => OrderState::Submitted,
-    }
-}
-
 /// Ends an order that nothing was bought for (not placed, or refused),
 /// saying why.
 async fn end_unsent(
@@ -741,36 +732,25 @@ async fn end_unsent(
     why: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
-    move_order(store, row, to, None, "0", None, Some(why), now).await
+    let update = OrderUpdate {
+        reason: Some(why),
+        ..OrderUpdate::to(to)
+    };
+    move_order(store, row, update, now).await
 }
 
 /// Records an order's new state, after checking the move is allowed (a
 /// terminal order never changes; nothing goes back to `intent`).
-#[allow(clippy::too_many_arguments)]
 async fn move_order(
     store: &crate::server::db::Store,
     row: &SlotOrderRow,
-    to: OrderState,
-    broker_order_id: Option<&str>,
-    filled_qty: &str,
-    filled_avg_price: Option<&str>,
-    reason: Option<&str>,
+    update: OrderUpdate<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
     row.status
-        .transition(to)
+        .transition(update.state)
         .map_err(|e| anyhow::anyhow!("order {}: {e}", row.client_order_id))?;
-    store
-        .update_order(
-            row.id,
-            to,
-            broker_order_id,
-            filled_qty,
-            filled_avg_price,
-            reason,
-            now,
-        )
-        .await
+    store.update_order(row.id, &update, now).await
 }
 
 async fn record(
@@ -779,23 +759,20 @@ async fn record(
     o: &Order,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
-    move_order(
-        &engine.state().store,
-        row,
-        order_status(o),
-        Some(&o.id),
-        &o.filled_qty.normalize().to_string(),
-        o.filled_avg_price
-            .map(|p| p.normalize().to_string())
-            .as_deref(),
-        None,
-        now,
-    )
-    .await
+    let filled_qty = o.filled_qty.normalize().to_string();
+    let filled_avg_price = o.filled_avg_price.map(|p| p.normalize().to_string());
+    let update = OrderUpdate {
+        broker_order_id: Some(&o.id),
+        filled_qty: &filled_qty,
+        filled_avg_price: filled_avg_price.as_deref(),
+        ..OrderUpdate::to(decide::broker_state(&o.status))
+    };
+    move_order(&engine.state().store, row, update, now).await
 }
 
 /// Moves one order forward: send it, find out what happened to it, or
 /// refresh its fills. Returns the order as it now stands if it changed.
+#[tracing::instrument(name = "order", skip_all, fields(client_order_id = %row.client_order_id))]
 async fn advance(
     engine: &Engine,
     broker: &dyn Broker,
@@ -822,35 +799,21 @@ async fn advance(
     if !fresh {
         match broker.order_by_client_id(&row.client_order_id).await {
             Ok(Some(o)) => return record(engine, row, &o, now).await,
-            Ok(None)
-                if row.status == OrderState::Unknown
-                    && now - row.updated_at < Duration::minutes(1) =>
-            {
-                // Possibly still in flight at the broker: look again later.
-                return Ok(None);
-            }
-            Ok(None) => {}
+            Ok(None) => match decide::not_found(row.status, now - row.updated_at) {
+                NotFound::LookAgainLater => return Ok(None),
+                NotFound::Send => {}
+            },
             Err(e) => {
                 tracing::warn!(order = %row.client_order_id, error = %e, "could not look an order up");
                 return Ok(None);
             }
         }
     }
-    if !limits.may_send {
-        return end_unsent(store, row, OrderState::NotPlaced, DISABLED, now).await;
-    }
-    let Limits { ceiling, .. } = limits;
     let notional = dec(&row.notional)?;
-    if notional > ceiling || notional <= Decimal::ZERO {
-        // Never sent: more than the plan allows one run to spend on this
-        // symbol (or nothing at all), whatever the stored intent says.
-        tracing::error!(order = %row.client_order_id, %notional, %ceiling, "an intent above the plan's per-run maximum was not sent");
-        let why = format!(
-            "{} is more than this plan may spend on {} in one run ({}), so it was not sent",
-            money(notional),
-            row.symbol,
-            money(ceiling)
-        );
+    if let SendCheck::NotPlaced(why) = decide::check_send(&row.symbol, notional, limits) {
+        if limits.may_send {
+            tracing::error!(order = %row.client_order_id, %notional, ceiling = %limits.ceiling, "an intent above the plan's per-run maximum was not sent");
+        }
         return end_unsent(store, row, OrderState::NotPlaced, &why, now).await;
     }
     let req = OrderRequest {
@@ -861,73 +824,41 @@ async fn advance(
         time_in_force: TimeInForce::Day,
         client_order_id: row.client_order_id.clone(),
     };
-    // `fresh`: first sent by this call, so a refusal is the broker's answer
-    // to it. Otherwise an earlier send may have arrived (its answer lost, or
-    // its engine died): a refusal of this resend may only mean the first one
-    // took the cash or the id, so the look-up decides, never the refusal.
-    Ok(match broker.submit_order(&req).await {
-        Ok(o) => record(engine, row, &o, now).await?,
-        Err(BrokerError::Api {
-            status: status @ (400..=499),
-            code,
-            message,
-        }) if status != 429 => {
-            // Alpaca answers a reused client order id with its generic
-            // invalid-request code: the order *may* exist. Then (and after
-            // any earlier send) the look-up decides, never the refusal.
-            let may_exist = !fresh || code == Some(INVALID_REQUEST);
-            let looked_up = if may_exist {
-                Some(broker.order_by_client_id(&row.client_order_id).await)
-            } else {
-                None
-            };
-            match looked_up {
-                Some(Ok(Some(o))) => record(engine, row, &o, now).await?,
-                Some(Err(e)) => {
+    let e = match broker.submit_order(&req).await {
+        Ok(o) => return record(engine, row, &o, now).await,
+        Err(e) => e,
+    };
+    Ok(match decide::on_send_error(&e, fresh) {
+        SendFailure::LookUpElseReject { message } => {
+            match broker.order_by_client_id(&row.client_order_id).await {
+                Ok(Some(o)) => record(engine, row, &o, now).await?,
+                Ok(None) => end_unsent(store, row, OrderState::Rejected, &message, now).await?,
+                Err(e) => {
                     let why = format!(
                         "the broker refused a resend ({message}) and the look-up failed ({e})"
                     );
                     mark_unknown(engine, row, &why, now).await?
                 }
-                // A fresh order refused, or the broker says no such order
-                // exists and refused this one.
-                None | Some(Ok(None)) => {
-                    end_unsent(store, row, OrderState::Rejected, &message, now).await?
-                }
             }
         }
-        Err(BrokerError::Unauthorized { .. }) => {
+        SendFailure::Reject { message } => {
+            end_unsent(store, row, OrderState::Rejected, &message, now).await?
+        }
+        SendFailure::Reconnect { then, why } => {
             store
                 .set_connection_status(connection_id, "reconnect_needed")
                 .await?;
-            if fresh {
-                end_unsent(
-                    store,
-                    row,
-                    OrderState::NotPlaced,
-                    "Alpaca refused the connection's credentials",
-                    now,
-                )
-                .await?
-            } else {
+            if then == OrderState::Unknown {
                 // An earlier send may have been placed: it is looked up once
                 // the connection works again.
-                mark_unknown(
-                    engine,
-                    row,
-                    "Alpaca refused the connection's credentials before the order could be confirmed",
-                    now,
-                )
-                .await?
+                mark_unknown(engine, row, why, now).await?
+            } else {
+                end_unsent(store, row, then, why, now).await?
             }
         }
-        Err(BrokerError::RateLimited { .. }) | Err(BrokerError::Unreachable(_)) => {
-            // Never reached the broker's order book: the intent stands and
-            // is sent (with the same client order id) on a later pass.
-            None
-        }
-        Err(e) => {
-            let unknown = mark_unknown(engine, row, &e.to_string(), now).await?;
+        SendFailure::RetryLater => None,
+        SendFailure::UnknownThenLookUp { why } => {
+            let unknown = mark_unknown(engine, row, &why, now).await?;
             match broker.order_by_client_id(&row.client_order_id).await {
                 Ok(Some(o)) => record(engine, row, &o, now).await?,
                 _ => unknown,
@@ -943,66 +874,31 @@ async fn mark_unknown(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SlotOrderRow>> {
     tracing::warn!(order = %row.client_order_id, why, "order outcome unknown; will look it up");
-    move_order(
-        &engine.state().store,
-        row,
-        OrderState::Unknown,
-        None,
-        &row.filled_qty,
-        None,
-        Some(why),
-        now,
-    )
-    .await
+    let update = OrderUpdate {
+        filled_qty: &row.filled_qty,
+        reason: Some(why),
+        ..OrderUpdate::to(OrderState::Unknown)
+    };
+    move_order(&engine.state().store, row, update, now).await
 }
 
-/// The slot's outcome from its orders' outcomes.
+/// The slot's outcome from its orders' outcomes (see [`decide::run_outcome`]).
 fn outcome(orders: &[SlotOrderRow]) -> anyhow::Result<(RunStatus, Option<String>)> {
-    if orders.iter().all(|o| o.status == OrderState::Filled) {
-        return Ok((RunStatus::Filled, None));
-    }
-    let mut any_filled = false;
-    let problems: Vec<String> = orders
+    let filled: Vec<Decimal> = orders
         .iter()
-        .filter(|o| o.status != OrderState::Filled)
-        .map(|o| {
-            let why = o
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            let state = o.status.as_str().replace('_', " ");
-            let filled = dec(&o.filled_qty)?;
-            Ok(if filled.is_zero() {
-                format!("{} {state}{why}", o.symbol)
-            } else {
-                format!(
-                    "{} {state} after filling {} shares{why}",
-                    o.symbol,
-                    filled.normalize()
-                )
-            })
-        })
+        .map(|o| dec(&o.filled_qty))
         .collect::<anyhow::Result<_>>()?;
-    for o in orders {
-        any_filled |= !dec(&o.filled_qty)?.is_zero();
-    }
-    let reason = Some(problems.join("; "));
-    if any_filled {
-        return Ok((RunStatus::PartiallyFilled, reason));
-    }
-    let first = orders
+    let views: Vec<OrderOutcome<'_>> = orders
         .iter()
-        .find(|o| o.status != OrderState::Filled)
-        .map(|o| o.status);
-    let all_same = orders.iter().all(|o| Some(o.status) == first);
-    let status = match first {
-        Some(OrderState::Rejected) if all_same => RunStatus::Rejected,
-        Some(OrderState::Canceled) if all_same => RunStatus::Canceled,
-        Some(OrderState::Expired) if all_same => RunStatus::Expired,
-        _ => RunStatus::Failed,
-    };
-    Ok((status, reason))
+        .zip(filled)
+        .map(|(o, filled_qty)| OrderOutcome {
+            symbol: &o.symbol,
+            state: o.status,
+            filled_qty,
+            reason: o.reason.as_deref(),
+        })
+        .collect();
+    Ok(decide::run_outcome(&views))
 }
 
 #[cfg(test)]
