@@ -1,100 +1,19 @@
-use crate::helpers::{TestApp, browser_like_client, spawn_app};
-use dripfeed::api::auth::{ActivityEntry, LogIn, LogOut, Me, MyActivity, SignUp, Whoami};
+//! Signing up, in and out: the account, the Terms, sessions and their cookies.
+
+use crate::helpers::{PASSWORD, TestApp, browser_like_client, outcome, session_cookie, spawn_app};
+use dripfeed::api::auth::{LogIn, LogOut, SignUp, Whoami};
 use dripfeed::error::AppError;
 use leptos::server_fn::ServerFn;
-
-pub const PASSWORD: &str = "violet tractor harbour 42";
-
-/// The outcome of a server function call: `Ok(body)` or the `AppError`.
-pub async fn outcome(response: reqwest::Response) -> Result<String, AppError> {
-    let status = response.status();
-    let body = response.text().await.expect("body");
-    if status.is_success() || status.is_redirection() {
-        Ok(body)
-    } else {
-        Err(serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{status}: not an AppError ({e}): {body}")))
-    }
-}
-
-pub async fn sign_up(
-    app: &TestApp,
-    client: &reqwest::Client,
-    email: &str,
-) -> Result<String, AppError> {
-    outcome(
-        app.call_server_fn_as(
-            client,
-            SignUp::PATH,
-            &[
-                ("email", email),
-                ("password", PASSWORD),
-                ("accept_terms", "on"),
-            ],
-        )
-        .await,
-    )
-    .await
-}
-
-pub async fn log_in(
-    app: &TestApp,
-    client: &reqwest::Client,
-    email: &str,
-    password: &str,
-) -> Result<String, AppError> {
-    outcome(
-        app.call_server_fn_as(
-            client,
-            LogIn::PATH,
-            &[("email", email), ("password", password)],
-        )
-        .await,
-    )
-    .await
-}
-
-pub async fn whoami(app: &TestApp, client: &reqwest::Client) -> Option<Me> {
-    let body = outcome(app.call_server_fn_as(client, Whoami::PATH, &[]).await)
-        .await
-        .expect("whoami never fails");
-    serde_json::from_str(&body).expect("JSON")
-}
-
-pub async fn activity(
-    app: &TestApp,
-    client: &reqwest::Client,
-) -> Result<Vec<ActivityEntry>, AppError> {
-    outcome(app.call_server_fn_as(client, MyActivity::PATH, &[]).await)
-        .await
-        .map(|body| serde_json::from_str(&body).expect("JSON"))
-}
-
-pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("dripfeed_session="))
-        .map(|c| {
-            c.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("dripfeed_session=")
-                .to_owned()
-        })
-}
 
 #[tokio::test]
 async fn signing_up_creates_the_account_records_the_terms_and_signs_in() {
     let app = spawn_app().await;
 
-    sign_up(&app, &app.client, "Ann@Example.com")
+    app.sign_up(&app.client, "Ann@Example.com")
         .await
         .expect("sign-up");
 
-    let me = whoami(&app, &app.client).await.expect("signed in");
+    let me = app.whoami(&app.client).await.expect("signed in");
     assert_eq!(me.email, "Ann@Example.com");
     let row = app
         .store
@@ -105,7 +24,8 @@ async fn signing_up_creates_the_account_records_the_terms_and_signs_in() {
     assert_eq!(row.terms_version, dripfeed::domain::legal::TERMS_VERSION);
     assert!(row.password_hash.starts_with("$argon2id$"));
     assert!(!row.password_hash.contains(PASSWORD));
-    let actions: Vec<String> = activity(&app, &app.client)
+    let actions: Vec<String> = app
+        .activity(&app.client)
         .await
         .unwrap()
         .into_iter()
@@ -139,7 +59,7 @@ async fn bad_sign_up_input_gets_a_message_per_field_and_writes_nothing() {
             .is_none()
     );
     assert!(app.store.verify_audit_chain().await.unwrap().entries == 0);
-    assert!(whoami(&app, &app.client).await.is_none());
+    assert!(app.whoami(&app.client).await.is_none());
 }
 
 #[tokio::test]
@@ -166,12 +86,13 @@ async fn a_common_password_is_refused() {
 #[tokio::test]
 async fn an_email_can_hold_only_one_account_whatever_its_case() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com")
+    app.sign_up(&app.client, "ann@example.com")
         .await
         .expect("first");
 
     let other = browser_like_client(&app.address);
-    let error = sign_up(&app, &other, "  ANN@example.COM ")
+    let error = app
+        .sign_up(&other, "  ANN@example.COM ")
         .await
         .expect_err("duplicate");
 
@@ -181,20 +102,17 @@ async fn an_email_can_hold_only_one_account_whatever_its_case() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com")
+    app.sign_up(&app.client, "ann@example.com")
         .await
         .expect("sign-up");
     let stranger = browser_like_client(&app.address);
 
-    let wrong_password = log_in(
-        &app,
-        &stranger,
-        "ann@example.com",
-        "not the password at all",
-    )
-    .await
-    .expect_err("refused");
-    let unknown_email = log_in(&app, &stranger, "nobody@example.com", PASSWORD)
+    let wrong_password = app
+        .log_in(&stranger, "ann@example.com", "not the password at all")
+        .await
+        .expect_err("refused");
+    let unknown_email = app
+        .log_in(&stranger, "nobody@example.com", PASSWORD)
         .await
         .expect_err("refused");
 
@@ -203,7 +121,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
         wrong_password.general().as_deref(),
         Some(dripfeed::server::auth::BAD_CREDENTIALS)
     );
-    assert!(whoami(&app, &stranger).await.is_none());
+    assert!(app.whoami(&stranger).await.is_none());
 }
 
 #[tokio::test]
@@ -291,7 +209,7 @@ async fn logging_out_ends_the_session_even_for_a_copied_cookie() {
         .await
         .expect("log out");
 
-    assert!(whoami(&app, &app.client).await.is_none());
+    assert!(app.whoami(&app.client).await.is_none());
     let thief = reqwest::Client::new();
     let answer = thief
         .post(app.url(Whoami::PATH))
@@ -306,7 +224,7 @@ async fn logging_out_ends_the_session_even_for_a_copied_cookie() {
 #[tokio::test]
 async fn a_revoked_session_is_rejected_on_its_next_request() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let user = app
         .store
         .user_by_email("ann@example.com")
@@ -324,10 +242,10 @@ async fn a_revoked_session_is_rejected_on_its_next_request() {
     );
 
     assert_eq!(
-        activity(&app, &app.client).await.unwrap_err(),
+        app.activity(&app.client).await.unwrap_err(),
         AppError::Unauthenticated
     );
-    assert!(whoami(&app, &app.client).await.is_none());
+    assert!(app.whoami(&app.client).await.is_none());
 }
 
 /// Starts a dashboard read whose broker call stalls for three seconds, and
@@ -370,23 +288,23 @@ async fn session_rows(app: &TestApp, email: &str) -> usize {
 #[tokio::test]
 async fn a_request_in_flight_across_a_log_out_does_not_bring_the_session_back() {
     let app = spawn_app().await;
-    let (client, _) = crate::plans::user_with_demo(&app, "ann@example.com").await;
+    let (client, _) = app.user_with_demo("ann@example.com").await;
     let slow = slow_request_in_flight(&app, &client).await;
     outcome(app.call_server_fn_as(&client, LogOut::PATH, &[]).await)
         .await
         .expect("log out");
     slow.await.expect("the slow request ends");
 
-    assert!(whoami(&app, &client).await.is_none(), "still logged out");
+    assert!(app.whoami(&client).await.is_none(), "still logged out");
     assert_eq!(session_rows(&app, "ann@example.com").await, 0);
 }
 
 #[tokio::test]
 async fn a_request_in_flight_across_a_revoke_does_not_bring_the_session_back() {
     let app = spawn_app().await;
-    let (laptop, _) = crate::plans::user_with_demo(&app, "ann@example.com").await;
+    let (laptop, _) = app.user_with_demo("ann@example.com").await;
     let phone = browser_like_client(&app.address);
-    log_in(&app, &phone, "ann@example.com", PASSWORD)
+    app.log_in(&phone, "ann@example.com", PASSWORD)
         .await
         .expect("log in");
     let user = app
@@ -413,25 +331,22 @@ async fn a_request_in_flight_across_a_revoke_does_not_bring_the_session_back() {
         .unwrap();
     slow.await.expect("the slow request ends");
 
-    assert!(
-        whoami(&app, &laptop).await.is_none(),
-        "the laptop stays out"
-    );
-    assert!(whoami(&app, &phone).await.is_some());
+    assert!(app.whoami(&laptop).await.is_none(), "the laptop stays out");
+    assert!(app.whoami(&phone).await.is_some());
     assert_eq!(session_rows(&app, "ann@example.com").await, 1);
 }
 
 #[tokio::test]
 async fn a_signed_in_session_is_written_at_most_once_a_minute() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
-    assert!(whoami(&app, &app.client).await.is_some());
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
+    assert!(app.whoami(&app.client).await.is_some());
     // Mark the row so a write shows: a write stamps last_seen_at.
     let unwritten = "SELECT COUNT(*) FROM sessions WHERE last_seen_at = created_at";
     app.execute_sql("UPDATE sessions SET last_seen_at = created_at")
         .await;
     for _ in 0..5 {
-        assert!(whoami(&app, &app.client).await.is_some());
+        assert!(app.whoami(&app.client).await.is_some());
     }
     assert_eq!(
         app.count(unwritten).await,
@@ -448,16 +363,16 @@ async fn a_signed_in_session_is_written_at_most_once_a_minute() {
     data["seen"] = serde_json::json!(seen - 61);
     app.execute_sql(&format!("UPDATE sessions SET data = '{data}'"))
         .await;
-    assert!(whoami(&app, &app.client).await.is_some());
+    assert!(app.whoami(&app.client).await.is_some());
     assert_eq!(app.count(unwritten).await, 0, "extended");
 }
 
 #[tokio::test]
 async fn a_user_cannot_revoke_someone_elses_session() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let bob_client = browser_like_client(&app.address);
-    sign_up(&app, &bob_client, "bob@example.com").await.unwrap();
+    app.sign_up(&bob_client, "bob@example.com").await.unwrap();
     let ann = app
         .store
         .user_by_email("ann@example.com")
@@ -474,26 +389,21 @@ async fn a_user_cannot_revoke_someone_elses_session() {
 
     assert!(!app.store.revoke_session(bob.id, ann_session).await.unwrap());
 
-    assert!(whoami(&app, &app.client).await.is_some());
+    assert!(app.whoami(&app.client).await.is_some());
 }
 
 #[tokio::test]
 async fn each_user_sees_only_their_own_activity() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let bob_client = browser_like_client(&app.address);
-    sign_up(&app, &bob_client, "bob@example.com").await.unwrap();
-    log_in(
-        &app,
-        &bob_client,
-        "bob@example.com",
-        "wrong password, twelve+",
-    )
-    .await
-    .unwrap_err();
+    app.sign_up(&bob_client, "bob@example.com").await.unwrap();
+    app.log_in(&bob_client, "bob@example.com", "wrong password, twelve+")
+        .await
+        .unwrap_err();
 
-    let ann = activity(&app, &app.client).await.unwrap();
-    let bob = activity(&app, &bob_client).await.unwrap();
+    let ann = app.activity(&app.client).await.unwrap();
+    let bob = app.activity(&bob_client).await.unwrap();
 
     assert_eq!(ann.len(), 1);
     let bob_actions: Vec<&str> = bob.iter().map(|e| e.action.as_str()).collect();
@@ -502,7 +412,7 @@ async fn each_user_sees_only_their_own_activity() {
     assert!(bob.iter().all(|b| b.id != ann[0].id));
     let anonymous = browser_like_client(&app.address);
     assert_eq!(
-        activity(&app, &anonymous).await.unwrap_err(),
+        app.activity(&anonymous).await.unwrap_err(),
         AppError::Unauthenticated
     );
 }
@@ -592,11 +502,11 @@ async fn pages_carry_security_headers_and_a_nonce_script_policy() {
 #[tokio::test]
 async fn the_audit_chain_verifies_and_detects_a_tampered_row() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
-    log_in(&app, &app.client, "ann@example.com", "definitely wrong pw")
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
+    app.log_in(&app.client, "ann@example.com", "definitely wrong pw")
         .await
         .unwrap_err();
-    log_in(&app, &app.client, "ann@example.com", PASSWORD)
+    app.log_in(&app.client, "ann@example.com", PASSWORD)
         .await
         .unwrap();
     let report = app.store.verify_audit_chain().await.unwrap();

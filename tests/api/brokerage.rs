@@ -1,7 +1,7 @@
 //! Connecting brokerage accounts (demo, paper API keys, OAuth), the
 //! dashboard, and who may see or remove what.
 
-use crate::auth::{activity, outcome, sign_up};
+use crate::helpers::outcome;
 use crate::helpers::{TestApp, browser_like_client, spawn_app};
 use chrono::{DateTime, Utc};
 use claims::{assert_err, assert_matches, assert_ok};
@@ -24,7 +24,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let client = browser_like_client(&app.address);
-    assert_ok!(sign_up(app, &client, email).await);
+    assert_ok!(app.sign_up(&client, email).await);
     client
 }
 
@@ -103,7 +103,7 @@ async fn a_new_user_connects_the_demo_account_and_sees_a_funded_dashboard() {
     )
     .await;
     assert_matches!(again, Err(AppError::Conflict(_)));
-    let log = activity(&app, &client).await.expect("activity");
+    let log = app.activity(&client).await.expect("activity");
     assert!(log.iter().any(|e| e.action == "broker.connected"));
 }
 
@@ -141,7 +141,7 @@ async fn a_bad_key_gets_a_clear_error_and_saves_nothing() {
     let message = e.for_field("key_id").expect("a key_id message");
     assert!(message.contains("did not accept"), "{message}");
     assert_eq!(connection_count(&app).await, 0);
-    let log = activity(&app, &client).await.expect("activity");
+    let log = app.activity(&client).await.expect("activity");
     assert!(log.iter().any(|e| e.action == "broker.validation_failed"));
     let details = app.text_column("SELECT detail FROM audit_log").await;
     assert!(details.iter().all(|d| !d.contains("nope")), "{details:?}");
@@ -246,7 +246,7 @@ async fn nobody_can_see_or_disconnect_someone_elses_connection() {
         .await
     );
     assert_eq!(connection_count(&app).await, 0);
-    let log = activity(&app, &owner).await.expect("activity");
+    let log = app.activity(&owner).await.expect("activity");
     assert!(log.iter().any(|e| e.action == "broker.disconnected"));
 }
 

@@ -147,10 +147,8 @@ async fn version_and_help_answer_without_a_database() {
 #[tokio::test]
 async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
     let app = spawn_app().await;
-    crate::auth::sign_up(&app, &app.client, "ann@example.com")
-        .await
-        .unwrap();
-    let _: dripfeed::api::security::TwoFactorEnrollment = crate::auth::outcome(
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
+    let _: dripfeed::api::security::TwoFactorEnrollment = crate::helpers::outcome(
         app.call_server_fn(
             <dripfeed::api::security::BeginTwoFactor as leptos::server_fn::ServerFn>::PATH,
             &[],
@@ -170,7 +168,7 @@ async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
             .unwrap()
     };
     let before = sealed().await;
-    crate::auth::outcome(
+    crate::helpers::outcome(
         app.call_server_fn(
             <dripfeed::api::broker::ConnectDemoAccount as leptos::server_fn::ServerFn>::PATH,
             &[],
@@ -200,7 +198,7 @@ async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
         "the old key stays to open old values"
     );
     // The running server opens the re-sealed brokerage credentials.
-    let boards: Vec<dripfeed::api::broker::DashboardDto> = crate::auth::outcome(
+    let boards: Vec<dripfeed::api::broker::DashboardDto> = crate::helpers::outcome(
         app.call_server_fn(
             <dripfeed::api::broker::PortfolioDashboards as leptos::server_fn::ServerFn>::PATH,
             &[],
@@ -216,9 +214,7 @@ async fn rotate_key_writes_a_new_key_and_reseals_every_secret() {
 #[tokio::test]
 async fn expired_sessions_are_purged() {
     let app = spawn_app().await;
-    crate::auth::sign_up(&app, &app.client, "ann@example.com")
-        .await
-        .unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let expire = "UPDATE sessions SET expires_at = $1";
     let past = chrono::Utc::now() - chrono::Duration::hours(1);
     match &app.store {
@@ -236,24 +232,21 @@ async fn expired_sessions_are_purged() {
     .unwrap();
 
     assert_eq!(app.store.purge_expired_sessions().await.unwrap(), 1);
-    assert!(crate::auth::whoami(&app, &app.client).await.is_none());
+    assert!(app.whoami(&app.client).await.is_none());
 }
 
 #[tokio::test]
 async fn engine_tick_runs_one_pass_at_the_given_instant() {
     let app = spawn_app().await;
-    let (client, connection) = crate::plans::user_with_demo(&app, "tick@example.com").await;
-    let plan_id = crate::plans::create(
-        &app,
-        &client,
-        crate::plans::weekly(connection, &[("VTI", "20")]),
-    )
-    .await
-    .unwrap();
-    let next = crate::plans::plans(&app, &client).await[0]
-        .next_run
-        .clone()
+    let (client, connection) = app.user_with_demo("tick@example.com").await;
+    let plan_id = app
+        .create_plan(
+            &client,
+            crate::helpers::weekly(connection, &[("VTI", "20")]),
+        )
+        .await
         .unwrap();
+    let next = app.list_plans(&client).await[0].next_run.clone().unwrap();
 
     let output = dripfeed(&app, &["engine", "tick", "--at", &next.at], "");
 

@@ -3,7 +3,7 @@
 //! ending in exactly one outcome with a reason.
 
 use crate::helpers::TestApp;
-use crate::plans::{create, plans, user_with_demo, weekly};
+use crate::helpers::weekly;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use claims::assert_ok;
 use dripfeed::api::notifications::{MarkNotificationsRead, MyNotifications, NotificationDto};
@@ -37,11 +37,11 @@ async fn fixture_custom(
     adjust: impl FnOnce(&mut dripfeed::api::plans::PlanInput),
 ) -> Fixture {
     let app = crate::helpers::spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "engine@example.com").await;
+    let (client, connection) = app.user_with_demo("engine@example.com").await;
     let mut input = weekly(connection, legs);
     adjust(&mut input);
-    let plan_id = assert_ok!(create(&app, &client, input).await);
-    let next = plans(&app, &client).await[0]
+    let plan_id = assert_ok!(app.create_plan(&client, input).await);
+    let next = app.list_plans(&client).await[0]
         .next_run
         .clone()
         .expect("a next run");
@@ -192,7 +192,7 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
     assert_eq!(spent, Decimal::from(35));
 
     // The plan's history shows the run, its orders and what was invested.
-    let body = crate::auth::outcome(
+    let body = crate::helpers::outcome(
         f.app
             .call_server_fn_as(&f.client, GetPlan::PATH, &[("id", &f.plan_id.to_string())])
             .await,
@@ -209,7 +209,7 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
         detail.invested
     );
     // Across plans, the purchase history lists both orders.
-    let body = crate::auth::outcome(
+    let body = crate::helpers::outcome(
         f.app
             .call_server_fn_as(&f.client, PurchaseHistory::PATH, &[])
             .await,
@@ -251,7 +251,7 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
         .await
         .expect("csv");
     assert_eq!(r.status(), 401);
-    let (stranger, _) = user_with_demo(&f.app, "csv-stranger@example.com").await;
+    let (stranger, _) = f.app.user_with_demo("csv-stranger@example.com").await;
     let r = stranger
         .get(f.app.url(&csv_path))
         .send()
@@ -368,7 +368,7 @@ async fn an_account_cannot_be_disconnected_while_a_run_on_it_is_being_confirmed(
     assert_eq!(f.slots().await[0].status, "submitted");
     let connection = f.connection_id().await.to_string();
     let disconnect = || async {
-        crate::auth::outcome(
+        crate::helpers::outcome(
             f.app
                 .call_server_fn_as(&f.client, DisconnectBroker::PATH, &[("id", &connection)])
                 .await,
@@ -726,15 +726,15 @@ async fn a_disabled_users_plans_buy_nothing_and_enabling_resumes_only_what_ran_b
     let f = fixture(&[("VTI", "25")]).await;
     // A second plan on the account, which its owner paused themselves.
     let connection = f.connection_id().await;
-    let paused = assert_ok!(create(&f.app, &f.client, weekly(connection, &[("QQQ", "5")])).await);
+    let paused = assert_ok!(
+        f.app
+            .create_plan(&f.client, weekly(connection, &[("QQQ", "5")]))
+            .await
+    );
     assert_ok!(
-        crate::plans::status_change(
-            &f.app,
-            &f.client,
-            dripfeed::api::plans::PausePlan::PATH,
-            paused
-        )
-        .await
+        f.app
+            .status_change(&f.client, dripfeed::api::plans::PausePlan::PATH, paused)
+            .await
     );
     let owner = f
         .app
@@ -1003,7 +1003,7 @@ async fn on_sqlite_only_one_engine_runs_per_database() {
 }
 
 async fn notifications(f: &Fixture) -> Vec<NotificationDto> {
-    let body = crate::auth::outcome(
+    let body = crate::helpers::outcome(
         f.app
             .call_server_fn_as(&f.client, MyNotifications::PATH, &[])
             .await,
@@ -1060,7 +1060,7 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     let list = notifications(&f).await;
     assert_eq!(list[0].kind, "miss", "{list:?}");
 
-    crate::auth::outcome(
+    crate::helpers::outcome(
         f.app
             .call_server_fn_as(&f.client, MarkNotificationsRead::PATH, &[])
             .await,
@@ -1075,7 +1075,11 @@ async fn runs_due_together_on_one_account_need_cash_for_all_of_them() {
     let f = fixture(&[("VTI", "30")]).await;
     // A second plan on the same account, due at the same minute.
     let connection = f.connection_id().await;
-    let second = assert_ok!(create(&f.app, &f.client, weekly(connection, &[("QQQ", "30")])).await);
+    let second = assert_ok!(
+        f.app
+            .create_plan(&f.client, weekly(connection, &[("QQQ", "30")]))
+            .await
+    );
     // Enough for either run alone, not for both.
     f.app
         .demo_exchange
@@ -1116,7 +1120,7 @@ async fn runs_due_together_on_one_account_need_cash_for_all_of_them() {
 /// Edits a plan through the server function.
 async fn edit(f: &Fixture, input: dripfeed::api::plans::PlanInput) -> Result<(), AppError> {
     use dripfeed::api::plans::UpdatePlan;
-    crate::auth::outcome(
+    crate::helpers::outcome(
         f.app
             .call_json_server_fn_as(
                 &f.client,
@@ -1142,7 +1146,7 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     assert_eq!(f.orders(&first[0]).await[0].notional, "25");
 
     // The plans list shows what was spent and what it is worth now.
-    let listed = plans(&f.app, &f.client).await;
+    let listed = f.app.list_plans(&f.client).await;
     assert!(
         (listed[0].invested - Decimal::from(25)).abs() <= Decimal::new(2, 2),
         "{}",
@@ -1152,7 +1156,7 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     assert!(value > Decimal::ZERO, "{value}");
 
     // The form comes back as saved.
-    let body = crate::auth::outcome(
+    let body = crate::helpers::outcome(
         f.app
             .call_server_fn_as(
                 &f.client,
@@ -1250,8 +1254,8 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
 
     // Nobody else can edit it, and an ended plan cannot be edited.
     let stranger = crate::helpers::browser_like_client(&f.app.address);
-    assert_ok!(crate::auth::sign_up(&f.app, &stranger, "stranger@example.com").await);
-    let theirs = crate::auth::outcome(
+    assert_ok!(f.app.sign_up(&stranger, "stranger@example.com").await);
+    let theirs = crate::helpers::outcome(
         f.app
             .call_json_server_fn_as(
                 &stranger,
@@ -1269,7 +1273,7 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     let preview = |client: reqwest::Client, input: dripfeed::api::plans::PlanInput| {
         let app = &f.app;
         async move {
-            crate::auth::outcome(
+            crate::helpers::outcome(
                 app.call_json_server_fn_as(
                     &client,
                     dripfeed::api::plans::PreviewPlan::PATH,
@@ -1286,7 +1290,7 @@ async fn an_edit_applies_to_future_runs_and_leaves_history_alone() {
     assert_ok!(preview(f.client.clone(), input.clone()).await);
     let theirs = preview(stranger.clone(), input.clone()).await;
     assert!(matches!(theirs, Err(AppError::NotFound)), "{theirs:?}");
-    crate::auth::outcome(
+    crate::helpers::outcome(
         f.app
             .call_server_fn_as(
                 &f.client,
@@ -1362,7 +1366,7 @@ async fn a_plan_catches_up_after_downtime_only_within_its_window() {
         input.catch_up_minutes = Some("15".into())
     })
     .await;
-    let listed = plans(&f.app, &f.client).await;
+    let listed = f.app.list_plans(&f.client).await;
     assert!(
         listed[0].catch_up.contains("within 15 minutes"),
         "{}",
@@ -1408,7 +1412,7 @@ async fn a_plan_catches_up_after_downtime_only_within_its_window() {
     let connection = f.connection_id().await;
     let mut bad = weekly(connection, &[("QQQ", "5")]);
     bad.catch_up_minutes = Some("0".into());
-    match create(&f.app, &f.client, bad).await {
+    match f.app.create_plan(&f.client, bad).await {
         Err(AppError::Invalid(errors)) => {
             assert!(
                 errors.iter().any(|e| e.field == "catch_up_minutes"),

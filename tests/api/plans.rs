@@ -1,119 +1,33 @@
 //! DCA plans through their server functions: validation against the broker
 //! and the tier, the schedule preview, ownership, and status changes.
 
-use crate::auth::{activity, outcome, sign_up};
-use crate::helpers::{TestApp, browser_like_client, spawn_app, spawn_app_configured};
-use chrono::Weekday;
+use crate::helpers::{browser_like_client, outcome, spawn_app, spawn_app_configured, weekly};
 use claims::{assert_err, assert_matches, assert_ok};
-use dripfeed::api::broker::{
-    BrokerageOverview, BrokerageSummary, ConnectDemoAccount, DisconnectBroker,
-};
+use dripfeed::api::broker::DisconnectBroker;
 use dripfeed::api::plans::{
-    AssetDto, CreatePlan, LegInput, ListPlans, PausePlan, PlanInput, PlanSummary, PreviewPlan,
-    ResumePlan, SchedulePreview, SearchAssets, StopPlan,
+    AssetDto, ListPlans, PausePlan, PreviewPlan, ResumePlan, SchedulePreview, SearchAssets,
+    StopPlan,
 };
-use dripfeed::domain::plan::Mode;
 use dripfeed::domain::schedule::{Cadence, TimeOfDay};
 use dripfeed::domain::tier::TierId;
 use dripfeed::error::AppError;
 use leptos::server_fn::ServerFn;
 use rust_decimal::Decimal;
 
-/// A signed-in user with the demo account connected, and its connection id.
-pub async fn user_with_demo(app: &TestApp, email: &str) -> (reqwest::Client, i64) {
-    let client = browser_like_client(&app.address);
-    assert_ok!(sign_up(app, &client, email).await);
-    assert_ok!(
-        outcome(
-            app.call_server_fn_as(&client, ConnectDemoAccount::PATH, &[])
-                .await
-        )
-        .await
-    );
-    let body = outcome(
-        app.call_server_fn_as(&client, BrokerageOverview::PATH, &[])
-            .await,
-    )
-    .await
-    .expect("overview");
-    let o: BrokerageSummary = serde_json::from_str(&body).expect("JSON");
-    (client, o.connections[0].id)
-}
-
-pub fn weekly(connection_id: i64, legs: &[(&str, &str)]) -> PlanInput {
-    PlanInput {
-        name: "Core ETFs".into(),
-        connection_id,
-        legs: legs
-            .iter()
-            .map(|(s, a)| LegInput {
-                symbol: (*s).into(),
-                amount: (*a).into(),
-                weight: None,
-            })
-            .collect(),
-        cadence: Cadence::Weekly {
-            weekday: Weekday::Mon,
-        },
-        time: TimeOfDay::Local(chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("time")),
-        time_zone: "America/New_York".into(),
-        start_date: String::new(),
-        end_date: None,
-        max_total: None,
-        mode: Mode::Pure,
-        per_run_total: None,
-        catch_up_minutes: None,
-    }
-}
-
-pub async fn create(
-    app: &TestApp,
-    client: &reqwest::Client,
-    input: PlanInput,
-) -> Result<i64, AppError> {
-    outcome(
-        app.call_json_server_fn_as(client, CreatePlan::PATH, &CreatePlan { input })
-            .await,
-    )
-    .await
-    .map(|body| serde_json::from_str(&body).expect("JSON"))
-}
-
-pub async fn plans(app: &TestApp, client: &reqwest::Client) -> Vec<PlanSummary> {
-    let body = outcome(app.call_server_fn_as(client, ListPlans::PATH, &[]).await)
-        .await
-        .expect("plans");
-    serde_json::from_str(&body).expect("JSON")
-}
-
-pub async fn status_change(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    id: i64,
-) -> Result<String, AppError> {
-    outcome(
-        app.call_server_fn_as(client, path, &[("id", &id.to_string())])
-            .await,
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_plan_on_the_demo_account_is_saved_with_its_next_run() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "planner@example.com").await;
+    let (client, connection) = app.user_with_demo("planner@example.com").await;
 
     let id = assert_ok!(
-        create(
-            &app,
+        app.create_plan(
             &client,
             weekly(connection, &[("vti", "25"), ("QQQ", "$10.50")])
         )
         .await
     );
 
-    let list = plans(&app, &client).await;
+    let list = app.list_plans(&client).await;
     assert_eq!(list.len(), 1);
     let p = &list[0];
     assert_eq!(p.id, id);
@@ -132,14 +46,14 @@ async fn a_plan_on_the_demo_account_is_saved_with_its_next_run() {
         next.local.starts_with("Mon") || next.note.is_some(),
         "{next:?}"
     );
-    let log = activity(&app, &client).await.expect("activity");
+    let log = app.activity(&client).await.expect("activity");
     assert!(log.iter().any(|e| e.action == "plan.created"));
 }
 
 #[tokio::test]
 async fn the_preview_shows_five_runs_and_the_monthly_spend() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "preview@example.com").await;
+    let (client, connection) = app.user_with_demo("preview@example.com").await;
     let body = outcome(
         app.call_json_server_fn_as(
             &client,
@@ -168,11 +82,10 @@ async fn the_preview_shows_five_runs_and_the_monthly_spend() {
 #[tokio::test]
 async fn every_bad_input_is_reported_against_its_field_and_nothing_is_saved() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "mistakes@example.com").await;
+    let (client, connection) = app.user_with_demo("mistakes@example.com").await;
 
     let e = assert_err!(
-        create(
-            &app,
+        app.create_plan(
             &client,
             weekly(connection, &[("VTI", "0.50"), ("VTI", "5")])
         )
@@ -189,27 +102,36 @@ async fn every_bad_input_is_reported_against_its_field_and_nothing_is_saved() {
 
     let mut early = weekly(connection, &[("VTI", "10")]);
     early.time = TimeOfDay::Local(chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("time"));
-    let e = assert_err!(create(&app, &client, early).await);
+    let e = assert_err!(app.create_plan(&client, early).await);
     assert!(
         e.for_field("time").unwrap_or_default().contains("09:30"),
         "{e:?}"
     );
 
-    let e = assert_err!(create(&app, &client, weekly(connection, &[("ZZZZ", "10")])).await);
+    let e = assert_err!(
+        app.create_plan(&client, weekly(connection, &[("ZZZZ", "10")]))
+            .await
+    );
     assert!(
         e.for_field("symbols")
             .unwrap_or_default()
             .contains("not offered"),
         "{e:?}"
     );
-    let e = assert_err!(create(&app, &client, weekly(connection, &[("BRK.A", "10")])).await);
+    let e = assert_err!(
+        app.create_plan(&client, weekly(connection, &[("BRK.A", "10")]))
+            .await
+    );
     assert!(
         e.for_field("symbols")
             .unwrap_or_default()
             .contains("fractional"),
         "{e:?}"
     );
-    let e = assert_err!(create(&app, &client, weekly(connection, &[("TWTR", "10")])).await);
+    let e = assert_err!(
+        app.create_plan(&client, weekly(connection, &[("TWTR", "10")]))
+            .await
+    );
     assert!(
         e.for_field("symbols")
             .unwrap_or_default()
@@ -219,29 +141,35 @@ async fn every_bad_input_is_reported_against_its_field_and_nothing_is_saved() {
 
     let mut past = weekly(connection, &[("VTI", "10")]);
     past.start_date = "2020-01-01".into();
-    let e = assert_err!(create(&app, &client, past).await);
+    let e = assert_err!(app.create_plan(&client, past).await);
     assert!(e.for_field("start_date").is_some(), "{e:?}");
 
-    assert!(plans(&app, &client).await.is_empty());
+    assert!(app.list_plans(&client).await.is_empty());
 }
 
 #[tokio::test]
 async fn plans_and_connections_are_private_to_their_owner() {
     let app = spawn_app().await;
-    let (owner, connection) = user_with_demo(&app, "owner@example.com").await;
-    let id = assert_ok!(create(&app, &owner, weekly(connection, &[("VTI", "10")])).await);
+    let (owner, connection) = app.user_with_demo("owner@example.com").await;
+    let id = assert_ok!(
+        app.create_plan(&owner, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
 
-    let (stranger, _) = user_with_demo(&app, "stranger@example.com").await;
-    assert!(plans(&app, &stranger).await.is_empty());
-    let e = assert_err!(create(&app, &stranger, weekly(connection, &[("VTI", "10")])).await);
+    let (stranger, _) = app.user_with_demo("stranger@example.com").await;
+    assert!(app.list_plans(&stranger).await.is_empty());
+    let e = assert_err!(
+        app.create_plan(&stranger, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
     assert!(e.for_field("connection_id").is_some(), "{e:?}");
     for path in [PausePlan::PATH, StopPlan::PATH] {
         assert_matches!(
-            status_change(&app, &stranger, path, id).await,
+            app.status_change(&stranger, path, id).await,
             Err(AppError::NotFound)
         );
     }
-    assert_eq!(plans(&app, &owner).await[0].status, "active");
+    assert_eq!(app.list_plans(&owner).await[0].status, "active");
     let anonymous = browser_like_client(&app.address);
     assert_matches!(
         outcome(
@@ -256,26 +184,29 @@ async fn plans_and_connections_are_private_to_their_owner() {
 #[tokio::test]
 async fn pause_resume_and_stop_move_a_plan_through_its_life() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "life@example.com").await;
-    let id = assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
+    let (client, connection) = app.user_with_demo("life@example.com").await;
+    let id = assert_ok!(
+        app.create_plan(&client, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
 
-    assert_ok!(status_change(&app, &client, PausePlan::PATH, id).await);
-    let p = &plans(&app, &client).await[0];
+    assert_ok!(app.status_change(&client, PausePlan::PATH, id).await);
+    let p = &app.list_plans(&client).await[0];
     assert_eq!(p.status, "paused");
     assert!(p.next_run.is_none(), "a paused plan has no next run");
     assert_matches!(
-        status_change(&app, &client, PausePlan::PATH, id).await,
+        app.status_change(&client, PausePlan::PATH, id).await,
         Err(AppError::Conflict(_))
     );
-    assert_ok!(status_change(&app, &client, ResumePlan::PATH, id).await);
-    assert_ok!(status_change(&app, &client, StopPlan::PATH, id).await);
-    assert_eq!(plans(&app, &client).await[0].status, "ended");
+    assert_ok!(app.status_change(&client, ResumePlan::PATH, id).await);
+    assert_ok!(app.status_change(&client, StopPlan::PATH, id).await);
+    assert_eq!(app.list_plans(&client).await[0].status, "ended");
     assert_matches!(
-        status_change(&app, &client, ResumePlan::PATH, id).await,
+        app.status_change(&client, ResumePlan::PATH, id).await,
         Err(AppError::Conflict(_))
     );
 
-    let log = activity(&app, &client).await.expect("activity");
+    let log = app.activity(&client).await.expect("activity");
     for action in ["plan.paused", "plan.resumed", "plan.ended"] {
         assert!(log.iter().any(|e| e.action == action), "{action}");
     }
@@ -284,8 +215,11 @@ async fn pause_resume_and_stop_move_a_plan_through_its_life() {
 #[tokio::test]
 async fn disconnecting_the_broker_pauses_its_plans() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "unplug@example.com").await;
-    let id = assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
+    let (client, connection) = app.user_with_demo("unplug@example.com").await;
+    let id = assert_ok!(
+        app.create_plan(&client, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
     assert_ok!(
         outcome(
             app.call_server_fn_as(
@@ -297,13 +231,13 @@ async fn disconnecting_the_broker_pauses_its_plans() {
         )
         .await
     );
-    let p = &plans(&app, &client).await[0];
+    let p = &app.list_plans(&client).await[0];
     assert_eq!(
         (p.status.as_str(), p.connection_label.as_deref()),
         ("paused", None)
     );
     assert_matches!(
-        status_change(&app, &client, ResumePlan::PATH, id).await,
+        app.status_change(&client, ResumePlan::PATH, id).await,
         Err(AppError::Conflict(_))
     );
 }
@@ -311,11 +245,11 @@ async fn disconnecting_the_broker_pauses_its_plans() {
 #[tokio::test]
 async fn the_free_tier_limits_are_enforced_on_the_server() {
     let app = spawn_app_configured(true, |s| s.default_tier = TierId::Free).await;
-    let (client, connection) = user_with_demo(&app, "free@example.com").await;
+    let (client, connection) = app.user_with_demo("free@example.com").await;
 
     let mut daily = weekly(connection, &[("VTI", "10")]);
     daily.cadence = Cadence::Daily;
-    let e = assert_err!(create(&app, &client, daily).await);
+    let e = assert_err!(app.create_plan(&client, daily).await);
     assert!(
         e.for_field("schedule").unwrap_or_default().contains("Free"),
         "{e:?}"
@@ -325,11 +259,17 @@ async fn the_free_tier_limits_are_enforced_on_the_server() {
         connection,
         &[("VTI", "1"), ("VOO", "1"), ("QQQ", "1"), ("SPY", "1")],
     );
-    let e = assert_err!(create(&app, &client, four).await);
+    let e = assert_err!(app.create_plan(&client, four).await);
     assert!(e.for_field("symbols").is_some(), "{e:?}");
 
-    assert_ok!(create(&app, &client, weekly(connection, &[("VTI", "10")])).await);
-    let e = assert_err!(create(&app, &client, weekly(connection, &[("VOO", "10")])).await);
+    assert_ok!(
+        app.create_plan(&client, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
+    let e = assert_err!(
+        app.create_plan(&client, weekly(connection, &[("VOO", "10")]))
+            .await
+    );
     assert!(
         e.general().unwrap_or_default().contains("1 active plan"),
         "{e:?}"
@@ -339,7 +279,7 @@ async fn the_free_tier_limits_are_enforced_on_the_server() {
 #[tokio::test]
 async fn symbol_search_finds_by_ticker_and_name_and_flags_whole_share_assets() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "search@example.com").await;
+    let (client, connection) = app.user_with_demo("search@example.com").await;
     let search = |q: &'static str| {
         let app = &app;
         let client = &client;
@@ -368,7 +308,7 @@ async fn symbol_search_finds_by_ticker_and_name_and_flags_whole_share_assets() {
     );
     assert!(search("TWTR").await.is_empty(), "not tradable, not offered");
 
-    let (stranger, _) = user_with_demo(&app, "nosy@example.com").await;
+    let (stranger, _) = app.user_with_demo("nosy@example.com").await;
     let e = outcome(
         app.call_server_fn_as(
             &stranger,
@@ -384,10 +324,10 @@ async fn symbol_search_finds_by_ticker_and_name_and_flags_whole_share_assets() {
 #[tokio::test]
 async fn a_plan_holds_at_most_fifty_symbols_whatever_the_tier() {
     let app = spawn_app().await;
-    let (client, connection) = user_with_demo(&app, "many@example.com").await;
+    let (client, connection) = app.user_with_demo("many@example.com").await;
     let tickers: Vec<String> = (0..51).map(|i| format!("SYM{i}")).collect();
     let legs: Vec<(&str, &str)> = tickers.iter().map(|t| (t.as_str(), "5")).collect();
-    match create(&app, &client, weekly(connection, &legs)).await {
+    match app.create_plan(&client, weekly(connection, &legs)).await {
         Err(AppError::Invalid(errors)) => assert!(
             errors
                 .iter()

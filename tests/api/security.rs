@@ -1,4 +1,4 @@
-use crate::auth::{PASSWORD, activity, log_in, outcome, sign_up, whoami};
+use crate::helpers::{PASSWORD, outcome};
 use crate::helpers::{TestApp, browser_like_client, spawn_app};
 use dripfeed::api::admin::{AdminListUsers, AdminSetUserDisabled};
 use dripfeed::api::auth::VerifyLoginCode;
@@ -34,7 +34,7 @@ fn now() -> u64 {
 
 /// Signs up and turns on 2FA; returns the authenticator and the recovery codes.
 async fn user_with_two_factor(app: &TestApp, email: &str) -> (TOTP, Vec<String>) {
-    sign_up(app, &app.client, email).await.expect("sign-up");
+    app.sign_up(&app.client, email).await.expect("sign-up");
     let enrollment: TwoFactorEnrollment = call(app, &app.client, BeginTwoFactor::PATH, &[])
         .await
         .expect("begin");
@@ -73,7 +73,7 @@ async fn two_factor_enrolment_gives_ten_recovery_codes_and_seals_the_secret() {
 #[tokio::test]
 async fn a_wrong_enrolment_code_keeps_two_factor_off() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let _: TwoFactorEnrollment = call(&app, &app.client, BeginTwoFactor::PATH, &[])
         .await
         .unwrap();
@@ -114,9 +114,9 @@ async fn with_two_factor_a_password_alone_does_not_sign_in() {
             .map(|v| v.to_str().unwrap()),
         Some("/login/code")
     );
-    assert!(whoami(&app, &phone).await.is_none());
+    assert!(app.whoami(&phone).await.is_none());
     assert_eq!(
-        activity(&app, &phone).await.unwrap_err(),
+        app.activity(&phone).await.unwrap_err(),
         AppError::Unauthenticated
     );
 
@@ -130,7 +130,7 @@ async fn with_two_factor_a_password_alone_does_not_sign_in() {
     call::<()>(&app, &phone, VerifyLoginCode::PATH, &[("code", &next)])
         .await
         .expect("signed in");
-    assert!(whoami(&app, &phone).await.is_some());
+    assert!(app.whoami(&phone).await.is_some());
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn a_totp_code_cannot_be_used_twice() {
     let first = browser_like_client(&app.address);
     let second = browser_like_client(&app.address);
     for client in [&first, &second] {
-        log_in(&app, client, "ann@example.com", PASSWORD)
+        app.log_in(client, "ann@example.com", PASSWORD)
             .await
             .unwrap();
     }
@@ -152,7 +152,7 @@ async fn a_totp_code_cannot_be_used_twice() {
     let replay = call::<()>(&app, &second, VerifyLoginCode::PATH, &[("code", &next)]).await;
 
     assert!(replay.is_err());
-    assert!(whoami(&app, &second).await.is_none());
+    assert!(app.whoami(&second).await.is_none());
 }
 
 #[tokio::test]
@@ -162,7 +162,7 @@ async fn a_recovery_code_signs_in_once() {
     let first = browser_like_client(&app.address);
     let second = browser_like_client(&app.address);
     for client in [&first, &second] {
-        log_in(&app, client, "ann@example.com", PASSWORD)
+        app.log_in(client, "ann@example.com", PASSWORD)
             .await
             .unwrap();
     }
@@ -250,7 +250,7 @@ async fn after_a_key_rotation_every_sealed_secret_still_opens() {
     );
     // The running app opens the re-sealed secret: a TOTP sign-in works.
     let phone = browser_like_client(&app.address);
-    log_in(&app, &phone, "ann@example.com", PASSWORD)
+    app.log_in(&phone, "ann@example.com", PASSWORD)
         .await
         .unwrap();
     call::<()>(
@@ -266,16 +266,18 @@ async fn after_a_key_rotation_every_sealed_secret_still_opens() {
 #[tokio::test]
 async fn repeated_wrong_passwords_are_slowed_down_with_a_clear_wait() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let attacker = browser_like_client(&app.address);
     for _ in 0..5 {
-        let e = log_in(&app, &attacker, "ann@example.com", "guess guess guess")
+        let e = app
+            .log_in(&attacker, "ann@example.com", "guess guess guess")
             .await
             .unwrap_err();
         assert!(matches!(e, AppError::Invalid(_)));
     }
 
-    let limited = log_in(&app, &attacker, "ann@example.com", PASSWORD)
+    let limited = app
+        .log_in(&attacker, "ann@example.com", PASSWORD)
         .await
         .unwrap_err();
 
@@ -284,15 +286,15 @@ async fn repeated_wrong_passwords_are_slowed_down_with_a_clear_wait() {
         other => panic!("expected a rate limit, got {other:?}"),
     }
     assert!(limited.to_string().contains("Try again in"));
-    assert!(whoami(&app, &attacker).await.is_none());
+    assert!(app.whoami(&attacker).await.is_none());
 }
 
 #[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let laptop = browser_like_client(&app.address);
-    log_in(&app, &laptop, "ann@example.com", PASSWORD)
+    app.log_in(&laptop, "ann@example.com", PASSWORD)
         .await
         .unwrap();
 
@@ -308,7 +310,7 @@ async fn changing_the_password_signs_out_every_other_session() {
     .await
     .unwrap_err();
     assert!(wrong.for_field("current_password").is_some());
-    assert!(whoami(&app, &laptop).await.is_some());
+    assert!(app.whoami(&laptop).await.is_some());
 
     let ended: u64 = call(
         &app,
@@ -323,15 +325,15 @@ async fn changing_the_password_signs_out_every_other_session() {
     .unwrap();
 
     assert_eq!(ended, 1);
-    assert!(whoami(&app, &laptop).await.is_none());
-    assert!(whoami(&app, &app.client).await.is_some());
+    assert!(app.whoami(&laptop).await.is_none());
+    assert!(app.whoami(&app.client).await.is_some());
     let fresh = browser_like_client(&app.address);
     assert!(
-        log_in(&app, &fresh, "ann@example.com", PASSWORD)
+        app.log_in(&fresh, "ann@example.com", PASSWORD)
             .await
             .is_err()
     );
-    log_in(&app, &fresh, "ann@example.com", "a brand new passphrase")
+    app.log_in(&fresh, "ann@example.com", "a brand new passphrase")
         .await
         .expect("new password works");
 }
@@ -339,13 +341,13 @@ async fn changing_the_password_signs_out_every_other_session() {
 #[tokio::test]
 async fn sessions_are_listed_and_revocable_only_by_their_owner() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let laptop = browser_like_client(&app.address);
-    log_in(&app, &laptop, "ann@example.com", PASSWORD)
+    app.log_in(&laptop, "ann@example.com", PASSWORD)
         .await
         .unwrap();
     let bob = browser_like_client(&app.address);
-    sign_up(&app, &bob, "bob@example.com").await.unwrap();
+    app.sign_up(&bob, "bob@example.com").await.unwrap();
 
     let status: SecurityStatus = call(&app, &app.client, SecurityOverview::PATH, &[])
         .await
@@ -368,7 +370,7 @@ async fn sessions_are_listed_and_revocable_only_by_their_owner() {
     )
     .await;
     assert_eq!(by_bob.unwrap_err(), AppError::NotFound);
-    assert!(whoami(&app, &laptop).await.is_some());
+    assert!(app.whoami(&laptop).await.is_some());
 
     call::<()>(
         &app,
@@ -378,16 +380,16 @@ async fn sessions_are_listed_and_revocable_only_by_their_owner() {
     )
     .await
     .expect("revoked");
-    assert!(whoami(&app, &laptop).await.is_none());
-    assert!(whoami(&app, &app.client).await.is_some());
+    assert!(app.whoami(&laptop).await.is_none());
+    assert!(app.whoami(&app.client).await.is_some());
 }
 
 #[tokio::test]
 async fn settings_are_validated_and_private() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let bob = browser_like_client(&app.address);
-    sign_up(&app, &bob, "bob@example.com").await.unwrap();
+    app.sign_up(&bob, "bob@example.com").await.unwrap();
 
     let bad = call::<()>(
         &app,
@@ -456,10 +458,10 @@ async fn only_admins_see_users_and_a_disabled_user_is_signed_out_and_kept_out() 
     .await
     .unwrap();
     let admin = browser_like_client(&app.address);
-    log_in(&app, &admin, "root@example.com", PASSWORD)
+    app.log_in(&admin, "root@example.com", PASSWORD)
         .await
         .unwrap();
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
 
     let as_user = call::<Vec<dripfeed::api::admin::UserSummary>>(
         &app,
@@ -482,8 +484,9 @@ async fn only_admins_see_users_and_a_disabled_user_is_signed_out_and_kept_out() 
     .await
     .expect("disabled");
 
-    assert!(whoami(&app, &app.client).await.is_none());
-    let again = log_in(&app, &app.client, "ann@example.com", PASSWORD)
+    assert!(app.whoami(&app.client).await.is_none());
+    let again = app
+        .log_in(&app.client, "ann@example.com", PASSWORD)
         .await
         .unwrap_err();
     assert!(again.general().unwrap().contains("disabled"));
@@ -513,11 +516,11 @@ async fn admins_filter_the_audit_log_and_users_cannot_read_it() {
     .await
     .unwrap();
     let admin = browser_like_client(&app.address);
-    log_in(&app, &admin, "root@example.com", PASSWORD)
+    app.log_in(&admin, "root@example.com", PASSWORD)
         .await
         .unwrap();
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
-    log_in(&app, &app.client, "ann@example.com", "not the password!!")
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
+    app.log_in(&app.client, "ann@example.com", "not the password!!")
         .await
         .unwrap_err();
 
@@ -587,7 +590,7 @@ async fn admins_filter_the_audit_log_and_users_cannot_read_it() {
 #[tokio::test]
 async fn guessing_the_current_password_to_change_it_is_rate_limited() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let guess = [
         ("current_password", "not it at all!"),
         ("new_password", "a brand new passphrase"),
@@ -615,8 +618,7 @@ async fn guessing_the_current_password_to_change_it_is_rate_limited() {
         Err(AppError::TooManyRequests { .. })
     ));
     assert!(
-        log_in(
-            &app,
+        app.log_in(
             &browser_like_client(&app.address),
             "ann@example.com",
             PASSWORD
@@ -647,12 +649,12 @@ async fn sign_ups_from(app: &TestApp, ip: &str, n: usize) -> Result<String, AppE
     let mut last = Ok(String::new());
     for i in 0..n {
         let client = behind_proxy(app, ip);
-        last = sign_up(
-            app,
-            &client,
-            &format!("u{i}-{}@example.com", ip.replace('.', "-")),
-        )
-        .await;
+        last = app
+            .sign_up(
+                &client,
+                &format!("u{i}-{}@example.com", ip.replace('.', "-")),
+            )
+            .await;
     }
     last
 }
@@ -708,7 +710,7 @@ fn confirmation_link(app: &TestApp, to: &str) -> String {
 #[tokio::test]
 async fn a_new_notification_address_is_used_only_after_its_link_is_opened() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     call::<()>(
         &app,
         &app.client,
@@ -807,7 +809,7 @@ async fn a_new_notification_address_is_used_only_after_its_link_is_opened() {
 #[tokio::test]
 async fn when_the_confirmation_mail_cannot_be_sent_nothing_is_saved_and_a_retry_sends_it() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     // The outbox cannot be written: a file stands where its folder goes.
     let outbox = app.data_dir.join("outbox");
     let _ = std::fs::remove_dir_all(&outbox);

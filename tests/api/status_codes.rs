@@ -2,7 +2,6 @@
 //! the JSON body unchanged, so monitoring and API clients can tell a refusal
 //! from a fault.
 
-use crate::auth::sign_up;
 use crate::helpers::{browser_like_client, spawn_app};
 use dripfeed::api::auth::{LogIn, Whoami};
 use dripfeed::api::plans::GetPlan;
@@ -24,7 +23,7 @@ async fn refusal(response: reqwest::Response) -> (u16, Option<String>, AppError)
 #[tokio::test]
 async fn each_refusal_has_its_own_status_and_the_same_json_body() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
 
     // Someone else's (or no) plan: 404.
     let (status, _, error) =
@@ -79,7 +78,7 @@ async fn each_refusal_has_its_own_status_and_the_same_json_body() {
 #[tokio::test]
 async fn a_plain_form_post_that_fails_still_goes_back_to_its_page() {
     let app = spawn_app().await;
-    sign_up(&app, &app.client, "ann@example.com").await.unwrap();
+    app.sign_up(&app.client, "ann@example.com").await.unwrap();
     let visitor = browser_like_client(&app.address);
     let response = visitor
         .post(app.url(LogIn::PATH))

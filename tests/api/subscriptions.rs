@@ -6,9 +6,9 @@
 //! upgrades resuming plans, gated use cases, the admin override, and
 //! self-hosted mode.
 
-use crate::auth::{PASSWORD, log_in, outcome, sign_up};
+use crate::helpers::weekly;
+use crate::helpers::{PASSWORD, outcome};
 use crate::helpers::{TestApp, browser_like_client, spawn_app, spawn_app_configured};
-use crate::plans::{create, plans, user_with_demo, weekly};
 use claims::{assert_err, assert_matches, assert_ok};
 use dripfeed::api::billing::{
     AdminSetTier, BillingStatus, GetBilling, MyBilling, OpenBillingPortal, StartCheckout,
@@ -143,7 +143,7 @@ async fn review_all(app: &TestApp) {
 async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "payer@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "payer@example.com").await);
     let me = user_id(&b.app, "payer@example.com").await;
 
     let s = billing(&b.app, &client).await;
@@ -301,7 +301,7 @@ async fn the_whole_lifecycle_gives_the_right_tier_at_each_step() {
 async fn forged_stale_replayed_duplicated_and_reordered_events_never_give_a_wrong_tier() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "target@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "target@example.com").await);
 
     // Duplicated and reversed from the start: subscription.created and
     // invoice.paid before checkout.session.completed, each twice.
@@ -384,7 +384,7 @@ async fn forged_stale_replayed_duplicated_and_reordered_events_never_give_a_wron
 async fn events_delivered_out_of_order_end_at_stripes_latest_state() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "order@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "order@example.com").await);
     let sub = subscribe(&b, &client, "basic", &Delivery::default()).await;
 
     // Payment fails, then is recovered; the app hears of it last-first.
@@ -415,7 +415,7 @@ async fn events_delivered_out_of_order_end_at_stripes_latest_state() {
 async fn when_stripe_cannot_be_asked_nothing_is_recorded_and_the_retry_applies_it() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "outage@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "outage@example.com").await);
 
     b.fake.fail_next(1);
     let e = assert_err!(checkout(&b.app, &client, "pro").await);
@@ -447,7 +447,7 @@ async fn when_stripe_cannot_be_asked_nothing_is_recorded_and_the_retry_applies_i
 async fn checkout_reuses_the_customer_refuses_a_second_subscription_and_opens_the_portal() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "repeat@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "repeat@example.com").await);
 
     let e = assert_err!(
         outcome(
@@ -516,23 +516,27 @@ async fn checkout_reuses_the_customer_refuses_a_second_subscription_and_opens_th
 #[tokio::test]
 async fn a_downgrade_pauses_what_the_tier_disallows_and_an_upgrade_resumes_it() {
     let b = billed_app(0).await;
-    let (client, connection) = user_with_demo(&b.app, "grower@example.com").await;
+    let (client, connection) = b.app.user_with_demo("grower@example.com").await;
     let sub = subscribe(&b, &client, "pro", &Delivery::default()).await;
 
-    let fits = assert_ok!(create(&b.app, &client, weekly(connection, &[("VTI", "10")])).await);
+    let fits = assert_ok!(
+        b.app
+            .create_plan(&client, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
     let mut daily = weekly(connection, &[("VOO", "10")]);
     daily.name = "Daily".into();
     daily.cadence = Cadence::Daily;
-    let daily = assert_ok!(create(&b.app, &client, daily).await);
+    let daily = assert_ok!(b.app.create_plan(&client, daily).await);
     let mut wide = weekly(
         connection,
         &[("VTI", "5"), ("VOO", "5"), ("QQQ", "5"), ("SPY", "5")],
     );
     wide.name = "Wide".into();
-    let wide = assert_ok!(create(&b.app, &client, wide).await);
+    let wide = assert_ok!(b.app.create_plan(&client, wide).await);
     let mut mine = weekly(connection, &[("SPY", "5")]);
     mine.name = "Mine".into();
-    let mine = assert_ok!(create(&b.app, &client, mine).await);
+    let mine = assert_ok!(b.app.create_plan(&client, mine).await);
     assert_ok!(
         outcome(
             b.app
@@ -548,7 +552,7 @@ async fn a_downgrade_pauses_what_the_tier_disallows_and_an_upgrade_resumes_it() 
             .await
             .expect("ended"),
     );
-    let list = plans(&b.app, &client).await;
+    let list = b.app.list_plans(&client).await;
     let status = |id: i64| {
         let p = list.iter().find(|p| p.id == id).expect("plan");
         (p.status.clone(), p.paused_by_tier)
@@ -579,7 +583,7 @@ async fn a_downgrade_pauses_what_the_tier_disallows_and_an_upgrade_resumes_it() 
 
     // Upgrading resumes what the tier paused, not what the user paused.
     subscribe(&b, &client, "premium", &Delivery::default()).await;
-    let list = plans(&b.app, &client).await;
+    let list = b.app.list_plans(&client).await;
     let status = |id: i64| {
         list.iter()
             .find(|p| p.id == id)
@@ -596,19 +600,27 @@ async fn a_downgrade_pauses_what_the_tier_disallows_and_an_upgrade_resumes_it() 
 #[tokio::test]
 async fn gated_use_cases_refuse_with_the_tier_that_would_allow_them() {
     let b = billed_app(0).await;
-    let (client, connection) = user_with_demo(&b.app, "free@example.com").await;
+    let (client, connection) = b.app.user_with_demo("free@example.com").await;
 
     let mut daily = weekly(connection, &[("VTI", "10")]);
     daily.cadence = Cadence::Daily;
-    let e = assert_err!(create(&b.app, &client, daily).await);
+    let e = assert_err!(b.app.create_plan(&client, daily).await);
     let message = e.for_field("schedule").expect("a schedule message");
     assert_eq!(
         message,
         "Daily schedules are not included in your Free plan. It is included from Pro ($19/mo); upgrade on the Pricing page."
     );
 
-    assert_ok!(create(&b.app, &client, weekly(connection, &[("VTI", "10")])).await);
-    let e = assert_err!(create(&b.app, &client, weekly(connection, &[("VOO", "10")])).await);
+    assert_ok!(
+        b.app
+            .create_plan(&client, weekly(connection, &[("VTI", "10")]))
+            .await
+    );
+    let e = assert_err!(
+        b.app
+            .create_plan(&client, weekly(connection, &[("VOO", "10")]))
+            .await
+    );
     assert!(e.to_string().contains("Free plan allows 1"), "{e}");
 
     // The plans page says what the tier includes and where to compare.
@@ -641,7 +653,7 @@ async fn gated_use_cases_refuse_with_the_tier_that_would_allow_them() {
 #[tokio::test]
 async fn new_users_get_the_trial_and_lose_it_when_it_ends() {
     let b = billed_app(30).await;
-    let (client, connection) = user_with_demo(&b.app, "trial@example.com").await;
+    let (client, connection) = b.app.user_with_demo("trial@example.com").await;
     let me = user_id(&b.app, "trial@example.com").await;
     let s = billing(&b.app, &client).await;
     assert_eq!(s.tier, TierId::Pro);
@@ -649,7 +661,7 @@ async fn new_users_get_the_trial_and_lose_it_when_it_ends() {
 
     let mut daily = weekly(connection, &[("VTI", "10")]);
     daily.cadence = Cadence::Daily;
-    let daily = assert_ok!(create(&b.app, &client, daily).await);
+    let daily = assert_ok!(b.app.create_plan(&client, daily).await);
 
     // Three days before the end, the user is told once.
     let warnings = format!(
@@ -687,7 +699,7 @@ async fn new_users_get_the_trial_and_lose_it_when_it_ends() {
         .await;
     review_all(&b.app).await;
     assert_eq!(billing(&b.app, &client).await.tier, TierId::Free);
-    let list = plans(&b.app, &client).await;
+    let list = b.app.list_plans(&client).await;
     assert_eq!(list[0].id, daily);
     assert!(list[0].paused_by_tier);
 }
@@ -708,9 +720,9 @@ async fn an_admin_override_wins_and_is_audited_and_users_cannot_set_it() {
         .await
     );
     let admin = browser_like_client(&b.app.address);
-    assert_ok!(log_in(&b.app, &admin, "boss@example.com", PASSWORD).await);
+    assert_ok!(b.app.log_in(&admin, "boss@example.com", PASSWORD).await);
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "friend@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "friend@example.com").await);
     let friend = user_id(&b.app, "friend@example.com").await.to_string();
 
     let e = assert_err!(
@@ -844,7 +856,7 @@ async fn hostile_webhook_deliveries_are_refused_cheaply_and_others_still_served(
 async fn without_stripe_everyone_has_the_default_tier_and_billing_says_it_is_off() {
     let app = spawn_app().await;
     let client = browser_like_client(&app.address);
-    assert_ok!(sign_up(&app, &client, "selfhost@example.com").await);
+    assert_ok!(app.sign_up(&client, "selfhost@example.com").await);
     let s = billing(&app, &client).await;
     assert!(!s.billing_enabled);
     assert_eq!(s.tier, TierId::Premium);
@@ -913,7 +925,7 @@ async fn stripe_errors_from_the_fake_parse_as_stripe_errors() {
 async fn changed_billing_settings_mark_every_user_for_a_review_once() {
     let b = billed_app(0).await;
     let client = browser_like_client(&b.app.address);
-    assert_ok!(sign_up(&b.app, &client, "early@example.com").await);
+    assert_ok!(b.app.sign_up(&client, "early@example.com").await);
     b.app
         .execute_sql("UPDATE users SET entitlement_review_at = NULL")
         .await;

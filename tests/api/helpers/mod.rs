@@ -2,6 +2,12 @@
 //! serves it on the test's runtime. No sleeps: the listener is bound before
 //! `spawn_app` returns.
 
+mod auth;
+mod plans;
+
+pub use auth::{PASSWORD, outcome, session_cookie};
+pub use plans::weekly;
+
 use dripfeed::server::broker::exchange::{Exchange, KeyPolicy, http as exchange_http};
 use dripfeed::server::config::Settings;
 use dripfeed::server::db::Store;
