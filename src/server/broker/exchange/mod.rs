@@ -14,6 +14,7 @@ pub mod http;
 pub mod ledger;
 pub mod market;
 pub mod oauth;
+mod symbols;
 pub mod wire;
 
 use anyhow::Context;
