@@ -19,6 +19,8 @@
 //! `dripfeed engine tick --at` pass any instant.
 
 mod decide;
+mod orders;
+mod preflight;
 mod reconcile;
 mod run;
 

@@ -1,23 +1,21 @@
-//! Running claimed slots: pre-flight (per account and minute, then per run),
-//! intents, submission, follow-up and each slot's outcome. See the module
-//! above for the rules.
+//! Running claimed slots: the batch, one group per account and minute, the
+//! group's checks (a usable connection and account, cash for every run due
+//! together), each run's intents, and ending a run with its outcome. Each
+//! run's own checks are in `preflight.rs`; sending and following its orders in
+//! `orders.rs`; what every answer means in `decide.rs`. See the module above
+//! for the rules.
 
-use super::decide::{
-    self, DISABLED, Limits, NotFound, OrderOutcome, SendCheck, SendFailure, money,
-};
-use super::{Engine, FOLLOW_EVERY, TooLate, too_late};
+use super::decide::{DISABLED, money};
+use super::orders::{Sending, follow};
+use super::preflight::{Buys, Carries, Preflight, preflight};
+use super::{Engine, TooLate, too_late};
 use crate::domain::calendar;
-use crate::domain::plan::Mode;
-use crate::domain::run::{OrderState, RunStatus};
-use crate::domain::strategy::{self, Gate};
+use crate::domain::run::RunStatus;
 use crate::server::broker::alpaca::AlpacaBroker;
-use crate::server::broker::{
-    Amount, Broker, BrokerError, Order, OrderKind, OrderRequest, Side, TimeInForce,
-};
+use crate::server::broker::{Broker, BrokerError};
 use crate::server::connections::broker_for;
-use crate::server::db::OrderUpdate;
 use crate::server::db::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -30,7 +28,7 @@ pub fn client_order_id(plan_id: i64, at: DateTime<Utc>, symbol: &str) -> String 
 }
 
 /// A stored amount, quantity or price; unreadable is an error, never zero.
-fn dec(s: &str) -> anyhow::Result<Decimal> {
+pub(super) fn dec(s: &str) -> anyhow::Result<Decimal> {
     crate::server::db::rows::stored_decimal("an amount, quantity or price", s)
 }
 
@@ -43,31 +41,9 @@ struct Claimed {
     /// The plan's symbols and amounts, with smart DCA's carried dollars.
     legs: Legs,
 }
-type Legs = Vec<(PlanLegRow, String)>;
+pub(super) type Legs = Vec<(PlanLegRow, String)>;
 /// A run about to start: its slot, plan and legs.
 type Fresh = (SlotRow, PlanRow, Legs);
-/// What to buy per symbol.
-type Buys = Vec<(String, Decimal)>;
-/// Smart DCA's carry a run decided: per symbol, the amount it now carries
-/// ("0" for a carry this run spends). Written only with the run's intents or
-/// its final skip, so a retried run never adds to it twice.
-type Carries = Vec<(String, String)>;
-
-/// What pre-flight decided.
-enum Preflight {
-    Buy { buys: Buys, carries: Carries },
-    Skip { reason: String, carries: Carries },
-}
-
-impl Preflight {
-    fn skip(reason: String) -> Self {
-        Preflight::Skip {
-            reason,
-            carries: Vec::new(),
-        }
-    }
-}
-
 /// A run that passed its own checks, waiting for the account's cash check.
 struct Buying {
     slot: SlotRow,
@@ -417,128 +393,9 @@ async fn broker_trouble(
     Ok(finished)
 }
 
-/// How one pass may send a run's orders.
-struct Sending<'a> {
-    /// The plan's broker and connection id, when the caller has them (else
-    /// they are looked up).
-    known: Option<(&'a dyn Broker, i64)>,
-    /// False when the account's owner is disabled.
-    may_send: bool,
-    /// The orders this pass wrote as intents (sent for the first time).
-    fresh: &'a HashSet<i64>,
-}
-
-/// Moves a run's orders forward and ends the run once every order has; a
-/// run still waiting on the broker is parked for a later check. `Ok(true)`
-/// once it has reached its outcome.
-#[tracing::instrument(
-    name = "run",
-    skip_all,
-    fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id)
-)]
-async fn follow(
-    engine: &Engine,
-    (slot, plan, legs): (&SlotRow, &PlanRow, &Legs),
-    orders: Vec<SlotOrderRow>,
-    sending: Sending<'_>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    let Sending {
-        known,
-        may_send,
-        fresh,
-    } = sending;
-    let state = engine.state();
-    let store = &state.store;
-    let loaded;
-    let broker = match known {
-        Some(k) => Some(k),
-        None => match plan.connection_id {
-            Some(id) => match store.connection_by_id(id).await? {
-                Some(c) => {
-                    loaded = broker_for(state, &c)?.0;
-                    Some((&loaded as &dyn Broker, c.id))
-                }
-                None => None,
-            },
-            None => None,
-        },
-    };
-    let ceilings = per_run_ceilings(plan, legs)?;
-    let mut orders = orders;
-    for order in orders.iter_mut().filter(|o| !o.status.is_terminal()) {
-        let updated = match broker {
-            Some((broker, connection_id)) => {
-                let fresh = fresh.contains(&order.id);
-                let ceiling = ceilings.get(&order.symbol).copied().unwrap_or_default();
-                let limits = Limits { ceiling, may_send };
-                advance(engine, broker, connection_id, order, limits, fresh, now).await?
-            }
-            None if order.status == OrderState::Intent => {
-                end_unsent(
-                    store,
-                    order,
-                    OrderState::NotPlaced,
-                    "the brokerage connection was removed",
-                    now,
-                )
-                .await?
-            }
-            None => {
-                // Sent, but its outcome can no longer be asked for (a
-                // connection removed by an older version, or by hand): the
-                // run still ends, saying what is not known.
-                move_order(
-                    store,
-                    order,
-                    OrderUpdate {
-                        filled_qty: &order.filled_qty,
-                        reason: Some(
-                            "the brokerage connection was removed before its outcome was confirmed; check the order in Alpaca",
-                        ),
-                        ..OrderUpdate::to(OrderState::Failed)
-                    },
-                    now,
-                )
-                .await?
-            }
-        };
-        if let Some(updated) = updated {
-            *order = updated;
-        }
-    }
-
-    if orders.iter().all(|o| o.status.is_terminal()) {
-        let (status, reason) = outcome(&orders)?;
-        finish(engine, plan, slot, status, reason.as_deref()).await?;
-        Ok(true)
-    } else {
-        store
-            .park_slot(slot.id, &engine.owner, now + FOLLOW_EVERY)
-            .await?;
-        Ok(false)
-    }
-}
-
-/// The plan's mode, parsed; a stored mode that does not parse is an error,
-/// never a different mode.
-fn plan_mode(plan: &PlanRow) -> anyhow::Result<Mode> {
-    serde_json::from_str(&plan.mode)
-        .map_err(|e| anyhow::anyhow!("plan {} has an unreadable mode: {e}", plan.id))
-}
-
-/// The most each symbol of the plan may buy in one run (its amount plus
-/// the carry the plan's rules allow): the hard ceiling checked at send time.
-fn per_run_ceilings(plan: &PlanRow, legs: &Legs) -> anyhow::Result<HashMap<String, Decimal>> {
-    let mode = plan_mode(plan)?;
-    legs.iter()
-        .map(|(leg, _)| Ok((leg.symbol.clone(), mode.per_run_ceiling(dec(&leg.amount)?))))
-        .collect()
-}
-
 /// Ends the slot with its outcome and tells the owner, once: only the call
 /// that actually ends it notifies.
-async fn finish(
+pub(super) async fn finish(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
@@ -554,7 +411,7 @@ async fn finish(
     skip_all,
     fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id, %status)
 )]
-async fn finish_carrying(
+pub(super) async fn finish_carrying(
     engine: &Engine,
     plan: &PlanRow,
     slot: &SlotRow,
@@ -587,318 +444,6 @@ async fn finish_carrying(
         .await?;
     }
     Ok(())
-}
-
-/// Checks each symbol, applies smart DCA and the plan's total, and says what
-/// to buy (the account and its cash are checked for the whole group).
-#[tracing::instrument(
-    name = "preflight",
-    skip_all,
-    fields(run_id = slot.id, plan_id = plan.id, user_id = plan.user_id)
-)]
-async fn preflight(
-    engine: &Engine,
-    plan: &PlanRow,
-    slot: &SlotRow,
-    legs: &[(PlanLegRow, String)],
-    broker: &dyn Broker,
-) -> Result<Preflight, BrokerError> {
-    let store = &engine.state().store;
-    let internal = |e: anyhow::Error| BrokerError::Decode(format!("{e:#}"));
-    let mode = plan_mode(plan).map_err(internal)?;
-    let mut buys = Vec::new();
-    let mut skipped = Vec::new();
-    // Nothing is written here: what this run carries is written with its
-    // intents or its final skip (a retried pre-flight starts from scratch).
-    let mut carries: Carries = Vec::new();
-    for (leg, stored) in legs {
-        let amount = dec(&leg.amount).map_err(internal)?;
-        let stored = dec(stored).map_err(internal)?;
-        // More than the plan's rules allow is never carried, whatever is stored.
-        let carried = stored.clamp(Decimal::ZERO, mode.carry_ceiling(amount));
-        if let Mode::Smart { sma_days, .. } = mode {
-            let closes = completed_closes(broker, &leg.symbol, slot, usize::from(sma_days)).await?;
-            if let Gate::Skip { reason } = strategy::smart_dca(&closes, usize::from(sma_days)) {
-                let next = mode.carry_after_skip(amount, carried);
-                if next != stored {
-                    carries.push((leg.symbol.clone(), next.normalize().to_string()));
-                }
-                skipped.push(format!("{}: {reason}", leg.symbol));
-                continue;
-            }
-        }
-        if !stored.is_zero() {
-            carries.push((leg.symbol.clone(), "0".into()));
-        }
-        buys.push((leg.symbol.clone(), amount + carried));
-    }
-    if buys.is_empty() {
-        return Ok(Preflight::Skip {
-            reason: format!("Smart DCA skipped this run ({}).", skipped.join("; ")),
-            carries,
-        });
-    }
-
-    if let Some(max_total) = plan
-        .max_total
-        .as_deref()
-        .map(dec)
-        .transpose()
-        .map_err(internal)?
-    {
-        let mut invested = Decimal::ZERO;
-        for o in store.plan_orders(plan.id).await.map_err(internal)? {
-            if let Some(price) = o.filled_avg_price.as_deref() {
-                let qty = dec(&o.filled_qty).map_err(internal)?;
-                invested += (qty * dec(price).map_err(internal)?).round_dp(2);
-            }
-        }
-        let remaining = max_total - invested;
-        let total: Decimal = buys.iter().map(|(_, a)| *a).sum();
-        if remaining < Decimal::ONE {
-            store.end_plan(plan.id).await.map_err(internal)?;
-            return Ok(Preflight::skip(format!(
-                "The plan reached its total of {} and has ended.",
-                money(max_total)
-            )));
-        }
-        if remaining < total {
-            buys = buys
-                .into_iter()
-                .map(|(s, a)| (s, (a * remaining / total).trunc_with_scale(2)))
-                .filter(|(_, a)| *a >= Decimal::ONE)
-                .collect();
-        }
-    }
-
-    for (symbol, amount) in &buys {
-        match broker.asset(symbol).await? {
-            None => {
-                return Ok(Preflight::skip(format!(
-                    "{symbol} is no longer offered by the broker."
-                )));
-            }
-            Some(a) if !a.tradable => {
-                return Ok(Preflight::skip(format!(
-                    "{symbol} cannot be traded right now."
-                )));
-            }
-            Some(a) if !a.fractionable => {
-                return Ok(Preflight::skip(format!(
-                    "{symbol} is not fractionable, so a dollar amount cannot buy it."
-                )));
-            }
-            Some(_) => {}
-        }
-        if *amount < Decimal::ONE {
-            return Ok(Preflight::skip(format!(
-                "{symbol}: {} is below Alpaca's $1.00 minimum.",
-                money(*amount)
-            )));
-        }
-    }
-    Ok(Preflight::Buy { buys, carries })
-}
-
-/// Closes of the sessions before the slot's trading day, oldest first.
-async fn completed_closes(
-    broker: &dyn Broker,
-    symbol: &str,
-    slot: &SlotRow,
-    days: usize,
-) -> Result<Vec<Decimal>, BrokerError> {
-    let end = slot.trading_date - Duration::days(1);
-    // Calendar days enough to hold `days` sessions, with holidays to spare.
-    let start = end - Duration::days(i64::try_from(days).unwrap_or(200) * 2 + 10);
-    let bars = broker.daily_bars(symbol, start, end).await?;
-    Ok(bars
-        .iter()
-        .filter(|b| {
-            b.time
-                .with_timezone(&chrono_tz::America::New_York)
-                .date_naive()
-                < slot.trading_date
-        })
-        .map(|b| b.close)
-        .collect())
-}
-
-/// Ends an order that nothing was bought for (not placed, or refused),
-/// saying why.
-async fn end_unsent(
-    store: &crate::server::db::Store,
-    row: &SlotOrderRow,
-    to: OrderState,
-    why: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<SlotOrderRow>> {
-    let update = OrderUpdate {
-        reason: Some(why),
-        ..OrderUpdate::to(to)
-    };
-    move_order(store, row, update, now).await
-}
-
-/// Records an order's new state, after checking the move is allowed (a
-/// terminal order never changes; nothing goes back to `intent`).
-async fn move_order(
-    store: &crate::server::db::Store,
-    row: &SlotOrderRow,
-    update: OrderUpdate<'_>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<SlotOrderRow>> {
-    row.status
-        .transition(update.state)
-        .map_err(|e| anyhow::anyhow!("order {}: {e}", row.client_order_id))?;
-    store.update_order(row.id, &update, now).await
-}
-
-async fn record(
-    engine: &Engine,
-    row: &SlotOrderRow,
-    o: &Order,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<SlotOrderRow>> {
-    let filled_qty = o.filled_qty.normalize().to_string();
-    let filled_avg_price = o.filled_avg_price.map(|p| p.normalize().to_string());
-    let update = OrderUpdate {
-        broker_order_id: Some(&o.id),
-        filled_qty: &filled_qty,
-        filled_avg_price: filled_avg_price.as_deref(),
-        ..OrderUpdate::to(decide::broker_state(&o.status))
-    };
-    move_order(&engine.state().store, row, update, now).await
-}
-
-/// Moves one order forward: send it, find out what happened to it, or
-/// refresh its fills. Returns the order as it now stands if it changed.
-#[tracing::instrument(name = "order", skip_all, fields(client_order_id = %row.client_order_id))]
-async fn advance(
-    engine: &Engine,
-    broker: &dyn Broker,
-    connection_id: i64,
-    row: &SlotOrderRow,
-    limits: Limits,
-    fresh: bool,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<SlotOrderRow>> {
-    let store = &engine.state().store;
-    if row.status == OrderState::Submitted
-        && let Some(id) = &row.broker_order_id
-    {
-        return match broker.order(id).await {
-            Ok(o) => record(engine, row, &o, now).await,
-            Err(e) => {
-                tracing::warn!(order = %row.client_order_id, error = %e, "could not refresh an order");
-                Ok(None)
-            }
-        };
-    }
-    // An intent from an earlier attempt, or a send with no answer: ask the
-    // broker before anything else.
-    if !fresh {
-        match broker.order_by_client_id(&row.client_order_id).await {
-            Ok(Some(o)) => return record(engine, row, &o, now).await,
-            Ok(None) => match decide::not_found(row.status, now - row.updated_at) {
-                NotFound::LookAgainLater => return Ok(None),
-                NotFound::Send => {}
-            },
-            Err(e) => {
-                tracing::warn!(order = %row.client_order_id, error = %e, "could not look an order up");
-                return Ok(None);
-            }
-        }
-    }
-    let notional = dec(&row.notional)?;
-    if let SendCheck::NotPlaced(why) = decide::check_send(&row.symbol, notional, limits) {
-        if limits.may_send {
-            tracing::error!(order = %row.client_order_id, %notional, ceiling = %limits.ceiling, "an intent above the plan's per-run maximum was not sent");
-        }
-        return end_unsent(store, row, OrderState::NotPlaced, &why, now).await;
-    }
-    let req = OrderRequest {
-        symbol: row.symbol.clone(),
-        side: Side::Buy,
-        amount: Amount::Notional(notional),
-        kind: OrderKind::Market,
-        time_in_force: TimeInForce::Day,
-        client_order_id: row.client_order_id.clone(),
-    };
-    let e = match broker.submit_order(&req).await {
-        Ok(o) => return record(engine, row, &o, now).await,
-        Err(e) => e,
-    };
-    Ok(match decide::on_send_error(&e, fresh) {
-        SendFailure::LookUpElseReject { message } => {
-            match broker.order_by_client_id(&row.client_order_id).await {
-                Ok(Some(o)) => record(engine, row, &o, now).await?,
-                Ok(None) => end_unsent(store, row, OrderState::Rejected, &message, now).await?,
-                Err(e) => {
-                    let why = format!(
-                        "the broker refused a resend ({message}) and the look-up failed ({e})"
-                    );
-                    mark_unknown(engine, row, &why, now).await?
-                }
-            }
-        }
-        SendFailure::Reject { message } => {
-            end_unsent(store, row, OrderState::Rejected, &message, now).await?
-        }
-        SendFailure::Reconnect { then, why } => {
-            store
-                .set_connection_status(connection_id, "reconnect_needed")
-                .await?;
-            if then == OrderState::Unknown {
-                // An earlier send may have been placed: it is looked up once
-                // the connection works again.
-                mark_unknown(engine, row, why, now).await?
-            } else {
-                end_unsent(store, row, then, why, now).await?
-            }
-        }
-        SendFailure::RetryLater => None,
-        SendFailure::UnknownThenLookUp { why } => {
-            let unknown = mark_unknown(engine, row, &why, now).await?;
-            match broker.order_by_client_id(&row.client_order_id).await {
-                Ok(Some(o)) => record(engine, row, &o, now).await?,
-                _ => unknown,
-            }
-        }
-    })
-}
-
-async fn mark_unknown(
-    engine: &Engine,
-    row: &SlotOrderRow,
-    why: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<SlotOrderRow>> {
-    tracing::warn!(order = %row.client_order_id, why, "order outcome unknown; will look it up");
-    let update = OrderUpdate {
-        filled_qty: &row.filled_qty,
-        reason: Some(why),
-        ..OrderUpdate::to(OrderState::Unknown)
-    };
-    move_order(&engine.state().store, row, update, now).await
-}
-
-/// The slot's outcome from its orders' outcomes (see [`decide::run_outcome`]).
-fn outcome(orders: &[SlotOrderRow]) -> anyhow::Result<(RunStatus, Option<String>)> {
-    let filled: Vec<Decimal> = orders
-        .iter()
-        .map(|o| dec(&o.filled_qty))
-        .collect::<anyhow::Result<_>>()?;
-    let views: Vec<OrderOutcome<'_>> = orders
-        .iter()
-        .zip(filled)
-        .map(|(o, filled_qty)| OrderOutcome {
-            symbol: &o.symbol,
-            state: o.status,
-            filled_qty,
-            reason: o.reason.as_deref(),
-        })
-        .collect();
-    Ok(decide::run_outcome(&views))
 }
 
 #[cfg(test)]
