@@ -1,6 +1,7 @@
-//! Server functions, grouped by feature, and the wire types they exchange. Each
-//! one is a thin adapter: who is asking, parse the input into domain types, call
-//! the server-side use-case, map the result to a DTO.
+//! Server functions, grouped by feature. Each one is a thin adapter: who is
+//! asking, parse the input into domain types, call the server-side use-case.
+//! The wire types they exchange live in `crate::dto`; each module here
+//! re-exports its own, so `api::plans::PlanInput` still names it.
 
 pub mod admin;
 pub mod auth;

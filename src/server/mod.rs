@@ -1,5 +1,9 @@
-//! Everything that only runs on the server: configuration, storage, HTTP routes,
-//! and (in later modules) the engine and integrations. Compiled with `ssr` only.
+//! Everything that only runs on the server, compiled with `ssr` only: the
+//! use-cases (`admin`, `auth`, `connections`, `plans`, `portfolio`,
+//! `notifications`, `billing`), what they stand on (`db`, `engine`, `broker`,
+//! `crypto`, `mail`), the plain HTTP `routes`, and the process (`cli`, `config`,
+//! `startup`, `state`, `telemetry`). Nothing here names `crate::api` or
+//! `crate::ui`; `startup` alone mounts the app and the routes.
 
 pub mod admin;
 pub mod auth;

@@ -2,10 +2,42 @@
 //! e-mail (SMTP or the outbox folder). Fill and skip notices follow the
 //! user's preferences; misses and failures are always sent.
 
+use crate::dto::notifications::NotificationDto;
+use crate::error::AppError;
+use crate::server::auth::CurrentUser;
 use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
+
+/// How many of the newest notifications the page shows.
+const SHOWN: i64 = 100;
+
+/// The user's newest notifications, newest first.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<NotificationDto>, AppError> {
+    Ok(state
+        .store
+        .notifications_of(user.id, SHOWN)
+        .await?
+        .into_iter()
+        .map(|n| NotificationDto {
+            id: n.id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            plan_id: n.plan_id,
+            created_at: n.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            read: n.read_at.is_some(),
+        })
+        .collect())
+}
+
+/// Marks every notification of the user read; how many were unread.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn mark_all_read(state: &AppState, user: &CurrentUser) -> Result<u64, AppError> {
+    Ok(state.store.mark_notifications_read(user.id).await?)
+}
 
 /// Records the outcome of one run for the plan's owner.
 pub async fn run_outcome(

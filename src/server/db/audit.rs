@@ -28,19 +28,32 @@ pub struct NewAuditEntry {
     pub ip: Option<String>,
 }
 
+/// What one entry's hash covers: every column, and the previous entry's hash.
+#[derive(Debug, Clone, Copy)]
+pub struct Hashed<'a> {
+    pub prev_hash: &'a str,
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub subject_user_id: Option<i64>,
+    pub action: &'a str,
+    pub detail: &'a str,
+    pub ip: Option<&'a str>,
+}
+
 /// The hash of one entry: SHA-256 over length-prefixed fields, so no two
 /// different entries can serialise to the same bytes.
-#[allow(clippy::too_many_arguments)]
-pub fn entry_hash(
-    prev_hash: &str,
-    id: i64,
-    occurred_at: DateTime<Utc>,
-    actor_user_id: Option<i64>,
-    subject_user_id: Option<i64>,
-    action: &str,
-    detail: &str,
-    ip: Option<&str>,
-) -> String {
+pub fn entry_hash(entry: &Hashed<'_>) -> String {
+    let Hashed {
+        prev_hash,
+        id,
+        occurred_at,
+        actor_user_id,
+        subject_user_id,
+        action,
+        detail,
+        ip,
+    } = *entry;
     let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     let fields = [
         prev_hash.to_owned(),
@@ -86,16 +99,16 @@ macro_rules! append_in {
         };
         let occurred_at = $crate::server::db::now();
         let detail = $entry.detail.to_string();
-        let hash = $crate::server::db::audit::entry_hash(
-            &prev_hash,
+        let hash = $crate::server::db::audit::entry_hash(&$crate::server::db::audit::Hashed {
+            prev_hash: &prev_hash,
             id,
             occurred_at,
-            $entry.actor_user_id,
-            $entry.subject_user_id,
-            &$entry.action,
-            &detail,
-            $entry.ip.as_deref(),
-        );
+            actor_user_id: $entry.actor_user_id,
+            subject_user_id: $entry.subject_user_id,
+            action: &$entry.action,
+            detail: &detail,
+            ip: $entry.ip.as_deref(),
+        });
         sqlx::query(
             "INSERT INTO audit_log (id, occurred_at, actor_user_id, subject_user_id, action, \
              detail, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -241,16 +254,16 @@ pub fn check_chain(rows: &[AuditRow]) -> ChainReport {
         if row.prev_hash != prev {
             return broken("does not link to the previous entry");
         }
-        let recomputed = entry_hash(
-            &row.prev_hash,
-            row.id,
-            row.occurred_at,
-            row.actor_user_id,
-            row.subject_user_id,
-            &row.action,
-            &row.detail,
-            row.ip.as_deref(),
-        );
+        let recomputed = entry_hash(&Hashed {
+            prev_hash: &row.prev_hash,
+            id: row.id,
+            occurred_at: row.occurred_at,
+            actor_user_id: row.actor_user_id,
+            subject_user_id: row.subject_user_id,
+            action: &row.action,
+            detail: &row.detail,
+            ip: row.ip.as_deref(),
+        });
         if recomputed != row.hash {
             return broken("its contents were changed after it was written");
         }
@@ -271,16 +284,16 @@ mod tests {
         (1..=n)
             .map(|id| {
                 let at = super::super::now();
-                let hash = entry_hash(
-                    &prev,
+                let hash = entry_hash(&Hashed {
+                    prev_hash: &prev,
                     id,
-                    at,
-                    Some(1),
-                    Some(1),
-                    "login.succeeded",
-                    "{}",
-                    None,
-                );
+                    occurred_at: at,
+                    actor_user_id: Some(1),
+                    subject_user_id: Some(1),
+                    action: "login.succeeded",
+                    detail: "{}",
+                    ip: None,
+                });
                 let row = AuditRow {
                     id,
                     occurred_at: at,
@@ -322,16 +335,16 @@ mod tests {
     fn a_rehashed_edit_still_breaks_the_next_link() {
         let mut rows = chain(4);
         rows[1].detail = "{\"forged\":true}".into();
-        rows[1].hash = entry_hash(
-            &rows[1].prev_hash,
-            2,
-            rows[1].occurred_at,
-            Some(1),
-            Some(1),
-            "login.succeeded",
-            &rows[1].detail,
-            None,
-        );
+        rows[1].hash = entry_hash(&Hashed {
+            prev_hash: &rows[1].prev_hash,
+            id: 2,
+            occurred_at: rows[1].occurred_at,
+            actor_user_id: Some(1),
+            subject_user_id: Some(1),
+            action: "login.succeeded",
+            detail: &rows[1].detail,
+            ip: None,
+        });
         assert_eq!(check_chain(&rows).first_broken.map(|b| b.0), Some(3));
     }
 }

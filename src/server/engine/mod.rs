@@ -17,6 +17,10 @@
 //!
 //! Time is a parameter: the worker passes its clock, tests and
 //! `dripfeed engine tick --at` pass any instant.
+//!
+//! Files: `run.rs` (batches and account groups), `preflight.rs` (a run's own
+//! checks), `orders.rs` (sending and following orders), `decide.rs` (what each
+//! broker answer means, as pure functions), `reconcile.rs` (against the broker).
 
 mod decide;
 mod orders;

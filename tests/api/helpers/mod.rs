@@ -1,6 +1,9 @@
-//! `spawn_app()`: builds the application on port 0 with a fresh database and
-//! serves it on the test's runtime. No sleeps: the listener is bound before
-//! `spawn_app` returns.
+//! Everything the feature test files share, so that they hold only tests:
+//! `spawn_app()` builds the application on port 0 with a fresh database and
+//! serves it on the test's runtime (no sleeps: the listener is bound before
+//! `spawn_app` returns); [`TestApp`] has methods for what many tests do first
+//! (`auth.rs`: sign up, log in, who am I; `plans.rs`: a user with the demo
+//! account, create and list plans, pause / resume / stop).
 
 mod auth;
 mod plans;

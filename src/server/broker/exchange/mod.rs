@@ -1,8 +1,9 @@
 //! The embedded paper exchange: an Alpaca-compatible fake that is both the
 //! demo broker (no configuration needed) and the test double for the Alpaca
 //! client. It speaks Trading API v2 and Market Data v2 over real HTTP
-//! ([`http`]), keeps its books in [`ledger`], prices from the simulated
-//! [`market`], and has the NYSE [`clock`].
+//! ([`http`]: trading and market data behind one gate), keeps its books in
+//! [`ledger`] (with its matching rules), prices the universe in `symbols.rs`
+//! from the simulated [`market`], and has the NYSE [`clock`].
 //!
 //! [`Exchange`] is the shared handle: the books (saved as JSON under the data
 //! folder after every change, so a restart loses nothing), a clock that can be
