@@ -181,19 +181,42 @@ impl Tier {
         });
         let cadences: Vec<&str> = self.cadences.iter().map(|c| c.label()).collect();
         out.push(format!("Schedules: {}", cadences.join(", ")));
-        for (on, label) in [
-            (self.recommendations, "Strategy recommendations"),
-            (self.backtests, "Backtests"),
-            (self.ai_analyst, "AI analyst rationale"),
-            (self.api_access, "API access"),
+        for (on, shipped, label) in [
+            (
+                self.recommendations,
+                SHIPPED.recommendations,
+                "Strategy recommendations",
+            ),
+            (self.backtests, SHIPPED.backtests, "Backtests"),
+            (self.ai_analyst, SHIPPED.ai_analyst, "AI analyst rationale"),
+            (self.api_access, SHIPPED.api_access, "API access"),
         ] {
-            if on {
+            if on && shipped {
                 out.push(label.to_owned());
             }
         }
         out
     }
 }
+
+/// Which of the add-on entitlements this build provides. A tier table may
+/// grant one before it ships, but nothing offers or lists it until it has:
+/// every claim the app makes must be true of the build that serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shipped {
+    pub recommendations: bool,
+    pub backtests: bool,
+    pub ai_analyst: bool,
+    pub api_access: bool,
+}
+
+/// What this build provides (flip each when the feature lands).
+pub const SHIPPED: Shipped = Shipped {
+    recommendations: false,
+    backtests: false,
+    ai_analyst: false,
+    api_access: false,
+};
 
 /// Why a configured tier table was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -325,6 +348,38 @@ mod tests {
         let mut t = Tier::defaults();
         t[3].cadences.clear();
         assert_err!(TierTable::new(t));
+    }
+
+    #[test]
+    fn a_tier_lists_an_add_on_only_when_it_grants_it_and_this_build_provides_it() {
+        let premium = Tier::defaults().remove(3);
+        let free = Tier::defaults().remove(0);
+        let listed = premium.features();
+        for (granted, shipped, label) in [
+            (
+                premium.recommendations,
+                SHIPPED.recommendations,
+                "Strategy recommendations",
+            ),
+            (premium.backtests, SHIPPED.backtests, "Backtests"),
+            (
+                premium.ai_analyst,
+                SHIPPED.ai_analyst,
+                "AI analyst rationale",
+            ),
+            (premium.api_access, SHIPPED.api_access, "API access"),
+        ] {
+            assert!(granted, "Premium grants {label}");
+            assert_eq!(
+                listed.iter().any(|f| f == label),
+                shipped,
+                "{label}: {listed:?}"
+            );
+            assert!(
+                !free.features().iter().any(|f| f == label),
+                "Free never lists {label}"
+            );
+        }
     }
 
     #[test]

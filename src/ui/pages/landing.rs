@@ -41,19 +41,19 @@ pub fn LandingPage() -> impl IntoView {
                 </p>
             </article>
             <article>
-                <h2>"Recommendations you decide on"</h2>
+                <h2>"Only what you set up"</h2>
                 <p>
-                    "Strategies such as a 5/20 moving-average crossover suggest trades with sizing "
-                    "and exits. You execute or ignore each one; nothing discretionary is ever "
-                    "traded for you. Backtests run the very same strategy code."
+                    "Every order Dripfeed places belongs to a plan you created, at the time it "
+                    "shows you in advance. Pause, resume or stop a plan at any time; every run, "
+                    "order and fill is in your history and can be exported."
                 </p>
             </article>
             <article>
                 <h2>"Your account, your keys"</h2>
                 <p>
                     "Start on paper with an Alpaca paper key, or with the built-in demo exchange. "
-                    "Live trading needs Alpaca sign-in, a completed paper period and your typed "
-                    "confirmation. Credentials are encrypted at rest."
+                    "Live trading needs you to sign in with Alpaca and a tier that includes it. "
+                    "Credentials are encrypted at rest."
                 </p>
             </article>
         </section>
