@@ -86,6 +86,9 @@ export default defineConfig({
       // Lets a test move the demo exchange's clock (and so the engine's).
       DRIPFEED_EXCHANGE_CONTROL: "true",
       DRIPFEED_EXCHANGE_CONTROL_TOKEN: clockControlToken,
+      // The browser's requests come "through" 127.0.0.1 with a per-test
+      // X-Forwarded-For (tests/fixtures/test.ts), so rate limits are per test.
+      DRIPFEED_TRUSTED_PROXIES: "127.0.0.1",
       // Billing on, against the Stripe fake (new users get the Pro trial).
       DRIPFEED_STRIPE_SECRET_KEY: "sk_test_dripfeed_fake",
       DRIPFEED_STRIPE_API_URL: stripeURL,

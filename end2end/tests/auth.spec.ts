@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
 
 const password = "violet tractor harbour 42";
@@ -10,8 +10,14 @@ test("sign up, log out, and log back in", async ({ page }) => {
   await auth.signUp(email, password);
   await auth.expectSignedInAs(email);
   await expect(page.getByTestId("activity")).toContainText("Account created");
+  // The header knows who is signed in, and offers no way in again.
+  await expect(auth.header().getByTestId("header-email")).toHaveText(email);
+  await expect(auth.header().getByRole("link", { name: "Dashboard" })).toBeVisible();
+  await expect(auth.header().getByRole("link", { name: "Log in" })).toHaveCount(0);
 
   await auth.logOut();
+  await expect(auth.header().getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(auth.header().getByRole("link", { name: "Dashboard" })).toHaveCount(0);
   await auth.open("/account");
   await expect(page.getByText("You are not signed in.")).toBeVisible();
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
 import { BillingPages } from "./fixtures/billing_page";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { goodKey } from "./fixtures/alpaca_fake";
 import { AuthPages } from "./fixtures/auth_page";
 import { BrokeragePages } from "./fixtures/brokerage_page";

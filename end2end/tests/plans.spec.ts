@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
 import { BrokeragePages } from "./fixtures/brokerage_page";
 import { PlanPages } from "./fixtures/plan_wizard_page";
@@ -120,4 +120,47 @@ test("the wizard sends problems back to the step they belong to", async ({ page 
   await expect(page.getByTestId("create-plan")).toBeDisabled();
   await errors.getByRole("button", { name: "Fix in Symbols" }).click();
   await expect(page.getByLabel("VTI $")).toBeVisible();
+});
+
+test("a plan's own page pauses, resumes and stops it, and asks before stopping", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`controls-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("controls-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  const plans = new PlanPages(page);
+  await plans.startWizard();
+  await plans.chooseAccount("Demo paper account");
+  await plans.addSymbol("vti", "VTI", "25");
+  await plans.next("Next: schedule");
+  await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
+  await plans.next("Next: strategy");
+  await page.getByLabel("Name").fill("Weekly VTI");
+  await plans.next("Review");
+  await page.getByTestId("create-plan").click();
+  await expect(page).toHaveURL(/\/plans\/\d+$/);
+  await plans.waitForHydration();
+
+  // Pausing says which run it skips, and that paused runs are not made up.
+  const status = page.getByTestId("plan-status");
+  await expect(status).toHaveText("active");
+  // (The demo exchange's clock is wherever earlier tests left it: a Monday.)
+  await expect(page.getByTestId("pause-effect")).toContainText(/The next run \(Mon \d+ \w+ \d{4}, 10:00/);
+  await expect(page.getByTestId("pause-effect")).toContainText("not made up");
+  await page.getByTestId("pause-plan").click();
+  await expect(status).toHaveText("paused");
+  await page.getByTestId("resume-plan").click();
+  await expect(status).toHaveText("active");
+
+  // Stopping asks first and says what it means.
+  await expect(page.getByTestId("confirm-stop")).toBeHidden();
+  await page.getByTestId("stop-plan").getByText("Stop plan…").click();
+  await expect(page.getByTestId("stop-means")).toContainText("cannot be resumed");
+  await page.getByTestId("confirm-stop").click();
+  await expect(status).toHaveText("ended");
+  await expect(page.getByTestId("plan-controls")).not.toContainText("Pause");
+  await expect(page.getByTestId("stop-plan")).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Edit plan" })).toHaveCount(0);
 });

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { SitePage } from "./fixtures/site_page";
 
 for (const [path, heading] of [
@@ -36,8 +36,8 @@ test("navigation links change the page without a full reload", async ({ page }) 
   await expect(site.heading()).toHaveText("Pricing");
   await expect(page.getByTestId("tier-premium")).toBeVisible();
 
-  await site.nav().getByRole("link", { name: "Terms" }).click();
-  await expect(site.heading()).toHaveText("Terms of Service");
+  await site.nav().getByRole("link", { name: "Log in" }).click();
+  await expect(site.heading()).toHaveText("Log in");
 
   const same = await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument);
   expect(same).toBe(true);
@@ -52,4 +52,28 @@ test("an unknown address shows the not-found page with the disclaimer", async ({
   await site.waitForHydration();
   await expect(site.heading()).toHaveText("Page not found");
   await site.expectDisclaimer();
+});
+
+test("on a phone the navigation folds into a menu that works with the keyboard", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const site = new SitePage(page);
+  await site.open("/");
+  const menu = site.nav().getByRole("button", { name: "Menu" });
+  const pricing = site.nav().getByRole("link", { name: "Pricing" });
+  await expect(menu).toBeVisible();
+  await expect(pricing).toBeHidden();
+
+  await menu.focus();
+  await page.keyboard.press("Enter");
+  await expect(menu).toHaveAttribute("aria-expanded", "true");
+  await expect(pricing).toBeVisible();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Escape");
+  await expect(pricing).toBeHidden();
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+
+  await menu.click();
+  await pricing.click();
+  await expect(site.heading()).toHaveText("Pricing");
+  await expect(pricing).toBeHidden();
 });

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import * as OTPAuth from "otpauth";
 import { AuthPages } from "./fixtures/auth_page";
 

@@ -65,13 +65,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
     use crate::server::auth;
 
     let ctx = auth::request_context().await?;
-    Ok(auth::current_user(&ctx.state, &ctx.session)
-        .await?
-        .map(|u| Me {
-            email: u.email,
-            is_admin: u.is_admin,
-            time_zone: u.time_zone,
-        }))
+    auth::me(&ctx.state, &ctx.session).await
 }
 
 /// The signed-in user's own recent activity, newest first.
@@ -80,16 +74,5 @@ pub async fn my_activity() -> Result<Vec<ActivityEntry>, AppError> {
     use crate::server::auth;
 
     let (ctx, user) = auth::require_user().await?;
-    let rows = ctx.state.store.audit_of_user(user.id, 100).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ActivityEntry {
-            id: r.id,
-            occurred_at: r
-                .occurred_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            action: r.action,
-            ip: r.ip,
-        })
-        .collect())
+    auth::activity(&ctx.state, &user).await
 }

@@ -8,6 +8,9 @@ pub struct Me {
     pub email: String,
     pub is_admin: bool,
     pub time_zone: String,
+    /// Notifications not yet read (the header shows the count).
+    #[serde(default)]
+    pub unread_notifications: u64,
 }
 
 /// One line of a user's activity (their audit log entries).

@@ -73,3 +73,96 @@ async fn the_terms_show_their_version() {
 
     assert!(body.contains(dripfeed::domain::legal::TERMS_VERSION));
 }
+
+/// The server-rendered `<header>` of a page: what a browser shows before any
+/// script runs.
+fn header_of(body: &str) -> &str {
+    let start = body.find("<header").expect("a header");
+    let end = body[start..].find("</header>").expect("the header's end");
+    &body[start..start + end]
+}
+
+#[tokio::test]
+async fn the_header_is_rendered_on_the_server_for_whoever_is_asking() {
+    let app = spawn_app().await;
+
+    // Signed out: what a visitor can do, nothing that needs an account.
+    let body = app.get("/").await.text().await.expect("body");
+    let nav = header_of(&body);
+    for link in ["href=\"/pricing\"", "href=\"/login\"", "href=\"/signup\""] {
+        assert!(
+            nav.contains(link),
+            "signed out, the header lacks {link}: {nav}"
+        );
+    }
+    for link in [
+        "href=\"/dashboard\"",
+        "href=\"/plans\"",
+        "href=\"/billing\"",
+        "Log out",
+    ] {
+        assert!(
+            !nav.contains(link),
+            "signed out, the header offers {link}: {nav}"
+        );
+    }
+
+    // Signed in: the app's pages, who is signed in, and Log out; no Admin.
+    app.sign_up(&app.client, "header@example.com")
+        .await
+        .expect("sign-up");
+    let body = app.get("/pricing").await.text().await.expect("body");
+    let nav = header_of(&body);
+    for link in [
+        "href=\"/dashboard\"",
+        "href=\"/plans\"",
+        "href=\"/history\"",
+        "href=\"/brokerage\"",
+        "href=\"/notifications\"",
+        "href=\"/billing\"",
+        "header@example.com",
+        "Log out",
+    ] {
+        assert!(
+            nav.contains(link),
+            "signed in, the header lacks {link}: {nav}"
+        );
+    }
+    for link in [
+        "href=\"/login\"",
+        "href=\"/signup\"",
+        "href=\"/admin/users\"",
+        "unread-count",
+    ] {
+        assert!(
+            !nav.contains(link),
+            "signed in, the header offers {link}: {nav}"
+        );
+    }
+
+    // Two unread notifications are counted; an admin also gets Admin.
+    let user = app
+        .store
+        .user_by_email("header@example.com")
+        .await
+        .expect("lookup")
+        .expect("the user");
+    for title in ["one", "two"] {
+        app.store
+            .insert_notification(user.id, "test", title, "body", None)
+            .await
+            .expect("a notification");
+    }
+    app.execute_sql("UPDATE users SET role = 'admin' WHERE email = 'header@example.com'")
+        .await;
+    let body = app.get("/").await.text().await.expect("body");
+    let nav = header_of(&body);
+    assert!(nav.contains("href=\"/admin/users\""), "{nav}");
+    let count = nav
+        .split("data-testid=\"unread-count\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once('>'))
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no unread count in {nav}"));
+    assert!(count.starts_with("2<"), "{count}");
+}

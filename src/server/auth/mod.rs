@@ -161,6 +161,48 @@ pub async fn require_user() -> Result<(RequestContext, CurrentUser), AppError> {
     }
 }
 
+/// Who is signed in on `session`, as the browser sees them (with how many
+/// notifications they have not read), or `None`.
+pub async fn me(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<crate::dto::auth::Me>, AppError> {
+    let Some(user) = current_user(state, session).await? else {
+        return Ok(None);
+    };
+    let unread_notifications = state.store.unread_notifications(user.id).await?;
+    Ok(Some(crate::dto::auth::Me {
+        email: user.email,
+        is_admin: user.is_admin,
+        time_zone: user.time_zone,
+        unread_notifications,
+    }))
+}
+
+/// How many of a user's newest activity entries their account page shows.
+const ACTIVITY_SHOWN: i64 = 100;
+
+/// The user's own recent activity (what they did, and what was done to their
+/// account), newest first.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn activity(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<crate::dto::auth::ActivityEntry>, AppError> {
+    let rows = state.store.audit_of_user(user.id, ACTIVITY_SHOWN).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::dto::auth::ActivityEntry {
+            id: r.id,
+            occurred_at: r
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            action: r.action,
+            ip: r.ip,
+        })
+        .collect())
+}
+
 /// Like [`require_user`], for admin-only functions: anyone else is refused.
 pub async fn require_admin() -> Result<(RequestContext, CurrentUser), AppError> {
     let (ctx, user) = require_user().await?;

@@ -45,6 +45,14 @@ impl Store {
         )
     }
 
+    /// How many of the user's notifications are unread.
+    pub async fn unread_notifications(&self, user_id: i64) -> anyhow::Result<u64> {
+        let sql = "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL";
+        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(user_id).fetch_one(pool).await)?;
+        Ok(u64::try_from(n)?)
+    }
+
     /// Marks all the user's notifications read; how many were unread.
     pub async fn mark_notifications_read(&self, user_id: i64) -> anyhow::Result<u64> {
         let sql = "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL";

@@ -1,4 +1,5 @@
-//! Plans: the list (pause / resume / stop) and one plan's history of runs.
+//! Plans: the list and one plan's page (its figures, pause / resume / stop,
+//! and its history of runs).
 
 use crate::api::plans::{
     PausePlan, PlanDetail, PlanSummary, ResumePlan, StopPlan, get_plan, list_plans,
@@ -184,16 +185,87 @@ pub fn PlansPage() -> impl IntoView {
     }
 }
 
+/// What stopping a plan means, said before it is done.
+const STOP_MEANS: &str = "Stopping ends this plan for good: no further runs are made, and it cannot be resumed (you can create a new plan). Runs already made, their orders and what they bought stay as they are, in your account and in your history.";
+
+/// What pausing does, with the run it would skip.
+fn pause_effect(next_run: Option<&str>) -> String {
+    let next = next_run
+        .map(|n| format!(" The next run ({n}) is not made."))
+        .unwrap_or_default();
+    format!(
+        "While paused, no runs are made.{next} Runs that fall while it is paused are not made up when you resume."
+    )
+}
+
+/// Pause, resume and stop on a plan's own page; stop asks first.
+#[component]
+fn PlanControls(
+    p: PlanSummary,
+    pause: ServerAction<PausePlan>,
+    resume: ServerAction<ResumePlan>,
+    stop: ServerAction<StopPlan>,
+) -> impl IntoView {
+    let id = p.id.to_string();
+    let (id_pause, id_resume, id_stop) = (id.clone(), id.clone(), id);
+    let status = p.status.clone();
+    let next = p.next_run.as_ref().map(|r| r.local.clone());
+    view! {
+        {form_error(pause)}
+        {form_error(resume)}
+        {form_error(stop)}
+        <div class="plan-controls" data-testid="plan-controls">
+            {(status == "active").then(|| view! {
+                <ActionForm action=pause>
+                    <input type="hidden" name="id" value=id_pause />
+                    <button type="submit" class="button" data-testid="pause-plan">"Pause plan"</button>
+                </ActionForm>
+                <p class="hint" data-testid="pause-effect">{pause_effect(next.as_deref())}</p>
+            })}
+            {(status == "paused").then(|| view! {
+                <ActionForm action=resume>
+                    <input type="hidden" name="id" value=id_resume />
+                    <button type="submit" class="button primary" data-testid="resume-plan">"Resume plan"</button>
+                </ActionForm>
+                <p class="hint">"Resuming buys again from the next scheduled run; runs that fell while it was paused are not made up."</p>
+            })}
+            {(status != "ended").then(|| view! {
+                <details class="confirm" data-testid="stop-plan">
+                    <summary class="button">"Stop plan…"</summary>
+                    <p data-testid="stop-means">{STOP_MEANS}</p>
+                    <ActionForm action=stop>
+                        <input type="hidden" name="id" value=id_stop />
+                        <button type="submit" class="button danger" data-testid="confirm-stop">"Yes, stop this plan"</button>
+                    </ActionForm>
+                </details>
+            })}
+        </div>
+    }
+}
+
 #[component]
 pub fn PlanDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
-    let detail = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_plan(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let pause = ServerAction::<PausePlan>::new();
+    let resume = ServerAction::<ResumePlan>::new();
+    let stop = ServerAction::<StopPlan>::new();
+    let detail = Resource::new(
+        move || {
+            (
+                id(),
+                pause.version().get(),
+                resume.version().get(),
+                stop.version().get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_plan(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Title text="Plan" />
         <section class="page wide">
@@ -201,7 +273,7 @@ pub fn PlanDetailPage() -> impl IntoView {
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(d) => view! { <PlanHistory d /> }.into_any(),
+                        Ok(d) => view! { <PlanHistory d pause resume stop /> }.into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}
@@ -211,7 +283,12 @@ pub fn PlanDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn PlanHistory(d: PlanDetail) -> impl IntoView {
+fn PlanHistory(
+    d: PlanDetail,
+    pause: ServerAction<PausePlan>,
+    resume: ServerAction<ResumePlan>,
+    stop: ServerAction<StopPlan>,
+) -> impl IntoView {
     let p = d.plan.clone();
     view! {
         <h1>{p.name.clone()}</h1>
@@ -229,6 +306,7 @@ fn PlanHistory(d: PlanDetail) -> impl IntoView {
         {(p.status != "ended").then(|| view! {
             <p><A href=format!("/plans/{}/edit", p.id) attr:class="button">"Edit plan"</A></p>
         })}
+        <PlanControls p=p.clone() pause resume stop />
         <h2>"Runs"</h2>
         <p><a href=format!("/plans/{}/runs.csv", p.id) rel="external" download data-testid="csv">"Download the runs as CSV"</a></p>
         {if d.slots.is_empty() {
