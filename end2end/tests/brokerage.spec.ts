@@ -9,6 +9,11 @@ test("a new user connects the demo paper account and sees a live dashboard", asy
   const auth = new AuthPages(page);
   await auth.signUp(`demo-${Date.now()}@example.com`, password);
   await auth.expectSignedInAs("demo-");
+  // Just signed up: the first steps, none done yet.
+  const steps = page.getByTestId("getting-started");
+  await expect(steps.getByTestId("step-connect")).toHaveAttribute("data-done", "false");
+  await expect(steps.getByTestId("step-plan")).toHaveAttribute("data-done", "false");
+  await expect(steps.getByTestId("step-purchase")).toHaveAttribute("data-done", "false");
 
   const brokerage = new BrokeragePages(page);
   await brokerage.openConnections();
@@ -21,6 +26,9 @@ test("a new user connects the demo paper account and sees a live dashboard", asy
   await expect(demo.getByTestId("buying-power")).toHaveText("$100,000.00");
   await expect(demo.getByTestId("market-status")).toContainText("Market open");
   await expect(demo.getByTestId("no-positions")).toBeVisible();
+  // Connected: the first step is ticked, the next one offered.
+  await expect(steps.getByTestId("step-connect")).toHaveAttribute("data-done", "true");
+  await expect(steps.getByTestId("step-plan").getByRole("link", { name: "Create your first plan" })).toBeVisible();
   await brokerage.expectDisclaimer();
   brokerage.expectNoConsoleErrors();
 

@@ -76,3 +76,12 @@ pub async fn my_activity() -> Result<Vec<ActivityEntry>, AppError> {
     let (ctx, user) = auth::require_user().await?;
     auth::activity(&ctx.state, &user).await
 }
+
+/// The signed-in user's first steps (connect, plan, first purchase).
+#[server]
+pub async fn getting_started() -> Result<FirstSteps, AppError> {
+    use crate::server::auth;
+
+    let (ctx, user) = auth::require_user().await?;
+    auth::getting_started(&ctx.state, &user).await
+}

@@ -22,3 +22,18 @@ pub struct ActivityEntry {
     pub action: String,
     pub ip: Option<String>,
 }
+
+/// A new user's first steps, each done or not: connect an account, create a
+/// plan, see its first purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstSteps {
+    pub connected: bool,
+    pub planned: bool,
+    pub bought: bool,
+}
+
+impl FirstSteps {
+    pub fn done(&self) -> bool {
+        self.connected && self.planned && self.bought
+    }
+}

@@ -1,7 +1,7 @@
 //! Signing up, in and out: the account, the Terms, sessions and their cookies.
 
 use crate::helpers::{PASSWORD, TestApp, browser_like_client, outcome, session_cookie, spawn_app};
-use dripfeed::api::auth::{LogIn, LogOut, SignUp, Whoami};
+use dripfeed::api::auth::{FirstSteps, GettingStarted, LogIn, LogOut, SignUp, Whoami};
 use dripfeed::error::AppError;
 use leptos::server_fn::ServerFn;
 
@@ -518,4 +518,56 @@ async fn the_audit_chain_verifies_and_detects_a_tampered_row() {
 
     let report = app.store.verify_audit_chain().await.unwrap();
     assert_eq!(report.first_broken.map(|(id, _)| id), Some(2));
+}
+
+#[tokio::test]
+async fn a_new_users_first_steps_are_ticked_off_as_they_are_done() {
+    let app = spawn_app().await;
+    let none = FirstSteps {
+        connected: false,
+        planned: false,
+        bought: false,
+    };
+
+    let client = browser_like_client(&app.address);
+    app.sign_up(&client, "steps@example.com")
+        .await
+        .expect("sign-up");
+    assert_eq!(app.first_steps(&client).await, none);
+
+    let (client, connection) = app.user_with_demo("planner@example.com").await;
+    assert_eq!(
+        app.first_steps(&client).await,
+        FirstSteps {
+            connected: true,
+            ..none
+        }
+    );
+    app.create_plan(&client, crate::helpers::weekly(connection, &[("VTI", "5")]))
+        .await
+        .expect("a plan");
+    let steps = app.first_steps(&client).await;
+    assert_eq!(
+        steps,
+        FirstSteps {
+            connected: true,
+            planned: true,
+            bought: false
+        }
+    );
+    assert!(!steps.done());
+
+    // One user's steps are never another's.
+    let other = browser_like_client(&app.address);
+    app.sign_up(&other, "other@example.com")
+        .await
+        .expect("sign-up");
+    assert_eq!(app.first_steps(&other).await, none);
+
+    // Signed out, there are no steps to show.
+    let anonymous = browser_like_client(&app.address);
+    let response = app
+        .call_server_fn_as(&anonymous, GettingStarted::PATH, &[])
+        .await;
+    assert_eq!(response.status(), 401);
 }

@@ -261,6 +261,21 @@ async fn a_due_plan_buys_each_symbol_exactly_once() {
 }
 
 #[tokio::test]
+async fn the_first_purchase_ticks_off_the_last_first_step() {
+    let f = fixture(&[("VTI", "25")]).await;
+    let before = f.app.first_steps(&f.client).await;
+    assert!(
+        before.connected && before.planned && !before.bought,
+        "{before:?}"
+    );
+
+    f.tick(f.slot).await;
+
+    let after = f.app.first_steps(&f.client).await;
+    assert!(after.done(), "{after:?}");
+}
+
+#[tokio::test]
 async fn the_next_week_is_a_new_slot() {
     let f = fixture(&[("VTI", "25")]).await;
     f.tick(f.slot).await;

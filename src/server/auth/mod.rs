@@ -179,6 +179,21 @@ pub async fn me(
     }))
 }
 
+/// How far the user is along the first steps: a connected account, a plan,
+/// and something bought.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn getting_started(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<crate::dto::auth::FirstSteps, AppError> {
+    let store = &state.store;
+    Ok(crate::dto::auth::FirstSteps {
+        connected: !store.connections_of(user.id).await?.is_empty(),
+        planned: !store.plans_of(user.id).await?.is_empty(),
+        bought: !store.plan_fills(user.id).await?.is_empty(),
+    })
+}
+
 /// How many of a user's newest activity entries their account page shows.
 const ACTIVITY_SHOWN: i64 = 100;
 

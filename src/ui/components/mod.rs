@@ -3,5 +3,6 @@
 pub mod action_errors;
 pub mod field;
 pub mod format;
+pub mod getting_started;
 pub mod layout;
 pub mod tier_card;

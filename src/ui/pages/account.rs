@@ -1,9 +1,10 @@
 //! The signed-in user's account page: who they are, log out, and their recent
 //! activity (their own audit log entries).
 
-use crate::api::auth::{LogOut, my_activity, whoami};
+use crate::api::auth::{LogOut, getting_started, my_activity, whoami};
 use crate::error::AppError;
 use crate::ui::components::format::utc_label;
+use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -14,6 +15,7 @@ use leptos_router::components::A;
 pub fn AccountPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| whoami());
     let activity = Resource::new(|| (), |_| my_activity());
+    let steps = Resource::new(|| (), |_| getting_started());
     let log_out = ServerAction::<LogOut>::new();
     view! {
         <Title text="Your account" />
@@ -24,6 +26,7 @@ pub fn AccountPage() -> impl IntoView {
                     match (me.await, activity.await) {
                         (Ok(Some(me)), Ok(entries)) => view! {
                             <p data-testid="signed-in-as">"Signed in as " <strong>{me.email}</strong></p>
+                            {steps.await.ok().map(|steps| view! { <GettingStartedSteps steps /> })}
                             <nav class="subnav" aria-label="Account">
                                 <A href="/account/security">"Security and sessions"</A>
                                 <A href="/account/settings">"Settings"</A>

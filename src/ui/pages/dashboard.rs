@@ -3,9 +3,11 @@
 //! page, and says plainly when the market is closed, the connection needs
 //! reconnecting, or the broker cannot be reached.
 
+use crate::api::auth::getting_started;
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
 use crate::api::plans::list_plans;
 use crate::ui::components::format::{money, qty, signed_money, signed_pct, utc_label};
+use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,6 +21,7 @@ pub fn DashboardPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let dashboards = Resource::new(move || tick.get(), |_| portfolio_dashboards());
     let plans = Resource::new(move || tick.get(), |_| list_plans());
+    let steps = Resource::new(move || tick.get(), |_| getting_started());
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || tick.update(|n| *n += 1),
@@ -32,6 +35,11 @@ pub fn DashboardPage() -> impl IntoView {
         <section class="page wide">
             <h1>"Dashboard"</h1>
             <p class="hint">"Updates every " {REFRESH_SECS} " seconds."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    steps.await.ok().map(|steps| view! { <GettingStartedSteps steps /> })
+                })}
+            </Transition>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let next = plans.await.ok().and_then(|list| {

@@ -2,7 +2,9 @@
 //! server functions the pages call.
 
 use super::TestApp;
-use dripfeed::api::auth::{ActivityEntry, LogIn, Me, MyActivity, SignUp, Whoami};
+use dripfeed::api::auth::{
+    ActivityEntry, FirstSteps, GettingStarted, LogIn, Me, MyActivity, SignUp, Whoami,
+};
 use dripfeed::error::AppError;
 use leptos::server_fn::ServerFn;
 
@@ -85,5 +87,16 @@ impl TestApp {
         outcome(self.call_server_fn_as(client, MyActivity::PATH, &[]).await)
             .await
             .map(|body| serde_json::from_str(&body).expect("JSON"))
+    }
+
+    /// The caller's first steps, as the account page and dashboard show them.
+    pub async fn first_steps(&self, client: &reqwest::Client) -> FirstSteps {
+        let body = outcome(
+            self.call_server_fn_as(client, GettingStarted::PATH, &[])
+                .await,
+        )
+        .await
+        .expect("first steps");
+        serde_json::from_str(&body).expect("JSON")
     }
 }
