@@ -3,7 +3,7 @@
 //! self-hosted instance without a mail server loses nothing.
 
 use anyhow::Context;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -51,18 +51,42 @@ impl Mailer {
 
     /// Sends a plain-text message.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
+        let message = self
+            .builder(to, subject)?
+            .body(body.to_owned())
+            .context("building the e-mail")?;
+        self.deliver(message).await
+    }
+
+    /// Sends a message with a plain-text part and an HTML part saying the same.
+    pub async fn send_with_html(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: &str,
+    ) -> anyhow::Result<()> {
+        let message = self
+            .builder(to, subject)?
+            .multipart(MultiPart::alternative_plain_html(
+                text.to_owned(),
+                html.to_owned(),
+            ))
+            .context("building the e-mail")?;
+        self.deliver(message).await
+    }
+
+    fn builder(&self, to: &str, subject: &str) -> anyhow::Result<lettre::message::MessageBuilder> {
         let to: Mailbox = to
             .parse()
             .with_context(|| format!("not an e-mail address: {to}"))?;
         let from = match self {
             Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. } => from.clone(),
         };
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(subject)
-            .body(body.to_owned())
-            .context("building the e-mail")?;
+        Ok(Message::builder().from(from).to(to).subject(subject))
+    }
+
+    async fn deliver(&self, message: Message) -> anyhow::Result<()> {
         match self {
             Mailer::Smtp { transport, .. } => {
                 transport
@@ -78,7 +102,7 @@ impl Mailer {
                     .send(message)
                     .await
                     .context("writing the e-mail to the outbox")?;
-                tracing::info!(outbox = %dir.display(), id = %id, subject, "no SMTP configured: e-mail written to the outbox");
+                tracing::info!(outbox = %dir.display(), id = %id, "no SMTP configured: e-mail written to the outbox");
             }
         }
         Ok(())

@@ -1031,12 +1031,44 @@ async fn notifications(f: &Fixture) -> Vec<NotificationDto> {
 #[tokio::test]
 async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     let f = fixture(&[("VTI", "25")]).await;
+    // The owner lives in Chicago; the plan runs on New York time.
+    f.app
+        .execute_sql("UPDATE users SET time_zone = 'America/Chicago'")
+        .await;
     f.tick(f.slot).await;
     f.tick(f.slot + Duration::minutes(5)).await;
     let list = notifications(&f).await;
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].kind, "fill");
     assert!(list[0].title.contains("Core ETFs") && !list[0].read);
+    // What was bought, in the owner's zone: symbol, shares, price, dollars.
+    let order = &f.orders(&f.slots().await[0]).await[0];
+    let qty: Decimal = order.filled_qty.parse().expect("a quantity");
+    let price: Decimal = order
+        .filled_avg_price
+        .as_deref()
+        .expect("a price")
+        .parse()
+        .expect("a price");
+    let local = f
+        .slot
+        .with_timezone(&chrono_tz::America::Chicago)
+        .format("%a %-d %b %Y, %H:%M %Z")
+        .to_string();
+    let bought = format!(
+        "VTI: {} shares at ${:.2} (${:.2})",
+        qty.normalize(),
+        price.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+        (qty * price)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    );
+    assert!(
+        list[0]
+            .body
+            .starts_with(&format!("{local}: bought {bought}")),
+        "{} does not start with {local}: bought {bought}",
+        list[0].body
+    );
     // Without SMTP the same notice is written to the outbox as e-mail (in the
     // background, so the run does not wait for it).
     let mut outbox: Vec<String> = Vec::new();
@@ -1053,11 +1085,22 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(outbox.len(), 1);
+    // (Undo quoted-printable's soft line breaks, should a part use it.)
+    let mail = &outbox[0].replace("=\r\n", "").replace("=3D", "=");
+    assert!(mail.contains("To: engine@example.com"), "{mail}");
+    // A text part and an HTML part, both with what was bought and the run.
+    assert!(mail.contains("multipart/alternative"), "{mail}");
     assert!(
-        outbox[0].contains("every order filled.") && outbox[0].contains("To: engine@example.com"),
-        "{}",
-        outbox[0]
+        mail.contains("Content-Type: text/plain") && mail.contains("Content-Type: text/html"),
+        "{mail}"
     );
+    let run_link = format!(
+        "/plans/{}#run-{}",
+        f.plan_id,
+        f.slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert_eq!(mail.matches(&run_link).count(), 2, "{mail}");
+    assert!(mail.contains("<td>VTI</td>"), "{mail}");
 
     // Skips respect the preference; misses are always told.
     f.app

@@ -386,6 +386,7 @@ impl Engine {
                     crate::server::notifications::run_outcome(
                         &self.state,
                         &plan,
+                        None,
                         slot.at,
                         status.as_str(),
                         reason.as_deref(),

@@ -437,6 +437,7 @@ pub(super) async fn finish_carrying(
         crate::server::notifications::run_outcome(
             state,
             plan,
+            Some(slot.id),
             slot.scheduled_at,
             status.as_str(),
             reason,

@@ -319,7 +319,7 @@ fn PlanHistory(
                     </tr></thead>
                     <tbody>
                         {d.slots.into_iter().map(|s| view! {
-                            <tr data-testid="run">
+                            <tr data-testid="run" id=format!("run-{}", s.scheduled_at)>
                                 <td><time datetime=s.scheduled_at.clone()>{s.local.clone()}</time>
                                     <br/><span class="hint">{utc_label(&s.scheduled_at)} " UTC"</span></td>
                                 <td>{status_badge(&s.status)}
