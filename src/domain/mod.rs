@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod entitlement;
 pub mod legal;
+pub mod money;
 pub mod plan;
 pub mod run;
 pub mod schedule;

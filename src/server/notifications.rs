@@ -49,11 +49,7 @@ struct Bought {
     dollars: Decimal,
 }
 
-/// Dollars to the cent, halves rounded away from zero (as people round).
-fn money(d: Decimal) -> String {
-    let cents = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    format!("${cents:.2}")
-}
+use crate::domain::money::{cents, dollars as money};
 
 /// The orders of a run that bought something, with what each bought.
 fn bought(orders: &[SlotOrderRow]) -> anyhow::Result<Vec<Bought>> {
@@ -71,8 +67,7 @@ fn bought(orders: &[SlotOrderRow]) -> anyhow::Result<Vec<Bought>> {
             symbol: o.symbol.clone(),
             qty: qty.normalize(),
             price,
-            dollars: (qty * price)
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            dollars: cents(qty * price),
         });
     }
     Ok(out)

@@ -1056,11 +1056,10 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
         .format("%a %-d %b %Y, %H:%M %Z")
         .to_string();
     let bought = format!(
-        "VTI: {} shares at ${:.2} (${:.2})",
+        "VTI: {} shares at {} ({})",
         qty.normalize(),
-        price.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
-        (qty * price)
-            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        dripfeed::domain::money::dollars(price),
+        dripfeed::domain::money::dollars(qty * price)
     );
     assert!(
         list[0]

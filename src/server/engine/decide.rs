@@ -17,9 +17,7 @@ pub const DISABLED: &str = "This Dripfeed account is disabled, so nothing is bou
 /// flight).
 pub const IN_FLIGHT_GRACE: Duration = Duration::minutes(1);
 
-pub fn money(d: Decimal) -> String {
-    format!("${:.2}", d.round_dp(2))
-}
+pub use crate::domain::money::dollars as money;
 
 /// Dripfeed's state for an order the broker reports in `status`. Anything not
 /// final at the broker (new, accepted, partially filled, pending …) is

@@ -12,22 +12,7 @@ pub fn utc_label(rfc3339: &str) -> String {
 
 /// Dollars with thousands separators and cents: `$12,345.60`, `-$3.10`.
 pub fn money(d: Decimal) -> String {
-    let rounded = d.round_dp(2);
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
-    let text = format!("{:.2}", rounded.abs());
-    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}${grouped}.{cents}")
+    crate::domain::money::dollars(d)
 }
 
 /// Money with an explicit sign for gains: `+$5.00`, `-$5.00`.
