@@ -1,3 +1,4 @@
+import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
 import { BrokeragePages } from "./fixtures/brokerage_page";
@@ -6,13 +7,19 @@ import { clockControlToken } from "./fixtures/alpaca_fake";
 
 const password = "violet tractor harbour 42";
 
-test("create a plan with the wizard, let the engine run it, see the purchase", async ({ page }) => {
+/** A new user, signed up, with the demo paper account connected. */
+async function userWithDemo(page: Page, prefix: string): Promise<BrokeragePages> {
   const auth = new AuthPages(page);
-  await auth.signUp(`plans-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("plans-");
+  await auth.signUp(`${prefix}-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs(`${prefix}-`);
   const brokerage = new BrokeragePages(page);
   await brokerage.openConnections();
   await brokerage.connectDemo();
+  return brokerage;
+}
+
+test("create a plan with the wizard, let the engine run it, see the purchase", async ({ page }) => {
+  const brokerage = await userWithDemo(page, "plans");
 
   const plans = new PlanPages(page);
   await plans.startWizard();
@@ -97,12 +104,7 @@ test("create a plan with the wizard, let the engine run it, see the purchase", a
 });
 
 test("the wizard sends problems back to the step they belong to", async ({ page }) => {
-  const auth = new AuthPages(page);
-  await auth.signUp(`wizard-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("wizard-");
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
+  await userWithDemo(page, "wizard");
 
   const plans = new PlanPages(page);
   await plans.startWizard();
@@ -123,12 +125,7 @@ test("the wizard sends problems back to the step they belong to", async ({ page 
 });
 
 test("a plan's own page pauses, resumes and stops it, and asks before stopping", async ({ page }) => {
-  const auth = new AuthPages(page);
-  await auth.signUp(`controls-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("controls-");
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
+  await userWithDemo(page, "controls");
 
   const plans = new PlanPages(page);
   await plans.startWizard();
