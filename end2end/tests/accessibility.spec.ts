@@ -1,0 +1,54 @@
+import AxeBuilder from "@axe-core/playwright";
+import type { Page } from "@playwright/test";
+import { AuthPages } from "./fixtures/auth_page";
+import { BrokeragePages } from "./fixtures/brokerage_page";
+import { expect, test } from "./fixtures/test";
+
+const password = "violet tractor harbour 42";
+
+const PUBLIC_PAGES = ["/", "/pricing", "/terms", "/signup", "/login", "/no/such/page"];
+const SIGNED_IN_PAGES = [
+  "/account",
+  "/account/security",
+  "/account/settings",
+  "/brokerage",
+  "/dashboard",
+  "/plans",
+  "/plans/new",
+  "/history",
+  "/notifications",
+  "/billing",
+];
+
+/** Every axe-core violation on the page, as "rule: where" lines. */
+async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.flatMap((v) =>
+    v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(" ")} — ${v.help}`),
+  );
+}
+
+async function check(page: Page, paths: string[]) {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const path of paths) {
+      await page.goto(path);
+      await page.locator("body[data-hydrated]").waitFor();
+      expect(await violations(page), `${path} in ${scheme} mode`).toEqual([]);
+    }
+  }
+}
+
+test("every public page has no accessibility violations, light and dark", async ({ page }) => {
+  await check(page, PUBLIC_PAGES);
+});
+
+test("every signed-in page has no accessibility violations, light and dark", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`axe-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("axe-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+  await check(page, SIGNED_IN_PAGES);
+});
