@@ -2,8 +2,9 @@
 //! use-cases (`admin`, `auth`, `connections`, `plans`, `portfolio`,
 //! `notifications`, `billing`), what they stand on (`db`, `engine`, `broker`,
 //! `crypto`, `mail`), the plain HTTP `routes`, and the process (`cli`, `config`,
-//! `startup`, `state`, `telemetry`). Nothing here names `crate::api` or
-//! `crate::ui`; `startup` alone mounts the app and the routes.
+//! `startup`, `state`, `telemetry`). Nothing here imports the server-function
+//! or UI layers (wire types come from `dto`); `startup` alone mounts the app
+//! and the routes.
 
 pub mod admin;
 pub mod auth;

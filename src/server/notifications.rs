@@ -229,15 +229,15 @@ fn html_email(
     ));
     // ASCII only (other characters as references), so the part needs no
     // transfer encoding that would hide its text.
-    html.chars()
-        .map(|c| {
-            if c.is_ascii() {
-                c.to_string()
-            } else {
-                format!("&#{};", u32::from(c))
-            }
-        })
-        .collect()
+    let mut ascii = String::with_capacity(html.len());
+    for c in html.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            ascii.push_str(&format!("&#{};", u32::from(c)));
+        }
+    }
+    ascii
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ pub async fn getting_started(
     Ok(crate::dto::auth::FirstSteps {
         connected: !store.connections_of(user.id).await?.is_empty(),
         planned: !store.plans_of(user.id).await?.is_empty(),
-        bought: !store.plan_fills(user.id).await?.is_empty(),
+        bought: store.has_purchase(user.id).await?,
     })
 }
 

@@ -236,6 +236,15 @@ impl Store {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)?)
     }
 
+    /// Whether any of the user's plans has bought anything yet.
+    pub async fn has_purchase(&self, user_id: i64) -> anyhow::Result<bool> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM slot_orders o \
+                   JOIN plan_slots s ON s.id = o.slot_id JOIN plans p ON p.id = s.plan_id \
+                   WHERE p.user_id = $1 AND o.filled_qty <> '0')";
+        Ok(with_pool!(self, pool => sqlx::query_scalar::<_, bool>(sql)
+            .bind(user_id).fetch_one(pool).await)?)
+    }
+
     /// Pauses the user's open plans on a connection (before it is removed).
     pub async fn pause_plans_on(&self, user_id: i64, connection_id: i64) -> anyhow::Result<u64> {
         let sql = "UPDATE plans SET status = 'paused', updated_at = $1 \

@@ -21,7 +21,8 @@ pub fn DashboardPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let dashboards = Resource::new(move || tick.get(), |_| portfolio_dashboards());
     let plans = Resource::new(move || tick.get(), |_| list_plans());
-    let steps = Resource::new(move || tick.get(), |_| getting_started());
+    // Once per visit: the steps change only by what the user does elsewhere.
+    let steps = Resource::new(|| (), |_| getting_started());
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || tick.update(|n| *n += 1),
