@@ -15,8 +15,8 @@ pub async fn security_overview() -> Result<SecurityStatus, AppError> {
     let (two_factor_enabled, recovery_codes_left) =
         security::two_factor_status(&ctx.state, &user).await?;
     let current = security::current_session_row(&ctx.state, &ctx.session).await?;
-    let fmt =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (zone, now) = (user.zone()?, chrono::Utc::now());
+    let fmt = |t| crate::dto::stamp::Stamp::new(t, zone, now);
     let sessions = ctx
         .state
         .store

@@ -10,3 +10,4 @@ pub mod run;
 pub mod schedule;
 pub mod strategy;
 pub mod tier;
+pub mod when;

@@ -1,5 +1,6 @@
 //! Wire types for auth: what its server functions and pages exchange.
 
+use crate::dto::stamp::Stamp;
 use serde::{Deserialize, Serialize};
 
 /// The signed-in user, as the browser sees them.
@@ -17,8 +18,7 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityEntry {
     pub id: i64,
-    /// RFC 3339, UTC.
-    pub occurred_at: String,
+    pub occurred_at: Stamp,
     pub action: String,
     pub ip: Option<String>,
 }

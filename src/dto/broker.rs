@@ -1,5 +1,6 @@
 //! Wire types for broker: what its server functions and pages exchange.
 
+use crate::dto::stamp::Stamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ pub struct ConnectionDto {
     pub key_hint: Option<String>,
     /// `active` or `reconnect_needed`.
     pub status: String,
-    pub created_at: String,
+    pub created_at: Stamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,14 +68,15 @@ pub struct OrderDto {
     pub status: String,
     pub filled_qty: Decimal,
     pub filled_avg_price: Option<Decimal>,
-    pub created_at: String,
+    pub created_at: Stamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketDto {
     pub is_open: bool,
-    pub next_open: String,
-    pub next_close: String,
+    /// Relative to the broker's clock.
+    pub next_open: Stamp,
+    pub next_close: Stamp,
 }
 
 /// What the dashboard could show for a connection.
@@ -91,7 +93,7 @@ pub enum DashboardState {
 pub struct DashboardDto {
     pub connection: ConnectionDto,
     pub state: DashboardState,
-    pub fetched_at: String,
+    pub fetched_at: Stamp,
     pub account: Option<AccountDto>,
     pub positions: Vec<PositionDto>,
     pub orders: Vec<OrderDto>,

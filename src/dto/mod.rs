@@ -11,3 +11,4 @@ pub mod catalog;
 pub mod notifications;
 pub mod plans;
 pub mod security;
+pub mod stamp;

@@ -1,5 +1,6 @@
 //! Wire types for notifications: what its server functions and pages exchange.
 
+use crate::dto::stamp::Stamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,7 +11,6 @@ pub struct NotificationDto {
     pub title: String,
     pub body: String,
     pub plan_id: Option<i64>,
-    /// RFC 3339, UTC.
-    pub created_at: String,
+    pub created_at: Stamp,
     pub read: bool,
 }

@@ -2,6 +2,7 @@
 
 use crate::domain::plan::Mode;
 use crate::domain::schedule::{Cadence, TimeOfDay};
+use crate::dto::stamp::Stamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -45,10 +46,8 @@ pub struct PlanInput {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunPreview {
-    /// RFC 3339, UTC.
-    pub at: String,
-    /// The same instant in the plan's zone, e.g. `Mon 23 Nov 2026, 10:00 (EST)`.
-    pub local: String,
+    /// In the plan's zone, relative to the engine's clock.
+    pub at: Stamp,
     /// Why it is not at the nominal time, if it is not.
     pub note: Option<String>,
 }
@@ -109,9 +108,8 @@ pub struct SlotOrderDto {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotDto {
-    /// RFC 3339, UTC.
-    pub scheduled_at: String,
-    pub local: String,
+    /// In the plan's zone.
+    pub scheduled_at: Stamp,
     pub status: String,
     pub reason: Option<String>,
     pub orders: Vec<SlotOrderDto>,
@@ -131,9 +129,8 @@ pub struct PlanDetail {
 pub struct PurchaseDto {
     pub plan_id: i64,
     pub plan_name: String,
-    /// RFC 3339, UTC.
-    pub scheduled_at: String,
-    pub local: String,
+    /// In the user's zone (the history mixes plans of several zones).
+    pub scheduled_at: Stamp,
     pub symbol: String,
     pub notional: Decimal,
     pub status: String,

@@ -1,12 +1,13 @@
 //! Wire types for security: what its server functions and pages exchange.
 
+use crate::dto::stamp::Stamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub id: i64,
-    pub created_at: String,
-    pub last_seen_at: String,
+    pub created_at: Stamp,
+    pub last_seen_at: Stamp,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     /// The session this request came from.

@@ -4,12 +4,13 @@
 //! anyone else, whoever calls them.
 
 use crate::dto::admin::{AuditEntryView, UserSummary};
+use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::{
     ClientInfo, CurrentUser, audit, check_new_credentials, create_account, normalize_email,
 };
 use crate::server::db::Store;
-use chrono::SecondsFormat;
+use chrono::Utc;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -28,6 +29,7 @@ fn ensure_admin(admin: &CurrentUser) -> Result<(), AppError> {
 #[tracing::instrument(skip_all, fields(user_id = admin.id))]
 pub async fn list_users(store: &Store, admin: &CurrentUser) -> Result<Vec<UserSummary>, AppError> {
     ensure_admin(admin)?;
+    let (zone, now) = (admin.zone()?, Utc::now());
     Ok(store
         .list_users()
         .await?
@@ -38,7 +40,7 @@ pub async fn list_users(store: &Store, admin: &CurrentUser) -> Result<Vec<UserSu
             is_admin: u.role == "admin",
             disabled: u.disabled_at.is_some(),
             two_factor: u.totp_enabled_at.is_some(),
-            created_at: u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            created_at: Stamp::new(u.created_at, zone, now),
             tier: u.applied_tier,
             tier_override: u.tier_override,
         })
@@ -66,6 +68,7 @@ pub async fn audit_log(
         },
     };
     let action = action.trim();
+    let (zone, now) = (admin.zone()?, Utc::now());
     let rows = store
         .audit_entries(user_id, (!action.is_empty()).then_some(action), AUDIT_PAGE)
         .await?;
@@ -87,7 +90,7 @@ pub async fn audit_log(
         .into_iter()
         .map(|r| AuditEntryView {
             id: r.id,
-            occurred_at: r.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            occurred_at: Stamp::new(r.occurred_at, zone, now),
             actor: name(r.actor_user_id),
             subject: name(r.subject_user_id),
             action: r.action,

@@ -3,11 +3,12 @@
 //! user's preferences; misses and failures are always sent.
 
 use crate::dto::notifications::NotificationDto;
+use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::db::rows::{PlanRow, SlotOrderRow, stored_decimal};
 use crate::server::state::AppState;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
@@ -17,6 +18,7 @@ const SHOWN: i64 = 100;
 /// The user's newest notifications, newest first.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<NotificationDto>, AppError> {
+    let (zone, now) = (user.zone()?, Utc::now());
     Ok(state
         .store
         .notifications_of(user.id, SHOWN)
@@ -28,7 +30,7 @@ pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<Notificati
             title: n.title,
             body: n.body,
             plan_id: n.plan_id,
-            created_at: n.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            created_at: Stamp::new(n.created_at, zone, now),
             read: n.read_at.is_some(),
         })
         .collect())
@@ -142,10 +144,8 @@ pub async fn run_outcome(
         .parse()
         .or_else(|_| plan.time_zone.parse())
         .unwrap_or(chrono_tz::UTC);
-    let when = at
-        .with_timezone(&zone)
-        .format("%a %-d %b %Y, %H:%M %Z")
-        .to_string();
+    // A notice is read soon after the run, so the year would be noise.
+    let when = crate::domain::when::local(at, zone, at);
     let total: Decimal = bought.iter().map(|b| b.dollars).sum();
     let lines: Vec<String> = bought.iter().map(bought_line).collect();
     let purchases = format!("bought {} ({} in all)", lines.join("; "), money(total));
@@ -165,7 +165,7 @@ pub async fn run_outcome(
         "{}/plans/{}#run-{}",
         state.public_url.as_str().trim_end_matches('/'),
         plan.id,
-        at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        crate::domain::when::rfc3339(at)
     );
     let text = format!(
         "{body}\n\nSee the run: {link}\n\nNot investment advice. Change which notices you get in Settings."

@@ -14,6 +14,7 @@ use crate::dto::broker::{
     AccountDto, BrokerageSummary, ConnectionDto, DashboardDto, DashboardState, MarketDto, OrderDto,
     PositionDto,
 };
+use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::broker::{
@@ -22,7 +23,8 @@ use crate::server::broker::{
 use crate::server::connections::{DEMO_LABEL, broker_for_page};
 use crate::server::db::rows::ConnectionRow;
 use crate::server::state::AppState;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 const RECENT_ORDERS: usize = 20;
@@ -119,11 +121,7 @@ async fn snapshot(
     }
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn connection_dto(row: &ConnectionRow) -> ConnectionDto {
+fn connection_dto(row: &ConnectionRow, zone: Tz, now: DateTime<Utc>) -> ConnectionDto {
     ConnectionDto {
         id: row.id,
         label: row.label.clone(),
@@ -131,7 +129,7 @@ fn connection_dto(row: &ConnectionRow) -> ConnectionDto {
         auth_kind: row.auth_kind.clone(),
         key_hint: row.key_hint.clone(),
         status: row.status.clone(),
-        created_at: time(row.created_at),
+        created_at: Stamp::new(row.created_at, zone, now),
     }
 }
 
@@ -139,9 +137,10 @@ fn connection_dto(row: &ConnectionRow) -> ConnectionDto {
 pub async fn overview(state: &AppState, user: &CurrentUser) -> Result<BrokerageSummary, AppError> {
     let rows = state.store.connections_of(user.id).await?;
     let simulated = state.settings.alpaca_oauth_simulated();
+    let (zone, now) = (user.zone()?, Utc::now());
     Ok(BrokerageSummary {
         demo_connected: rows.iter().any(|r| r.label == DEMO_LABEL),
-        connections: rows.iter().map(connection_dto).collect(),
+        connections: rows.iter().map(|r| connection_dto(r, zone, now)).collect(),
         oauth_simulated: simulated,
         oauth_environment: if simulated {
             "demo".into()
@@ -160,9 +159,10 @@ pub async fn dashboards(
     user: &CurrentUser,
 ) -> Result<Vec<DashboardDto>, AppError> {
     let rows = state.store.connections_of(user.id).await?;
+    let zone = user.zone()?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(dashboard(state, row).await?);
+        out.push(dashboard(state, row, zone).await?);
     }
     Ok(out)
 }
@@ -171,13 +171,27 @@ fn pct(num: Decimal, den: Decimal) -> Option<Decimal> {
     (!den.is_zero()).then(|| (num / den * Decimal::ONE_HUNDRED).round_dp(2))
 }
 
-async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<DashboardDto, AppError> {
+/// One connection's dashboard, its instants in `zone`. Relative times count
+/// from now, except the market's, which count from the broker's clock (the
+/// demo exchange keeps its own).
+async fn dashboard(
+    state: &AppState,
+    mut row: ConnectionRow,
+    zone: Tz,
+) -> Result<DashboardDto, AppError> {
     let (broker, data_host) = broker_for_page(state, &row)?;
+    let now = Utc::now();
     let (account, positions, orders, clock, fetched_at) = match snapshot(state, &row, &broker).await
     {
-        Ok(s) => (s.account, s.positions, s.orders, s.clock, time(s.at)),
+        Ok(s) => (
+            s.account,
+            s.positions,
+            s.orders,
+            s.clock,
+            Stamp::new(s.at, zone, now),
+        ),
         Err(e) => {
-            let fetched_at = time(Utc::now());
+            let fetched_at = Stamp::new(now, zone, now);
             let dashboard_state = match e {
                 BrokerError::Unauthorized { .. } => {
                     state
@@ -193,7 +207,7 @@ async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<Dashboard
                 }
             };
             return Ok(DashboardDto {
-                connection: connection_dto(&row),
+                connection: connection_dto(&row, zone, now),
                 state: dashboard_state,
                 fetched_at,
                 account: None,
@@ -252,7 +266,7 @@ async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<Dashboard
         .sum();
     let today_pl = account.equity - account.last_equity;
     Ok(DashboardDto {
-        connection: connection_dto(&row),
+        connection: connection_dto(&row, zone, now),
         state: DashboardState::Ok,
         fetched_at,
         account: Some(AccountDto {
@@ -285,13 +299,13 @@ async fn dashboard(state: &AppState, mut row: ConnectionRow) -> Result<Dashboard
                 status: o.status.as_str().to_owned(),
                 filled_qty: o.filled_qty,
                 filled_avg_price: o.filled_avg_price,
-                created_at: time(o.created_at),
+                created_at: Stamp::new(o.created_at, zone, now),
             })
             .collect(),
         market: Some(MarketDto {
             is_open: clock.is_open,
-            next_open: time(clock.next_open),
-            next_close: time(clock.next_close),
+            next_open: Stamp::new(clock.next_open, zone, clock.now),
+            next_close: Stamp::new(clock.next_close, zone, clock.now),
         }),
     })
 }

@@ -248,7 +248,7 @@ async fn engine_tick_runs_one_pass_at_the_given_instant() {
         .unwrap();
     let next = app.list_plans(&client).await[0].next_run.clone().unwrap();
 
-    let output = dripfeed(&app, &["engine", "tick", "--at", &next.at], "");
+    let output = dripfeed(&app, &["engine", "tick", "--at", &next.at.utc], "");
 
     assert!(output.status.success(), "{}", text(&output));
     assert!(

@@ -45,7 +45,7 @@ async fn fixture_custom(
         .next_run
         .clone()
         .expect("a next run");
-    let slot = DateTime::parse_from_rfc3339(&next.at)
+    let slot = DateTime::parse_from_rfc3339(&next.at.utc)
         .expect("RFC 3339")
         .with_timezone(&Utc);
     let engine = Engine::new(app.state.clone(), "test-engine");
@@ -1053,7 +1053,7 @@ async fn owners_are_notified_of_each_outcome_once_as_they_asked() {
     let local = f
         .slot
         .with_timezone(&chrono_tz::America::Chicago)
-        .format("%a %-d %b %Y, %H:%M %Z")
+        .format("%a %-d %b, %-H:%M %Z")
         .to_string();
     let bought = format!(
         "VTI: {} shares at {} ({})",

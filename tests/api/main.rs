@@ -19,4 +19,5 @@ mod security;
 mod seed;
 mod status_codes;
 mod subscriptions;
+mod time_zones;
 mod transport;

@@ -43,7 +43,7 @@ async fn a_plan_on_the_demo_account_is_saved_with_its_next_run() {
     assert_eq!(p.schedule, "Every Monday at 10:00 (America/New_York)");
     let next = p.next_run.as_ref().expect("a next run");
     assert!(
-        next.local.starts_with("Mon") || next.note.is_some(),
+        next.at.local.starts_with("Mon") || next.note.is_some(),
         "{next:?}"
     );
     let log = app.activity(&client).await.expect("activity");
@@ -76,7 +76,7 @@ async fn the_preview_shows_five_runs_and_the_monthly_spend() {
         "{}",
         preview.monthly_spend
     );
-    assert!(preview.runs.windows(2).all(|w| w[0].at < w[1].at));
+    assert!(preview.runs.windows(2).all(|w| w[0].at.utc < w[1].at.utc));
 }
 
 #[tokio::test]

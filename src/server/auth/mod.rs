@@ -15,6 +15,7 @@ pub mod session_store;
 pub mod two_factor;
 
 use crate::domain::legal::TERMS_VERSION;
+use crate::dto::stamp::Stamp;
 use crate::error::{AppError, FieldError};
 use crate::server::db::audit::NewAuditEntry;
 use crate::server::db::rows::UserRow;
@@ -44,6 +45,20 @@ impl From<&UserRow> for CurrentUser {
             is_admin: row.role == "admin",
             time_zone: row.time_zone.clone(),
         }
+    }
+}
+
+impl CurrentUser {
+    /// The user's time zone, in which pages show every instant. Settings only
+    /// accepts zones that parse, so one that no longer does is an error.
+    pub fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.time_zone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "user {} has a time zone this build does not know: {:?}",
+                self.id,
+                self.time_zone
+            )
+        })
     }
 }
 
@@ -205,13 +220,12 @@ pub async fn activity(
     user: &CurrentUser,
 ) -> Result<Vec<crate::dto::auth::ActivityEntry>, AppError> {
     let rows = state.store.audit_of_user(user.id, ACTIVITY_SHOWN).await?;
+    let (zone, now) = (user.zone()?, chrono::Utc::now());
     Ok(rows
         .into_iter()
         .map(|r| crate::dto::auth::ActivityEntry {
             id: r.id,
-            occurred_at: r
-                .occurred_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            occurred_at: Stamp::new(r.occurred_at, zone, now),
             action: r.action,
             ip: r.ip,
         })

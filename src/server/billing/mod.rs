@@ -171,6 +171,14 @@ pub async fn review(state: &AppState, user_id: i64) -> Result<Option<Review>, Ap
     Ok(review)
 }
 
+/// The time zone of user `user_id`, for what billing tells them.
+async fn zone_of(state: &AppState, user_id: i64) -> Result<chrono_tz::Tz, AppError> {
+    let Some(row) = state.store.user_by_id(user_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    Ok(CurrentUser::from(&row).zone()?)
+}
+
 /// How long before a trial ends its user is told.
 const TRIAL_WARNING: chrono::Duration = chrono::Duration::days(3);
 
@@ -196,9 +204,10 @@ async fn warn_trial_ending(
         return Ok(());
     }
     let tier = &state.settings.tiers.get(e.tier).name;
+    let zone = zone_of(state, user_id).await?;
     let body = format!(
-        "Your free {tier} trial ends on {} (UTC). Afterwards your account moves to Free and plans beyond it are paused (nothing is deleted). Subscribe on the Pricing page to keep them running.",
-        until.format("%B %-d, %Y %H:%M")
+        "Your free {tier} trial ends on {}. Afterwards your account moves to Free and plans beyond it are paused (nothing is deleted). Subscribe on the Pricing page to keep them running.",
+        crate::domain::when::local(until, zone, now)
     );
     state
         .store
@@ -317,8 +326,8 @@ pub async fn status(state: &AppState, user: &CurrentUser) -> Result<BillingStatu
         .filter(|s| SubscriptionStatus::is_current(&s.status))
         .collect();
     let sub = granting.first().copied().or(subs.first());
-    let zone: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let day = |d: DateTime<Utc>| d.with_timezone(&zone).format("%B %-d, %Y").to_string();
+    let zone = user.zone()?;
+    let day = |d: DateTime<Utc>| crate::domain::when::date(d, zone);
     let (source, mut warning) = match &e.source {
         Source::SelfHosted => (
             "Billing is off on this instance: everyone has this plan.".to_owned(),

@@ -212,6 +212,7 @@ async fn after_applied(
     super::review(state, user_id).await?;
     // Notices follow Stripe's current state, not the event: a failure that
     // arrives after its recovery says nothing.
+    let zone = super::zone_of(state, user_id).await?;
     let grace_until = match super::entitlement_of(state, user_id).await?.source {
         crate::domain::entitlement::Source::Grace { until } => Some(until),
         _ => None,
@@ -221,8 +222,8 @@ async fn after_applied(
             "Payment failed",
             match grace_until {
                 Some(until) => format!(
-                    "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing before {} (UTC) to keep your plan; after that your account moves to Free.",
-                    until.format("%B %-d, %Y %H:%M")
+                    "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing before {} to keep your plan; after that your account moves to Free.",
+                    crate::domain::when::local(until, zone, chrono::Utc::now())
                 ),
                 None => "Stripe could not collect your subscription payment. Update your payment method under Billing → Manage billing to get your plan back.".to_owned(),
             },
@@ -232,7 +233,7 @@ async fn after_applied(
             match sub.trial_end {
                 Some(end) => format!(
                     "Your subscription's trial ends on {}; the first payment is collected then. Cancel before then under Billing → Manage billing if you do not want to continue.",
-                    end.format("%B %-d, %Y")
+                    crate::domain::when::date(end, zone)
                 ),
                 None => "Your subscription's trial ends soon.".to_owned(),
             },

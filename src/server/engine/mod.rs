@@ -351,10 +351,7 @@ impl Engine {
             // The plan's missed-run policy: catch up within its window, or
             // at the latest before that session closes.
             let reason = too_late(&plan, slot.at, slot.trading_date, now).map(|late| {
-                let when = slot
-                    .at
-                    .with_timezone(&schedule.zone())
-                    .format("%Y-%m-%d %H:%M %Z");
+                let when = crate::domain::when::local(slot.at, schedule.zone(), now);
                 match late {
                     TooLate::SessionClosed => format!(
                         "Dripfeed was not running at {when}, and that trading session closed before it could catch up."

@@ -78,7 +78,7 @@ pub async fn preview(
             .schedule
             .next_runs(now, NEXT_RUNS)
             .iter()
-            .map(|s| run_preview(s, zone))
+            .map(|s| run_preview(s, zone, now))
             .collect(),
         per_run,
         monthly_spend: v.schedule.monthly_spend(now, per_run),

@@ -4,9 +4,11 @@
 
 use crate::domain::plan::Mode;
 use crate::domain::schedule::{Adjustment, Schedule, Slot};
+use crate::domain::when;
 use crate::dto::plans::{
     LegDto, PlanDetail, PlanSummary, PurchaseDto, RunPreview, SlotDto, SlotOrderDto,
 };
+use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::broker::Broker;
@@ -14,7 +16,7 @@ use crate::server::connections::broker_for;
 use crate::server::db::rows::{PlanRow, stored_decimal};
 use crate::server::engine::{engine_now, plan_schedule};
 use crate::server::state::AppState;
-use chrono::SecondsFormat;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
@@ -35,8 +37,7 @@ fn adjustment_note(a: Adjustment) -> &'static str {
     }
 }
 
-pub(super) fn run_preview(slot: &Slot, zone: Tz) -> RunPreview {
-    let local = slot.at.with_timezone(&zone);
+pub(super) fn run_preview(slot: &Slot, zone: Tz, now: DateTime<Utc>) -> RunPreview {
     let notes: Vec<&str> = slot
         .adjustments
         .iter()
@@ -44,8 +45,7 @@ pub(super) fn run_preview(slot: &Slot, zone: Tz) -> RunPreview {
         .map(|a| adjustment_note(*a))
         .collect();
     RunPreview {
-        at: slot.at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        local: local.format("%a %-d %b %Y, %H:%M (%Z)").to_string(),
+        at: Stamp::new(slot.at, zone, now),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
 }
@@ -89,7 +89,7 @@ async fn summaries(
                 .and_then(|s| {
                     s.next_runs(now, 1)
                         .first()
-                        .map(|slot| run_preview(slot, s.zone()))
+                        .map(|slot| run_preview(slot, s.zone(), now))
                 });
             let mode = match serde_json::from_str::<Mode>(&row.mode) {
                 Ok(Mode::Smart { sma_days, .. }) => {
@@ -208,7 +208,8 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<Pla
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
-    let (slots, invested) = slots_of(state, id, &summary.time_zone).await?;
+    let zone = plan_zone(&summary.time_zone)?;
+    let (slots, invested) = slots_of(state, id, zone, engine_now(state)).await?;
     Ok(PlanDetail {
         plan: summary,
         slots,
@@ -216,13 +217,20 @@ pub async fn detail(state: &AppState, user: &CurrentUser, id: i64) -> Result<Pla
     })
 }
 
-/// A plan's runs with their orders, newest first, and the dollars spent.
+/// A plan's stored zone (validated when saved; one that no longer parses is an error).
+fn plan_zone(name: &str) -> anyhow::Result<Tz> {
+    name.parse()
+        .map_err(|_| anyhow::anyhow!("a plan's time zone is not known to this build: {name:?}"))
+}
+
+/// A plan's runs with their orders, newest first, and the dollars spent;
+/// their times in `zone`.
 async fn slots_of(
     state: &AppState,
     plan_id: i64,
-    time_zone: &str,
+    zone: Tz,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<SlotDto>, Decimal), AppError> {
-    let zone: Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
     let dec = |s: &str| stored_decimal("an order's amount, quantity or price", s);
     let mut invested = Decimal::ZERO;
     let mut slots = Vec::new();
@@ -243,12 +251,7 @@ async fn slots_of(
             });
         }
         slots.push(SlotDto {
-            scheduled_at: slot.scheduled_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            local: slot
-                .scheduled_at
-                .with_timezone(&zone)
-                .format("%a %-d %b %Y, %H:%M (%Z)")
-                .to_string(),
+            scheduled_at: Stamp::new(slot.scheduled_at, zone, now),
             status: slot.status.as_str().to_owned(),
             reason: slot.reason,
             orders,
@@ -260,16 +263,16 @@ async fn slots_of(
 /// Every order across the user's plans, newest first.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<PurchaseDto>, AppError> {
+    let (zone, now) = (user.zone()?, engine_now(state));
     let mut rows = Vec::new();
     for plan in state.store.plans_of(user.id).await? {
-        let (slots, _) = slots_of(state, plan.id, &plan.time_zone).await?;
+        let (slots, _) = slots_of(state, plan.id, zone, now).await?;
         for slot in slots {
             for o in slot.orders {
                 rows.push(PurchaseDto {
                     plan_id: plan.id,
                     plan_name: plan.name.clone(),
                     scheduled_at: slot.scheduled_at.clone(),
-                    local: slot.local.clone(),
                     symbol: o.symbol,
                     notional: o.notional,
                     status: o.status,
@@ -279,7 +282,8 @@ pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<Purchas
             }
         }
     }
-    rows.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at));
+    // RFC 3339 in UTC to the second sorts as the instants do.
+    rows.sort_by(|a, b| b.scheduled_at.utc.cmp(&a.scheduled_at.utc));
     Ok(rows)
 }
 
@@ -287,6 +291,7 @@ pub async fn history(state: &AppState, user: &CurrentUser) -> Result<Vec<Purchas
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn runs_csv(state: &AppState, user: &CurrentUser, id: i64) -> Result<String, AppError> {
     let d = detail(state, user, id).await?;
+    let zone = plan_zone(&d.plan.time_zone)?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let write = |out: &mut csv::Writer<Vec<u8>>, record: &[String]| {
         out.write_record(record).map_err(anyhow::Error::from)
@@ -309,9 +314,13 @@ pub async fn runs_csv(state: &AppState, user: &CurrentUser, id: i64) -> Result<S
         .map(str::to_owned),
     )?;
     for slot in d.slots {
+        let at = slot
+            .scheduled_at
+            .instant()
+            .ok_or_else(|| anyhow::anyhow!("a run's time did not read back"))?;
         let base = [
-            slot.scheduled_at.clone(),
-            slot.local.clone(),
+            when::rfc3339(at),
+            when::local_dated(at, zone),
             slot.status.clone(),
             slot.reason.clone().unwrap_or_default(),
         ];

@@ -1,13 +1,21 @@
 //! Small display helpers shared by pages.
 
+use crate::dto::stamp::Stamp;
+use leptos::prelude::*;
 use rust_decimal::Decimal;
 
-/// An RFC 3339 UTC timestamp (`2026-11-21T05:30:00Z`) as `2026-11-21 05:30:00`.
-pub fn utc_label(rfc3339: &str) -> String {
-    rfc3339
-        .replacen('T', " ", 1)
-        .trim_end_matches('Z')
-        .to_owned()
+/// An instant as the server formatted it for this reader: the time in their
+/// zone, how far away it is when that helps, and UTC in the tooltip.
+#[component]
+pub fn When(at: Stamp) -> impl IntoView {
+    let title = at.utc_label();
+    let relative = at
+        .relative
+        .map(|r| view! { " " <span class="hint">"(" {r} ")"</span> });
+    view! {
+        <time datetime=at.utc title=title>{at.local}</time>
+        {relative}
+    }
 }
 
 /// Dollars with thousands separators and cents: `$12,345.60`, `-$3.10`.
@@ -58,13 +66,5 @@ mod tests {
         assert_eq!(super::signed_money(d("5")), "+$5.00");
         assert_eq!(super::signed_pct(d("-1.234")), "-1.23%");
         assert_eq!(super::qty(d("0.250000000")), "0.25");
-    }
-
-    #[test]
-    fn a_utc_timestamp_reads_as_date_and_time() {
-        assert_eq!(
-            super::utc_label("2026-11-21T05:30:00Z"),
-            "2026-11-21 05:30:00"
-        );
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::api::auth::{LogOut, getting_started, my_activity, whoami};
 use crate::error::AppError;
-use crate::ui::components::format::utc_label;
+use crate::ui::components::format::When;
 use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
@@ -44,12 +44,12 @@ pub fn AccountPage() -> impl IntoView {
                             <h2>"Recent activity"</h2>
                             <table class="table" data-testid="activity">
                                 <thead>
-                                    <tr><th scope="col">"When (UTC)"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr>
+                                    <tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr>
                                 </thead>
                                 <tbody>
                                     {entries.into_iter().map(|e| view! {
                                         <tr>
-                                            <td><time datetime=e.occurred_at.clone()>{utc_label(&e.occurred_at)}</time></td>
+                                            <td><When at=e.occurred_at.clone() /></td>
                                             <td>{describe(&e.action)}</td>
                                             <td>{e.ip.unwrap_or_default()}</td>
                                         </tr>

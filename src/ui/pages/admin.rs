@@ -3,7 +3,7 @@
 use crate::api::admin::{AdminSetUserDisabled, admin_list_users};
 use crate::api::billing::AdminSetTier;
 use crate::domain::tier::TierId;
-use crate::ui::components::format::utc_label;
+use crate::ui::components::format::When;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -30,7 +30,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                             <table class="table" data-testid="users">
                                 <thead><tr>
                                     <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"2FA"</th>
-                                    <th scope="col">"Joined (UTC)"</th><th scope="col">"Tier"</th><th scope="col">"Status"</th>
+                                    <th scope="col">"Joined"</th><th scope="col">"Tier"</th><th scope="col">"Status"</th>
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|u| view! {
@@ -38,7 +38,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                             <td>{u.email.clone()}</td>
                                             <td>{if u.is_admin { "admin" } else { "user" }}</td>
                                             <td>{if u.two_factor { "on" } else { "off" }}</td>
-                                            <td>{utc_label(&u.created_at)}</td>
+                                            <td><When at=u.created_at.clone() /></td>
                                             <td>
                                                 <ActionForm action=set_tier>
                                                     <input type="hidden" name="user_id" value=u.id.to_string() />
@@ -109,14 +109,14 @@ pub fn AdminAuditPage() -> impl IntoView {
                         Ok(list) => view! {
                             <table class="table" data-testid="audit">
                                 <thead><tr>
-                                    <th scope="col">"#"</th><th scope="col">"When (UTC)"</th><th scope="col">"Action"</th>
+                                    <th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Action"</th>
                                     <th scope="col">"By"</th><th scope="col">"About"</th><th scope="col">"Detail"</th><th scope="col">"IP"</th>
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|e| view! {
                                         <tr>
                                             <td>{e.id}</td>
-                                            <td>{utc_label(&e.occurred_at)}</td>
+                                            <td><When at=e.occurred_at.clone() /></td>
                                             <td>{e.action}</td>
                                             <td>{e.actor.unwrap_or_else(|| "system".into())}</td>
                                             <td>{e.subject.unwrap_or_default()}</td>

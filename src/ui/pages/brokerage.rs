@@ -6,7 +6,7 @@ use crate::api::broker::{
 };
 use crate::ui::components::action_errors::{field_error, form_error};
 use crate::ui::components::field::Field;
-use crate::ui::components::format::utc_label;
+use crate::ui::components::format::When;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -93,7 +93,7 @@ fn Connections(
                             <th scope="col">"Account"</th>
                             <th scope="col">"Kind"</th>
                             <th scope="col">"Status"</th>
-                            <th scope="col">"Connected (UTC)"</th>
+                            <th scope="col">"Connected"</th>
                             <th scope="col"><span class="sr-only">"Actions"</span></th>
                         </tr>
                     </thead>
@@ -116,7 +116,7 @@ fn Connections(
                                     } else {
                                         view! { <span class="badge">"Connected"</span> }.into_any()
                                     }}</td>
-                                    <td>{utc_label(&c.created_at)}</td>
+                                    <td><When at=c.created_at.clone() /></td>
                                     <td>
                                         <ActionForm action=disconnect>
                                             <input type="hidden" name="id" value=c.id.to_string() />

@@ -6,7 +6,7 @@
 use crate::api::auth::getting_started;
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
 use crate::api::plans::list_plans;
-use crate::ui::components::format::{money, qty, signed_money, signed_pct, utc_label};
+use crate::ui::components::format::{When, money, qty, signed_money, signed_pct};
 use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
@@ -46,13 +46,13 @@ pub fn DashboardPage() -> impl IntoView {
                     let next = plans.await.ok().and_then(|list| {
                         list.into_iter()
                             .filter_map(|p| p.next_run.clone().map(|r| (r, p)))
-                            .min_by(|a, b| a.0.at.cmp(&b.0.at))
+                            .min_by(|a, b| a.0.at.utc.cmp(&b.0.at.utc))
                     });
                     next.map(|(run, p)| {
                         let total: Decimal = p.legs.iter().map(|l| l.amount).sum();
                         view! {
                             <p class="notice info" data-testid="next-purchase">
-                                "Next purchase: " <strong>{p.name.clone()}</strong> ", " {run.local} " (" {money(total)} "). "
+                                "Next purchase: " <strong>{p.name.clone()}</strong>  ", " <When at=run.at /> " (" {money(total)} "). "
                                 <A href="/plans">"All plans"</A>
                             </p>
                         }
@@ -93,7 +93,7 @@ fn ConnectionDashboard(d: DashboardDto) -> impl IntoView {
             <header class="dashboard-head">
                 <h2>{d.connection.label.clone()}</h2>
                 {live.then(|| view! { <span class="badge warn">"Live: real money"</span> })}
-                <span class="hint" data-testid="fetched-at">"As of " {utc_label(&d.fetched_at)} " UTC"</span>
+                <span class="hint" data-testid="fetched-at">"As of " <When at=d.fetched_at.clone() /></span>
             </header>
             {match d.state.clone() {
                 DashboardState::ReconnectNeeded => view! {
@@ -118,9 +118,9 @@ fn ConnectionDashboard(d: DashboardDto) -> impl IntoView {
 fn DashboardBody(d: DashboardDto) -> impl IntoView {
     let market = d.market.clone().map(|m| {
         if m.is_open {
-            view! { <p class="market open" data-testid="market-status">"Market open · closes " {utc_label(&m.next_close)} " UTC"</p> }.into_any()
+            view! { <p class="market open" data-testid="market-status">"Market open · closes " <When at=m.next_close.clone() /></p> }.into_any()
         } else {
-            view! { <p class="market closed" data-testid="market-status">"Market closed · opens " {utc_label(&m.next_open)} " UTC. Orders placed now fill at the open."</p> }.into_any()
+            view! { <p class="market closed" data-testid="market-status">"Market closed · opens " <When at=m.next_open.clone() /> ". Orders placed now fill at the open."</p> }.into_any()
         }
     });
     let account = d.account.clone().map(|a| view! {
@@ -175,13 +175,13 @@ fn DashboardBody(d: DashboardDto) -> impl IntoView {
             view! {
                 <table class="table" data-testid="orders">
                     <thead><tr>
-                        <th scope="col">"Placed (UTC)"</th><th scope="col">"Symbol"</th><th scope="col">"Side"</th>
+                        <th scope="col">"Placed"</th><th scope="col">"Symbol"</th><th scope="col">"Side"</th>
                         <th scope="col">"Amount"</th><th scope="col">"Status"</th><th scope="col">"Filled"</th>
                     </tr></thead>
                     <tbody>
                         {d.orders.iter().cloned().map(|o| view! {
                             <tr data-testid="order">
-                                <td>{utc_label(&o.created_at)}</td>
+                                <td><When at=o.created_at.clone() /></td>
                                 <td>{o.symbol}</td>
                                 <td>{o.side}</td>
                                 <td>{o.amount}</td>

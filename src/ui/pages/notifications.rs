@@ -1,7 +1,7 @@
 //! The notifications page: what the engine did with the user's plans.
 
 use crate::api::notifications::{MarkNotificationsRead, my_notifications};
-use crate::ui::components::format::utc_label;
+use crate::ui::components::format::When;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -34,7 +34,7 @@ pub fn NotificationsPage() -> impl IntoView {
                                     {items.into_iter().map(|n| view! {
                                         <li class:unread=!n.read data-testid="notification" data-kind=n.kind.clone()>
                                             <strong>{n.title.clone()}</strong>
-                                            " " <span class="hint">{utc_label(&n.created_at)} " UTC"</span>
+                                            " " <span class="hint"><When at=n.created_at.clone() /></span>
                                             <p>{n.body.clone()}</p>
                                             {n.plan_id.map(|id| view! { <A href=format!("/plans/{id}")>"See the plan"</A> })}
                                         </li>

@@ -8,7 +8,7 @@ use crate::api::plans::{
 use crate::domain::run::{OrderState, RunStatus};
 use crate::error::AppError;
 use crate::ui::components::action_errors::form_error;
-use crate::ui::components::format::{money, qty, utc_label};
+use crate::ui::components::format::{When, money, qty};
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -127,7 +127,7 @@ pub fn PlansPage() -> impl IntoView {
                                     {list.into_iter().map(|p| {
                                         let id = p.id.to_string();
                                         let (id_pause, id_resume, id_stop) = (id.clone(), id.clone(), id);
-                                        let next = p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into());
+                                        let next = p.next_run.clone().map_or_else(|| "—".into_any(), |r| view! { <When at=r.at /> }.into_any());
                                         let status = p.status.clone();
                                         let href = format!("/plans/{}", p.id);
                                         let name = p.name.clone();
@@ -209,7 +209,7 @@ fn PlanControls(
     let id = p.id.to_string();
     let (id_pause, id_resume, id_stop) = (id.clone(), id.clone(), id);
     let status = p.status.clone();
-    let next = p.next_run.as_ref().map(|r| r.local.clone());
+    let next = p.next_run.as_ref().map(|r| r.at.local.clone());
     view! {
         {form_error(pause)}
         {form_error(resume)}
@@ -299,7 +299,7 @@ fn PlanHistory(
             <div><dt>"Status"</dt><dd data-testid="plan-status">{status_badge(&p.status)}</dd></div>
             <div><dt>"Invested so far"</dt><dd data-testid="invested">{money(d.invested)}</dd></div>
             <div><dt>"Value now"</dt><dd data-testid="current-value">{value_now(&p)}</dd></div>
-            <div><dt>"Next run"</dt><dd>{p.next_run.as_ref().map(|r| r.local.clone()).unwrap_or_else(|| "—".into())}</dd></div>
+            <div><dt>"Next run"</dt><dd>{p.next_run.clone().map_or_else(|| "—".into_any(), |r| view! { <When at=r.at /> }.into_any())}</dd></div>
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
         <p class="hint" data-testid="catch-up">{p.catch_up.clone()}</p>
@@ -319,9 +319,8 @@ fn PlanHistory(
                     </tr></thead>
                     <tbody>
                         {d.slots.into_iter().map(|s| view! {
-                            <tr data-testid="run" id=format!("run-{}", s.scheduled_at)>
-                                <td><time datetime=s.scheduled_at.clone()>{s.local.clone()}</time>
-                                    <br/><span class="hint">{utc_label(&s.scheduled_at)} " UTC"</span></td>
+                            <tr data-testid="run" id=format!("run-{}", s.scheduled_at.utc)>
+                                <td><When at=s.scheduled_at.clone() /></td>
                                 <td>{status_badge(&s.status)}
                                     {s.reason.clone().map(|r| view! { <p class="hint">{r}</p> })}</td>
                                 <td>
@@ -370,7 +369,7 @@ pub fn HistoryPage() -> impl IntoView {
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
                                         <tr data-testid="purchase">
-                                            <td><time datetime=r.scheduled_at.clone()>{r.local.clone()}</time></td>
+                                            <td><When at=r.scheduled_at.clone() /></td>
                                             <td><A href=format!("/plans/{}", r.plan_id)>{r.plan_name.clone()}</A></td>
                                             <td>{r.symbol.clone()}</td>
                                             <td>{money(r.notional)}</td>

@@ -8,7 +8,7 @@ use crate::api::security::{
 use crate::error::AppError;
 use crate::ui::components::action_errors::{field_error, form_error};
 use crate::ui::components::field::Field;
-use crate::ui::components::format::utc_label;
+use crate::ui::components::format::When;
 use crate::ui::error_template::ErrorNotice;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -136,8 +136,8 @@ fn SessionsSection(status: SecurityStatus, revoke: ServerAction<RevokeSession>) 
                 <tr>
                     <th scope="col">"Device"</th>
                     <th scope="col">"IP"</th>
-                    <th scope="col">"Signed in (UTC)"</th>
-                    <th scope="col">"Last seen (UTC)"</th>
+                    <th scope="col">"Signed in"</th>
+                    <th scope="col">"Last seen"</th>
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr>
             </thead>
@@ -146,8 +146,8 @@ fn SessionsSection(status: SecurityStatus, revoke: ServerAction<RevokeSession>) 
                     <tr>
                         <td>{s.user_agent.unwrap_or_else(|| "Unknown".into())}</td>
                         <td>{s.ip.unwrap_or_default()}</td>
-                        <td>{utc_label(&s.created_at)}</td>
-                        <td>{utc_label(&s.last_seen_at)}</td>
+                        <td><When at=s.created_at /></td>
+                        <td><When at=s.last_seen_at /></td>
                         <td>
                             {if s.current {
                                 view! { <span class="badge">"This device"</span> }.into_any()

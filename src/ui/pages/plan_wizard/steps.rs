@@ -7,7 +7,7 @@ use crate::api::broker::brokerage_overview;
 use crate::api::plans::{PlanInput, SchedulePreview, search_assets};
 use crate::api::security::get_settings;
 use crate::error::AppError;
-use crate::ui::components::format::money;
+use crate::ui::components::format::{When, money};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -380,7 +380,7 @@ pub(super) fn ReviewStep(
                 <h3>"Next runs"</h3>
                 <ol data-testid="next-runs">
                     {p.runs.into_iter().map(|r| view! {
-                        <li>{r.local} {r.note.map(|n| view! { " " <span class="hint">"(" {n} ")"</span> })}</li>
+                        <li><When at=r.at /> {r.note.map(|n| view! { " " <span class="hint">"(" {n} ")"</span> })}</li>
                     }).collect_view()}
                 </ol>
             })}
