@@ -28,7 +28,7 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres e2e
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres e2e bench-hydration
 
 help:
 	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
@@ -55,6 +55,9 @@ site: tools
 
 watch: tools
 	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh cargo-leptos
+	@# cargo-leptos writes unhashed names: drop .ci/site.sh's manifest so the
+	@# server links what it builds (src/server/assets.rs).
+	rm -f "$(LEPTOS_SITE_ROOT)/assets.json"
 	cargo leptos watch
 
 test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
@@ -105,3 +108,14 @@ e2e:
 	data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && DRIPFEED_BIN="$(CARGO_TARGET_DIR)/debug/dripfeed" E2E_DATA_DIR="$$data" \
 	  E2E_PORT=$(E2E_PORT) npx playwright test
+
+# How fast pages hydrate on loopback and what the first and repeat visits
+# transfer (end2end/bench/hydration.bench.ts). BENCH_SITE=release measures the
+# size-optimised bundle `make release` serves; the default is `make run`'s.
+BENCH_SITE ?= debug
+bench-hydration: tools-test
+	.ci/site.sh $(if $(filter release,$(BENCH_SITE)),browser-release,browser)
+	cargo test --locked --features ssr --no-run
+	data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
+	cd end2end && DRIPFEED_BIN="$(CARGO_TARGET_DIR)/debug/dripfeed" E2E_DATA_DIR="$$data" \
+	  E2E_PORT=$(E2E_PORT) npx playwright test --config bench.config.ts

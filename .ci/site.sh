@@ -11,6 +11,8 @@
 #        .ci/site.sh browser   # only the unoptimised WASM, JS, CSS and assets (the e2e tests,
 #                              # which run the server binary `cargo test` builds)
 #        .ci/site.sh release   # release server + size-optimised WASM (`make release`)
+#        .ci/site.sh browser-release   # only the size-optimised WASM, JS, CSS and assets
+#                                      # (`make bench-hydration BENCH_SITE=release`)
 #
 # Each step prints how long it took.
 set -euo pipefail
@@ -24,8 +26,8 @@ pkg="$site/${LEPTOS_SITE_PKG_DIR:-pkg}"
 
 case "$mode" in
   dev | browser) wasm_profile=dev wasm_dir=debug server_profile=dev server_dir=debug ;;
-  release) wasm_profile=wasm-release wasm_dir=wasm-release server_profile=release server_dir=release ;;
-  *) echo "usage: $0 dev|browser|release" >&2; exit 2 ;;
+  release | browser-release) wasm_profile=wasm-release wasm_dir=wasm-release server_profile=release server_dir=release ;;
+  *) echo "usage: $0 dev|browser|release|browser-release" >&2; exit 2 ;;
 esac
 
 step() {
@@ -62,6 +64,11 @@ assets() {
   local staging="$site.staging"
   cp style/main.css "$staging/pkg/$name.css"
   cp -R public/. "$staging/"
+  # Content-hashed names and precompressed copies (brotli at its best for the
+  # release bundle; a faster level for the 20 MB debug one).
+  local quality=9
+  if [ "$wasm_profile" = wasm-release ]; then quality=11; fi
+  node .ci/bundle.mjs "$staging" "$name" "$quality"
   # Swap the whole folder at once so a running server never serves half a build.
   rm -rf "$site.old"
   if [ -d "$site" ]; then mv "$site" "$site.old"; fi
@@ -75,9 +82,9 @@ server() {
 
 step "browser library (wasm32, $wasm_profile)" wasm_lib
 step "wasm-bindgen" bindgen
-if [ "$mode" = release ]; then step "wasm-opt -Oz" optimise; fi
-step "stylesheet and public assets" assets
-if [ "$mode" = browser ]; then
+if [ "$wasm_profile" = wasm-release ]; then step "wasm-opt -Oz" optimise; fi
+step "stylesheet, public assets, hashed names, compression" assets
+if [ "$mode" = browser ] || [ "$mode" = browser-release ]; then
   echo "[site] built $site"
   exit 0
 fi

@@ -9,12 +9,13 @@ use crate::ui::pages::{
     SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{StaticSegment, path};
 
-/// The document around the app, rendered on the server only.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The document around the app, rendered on the server only. `stylesheet` is
+/// the URL of the (content-hashed) stylesheet.
+pub fn shell(options: LeptosOptions, stylesheet: std::sync::Arc<str>) -> impl IntoView {
     // Pages get a script policy that admits only our bundle and the inline
     // hydration scripts carrying this response's nonce.
     #[cfg(feature = "ssr")]
@@ -27,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" id="leptos" href=stylesheet.to_string() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -42,7 +44,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/dripfeed.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Dripfeed".to_owned() } else { format!("{page} · Dripfeed") }
         } />

@@ -2,6 +2,7 @@
 //! serves until told to stop. Tests build it on port 0 with a fresh database.
 
 use crate::app::{App, shell};
+use crate::server::assets::{Assets, REVALIDATE};
 use crate::server::auth::origin::{AllowedOrigin, require_same_origin};
 use crate::server::auth::rate_limit::RateLimits;
 use crate::server::auth::session_store::DbSessionStore;
@@ -17,7 +18,9 @@ use crate::server::state::AppState;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{
+    Extensions, HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Version, header,
+};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
@@ -28,6 +31,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -60,8 +65,10 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let local = listener.local_addr()?;
+        let assets = Assets::load(&settings.site_root, OUTPUT_NAME)?;
         let leptos_options = LeptosOptions::builder()
-            .output_name(OUTPUT_NAME)
+            // The hashed name, so <HydrationScripts/> links the current bundle.
+            .output_name(assets.bundle.as_str())
             .site_root(settings.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(local)
@@ -81,7 +88,7 @@ impl Application {
             loopback(local),
             true,
         )?;
-        let router = router(state.clone());
+        let router = router(state.clone(), assets);
         Ok(Self {
             listener,
             router,
@@ -266,7 +273,7 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, assets: Arc<Assets>) -> Router {
     let routes = route_list();
     let request_id = HeaderName::from_static("x-request-id");
     let middleware = ServiceBuilder::new()
@@ -315,6 +322,7 @@ fn router(state: AppState) -> Router {
         .with_always_save(false);
 
     let exchange_sessions = sessions.clone();
+    let css: Arc<str> = assets.css_href("pkg").into();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -327,9 +335,13 @@ fn router(state: AppState) -> Router {
         )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
-            move || shell(options.clone())
+            let css = css.clone();
+            move || shell(options.clone(), css.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>({
+            let css = css.clone();
+            move |options| shell(options, css.clone())
+        }))
         // Pages, forms and server functions carry small bodies.
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(
@@ -350,10 +362,23 @@ fn router(state: AppState) -> Router {
         )
         // The WASM/JS/CSS bundle is served outside the session layer, so a
         // signed-in page load does not rewrite the session row once per asset.
+        // Precompressed brotli or gzip by Accept-Encoding; fingerprinted
+        // files are kept for a year (server::assets).
         .route_service(
             &leptos_axum::site_pkg_dir_service_route_path(&state.leptos_options),
-            leptos_axum::site_pkg_dir_service(&state.leptos_options),
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    assets,
+                    crate::server::assets::cache_control,
+                ))
+                .service(leptos_axum::site_pkg_dir_service(&state.leptos_options)),
         )
+        // Pages and everything else Dripfeed answers are asked for afresh.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            REVALIDATE,
+        ))
+        .layer(compression())
         // The embedded exchange is an API for programs: no same-origin rule.
         // Its simulated consent page stands in for the signed-in user's own
         // consent, so it needs that user's session, and it sends the code
@@ -384,6 +409,34 @@ fn router(state: AppState) -> Router {
         )
         .layer(middleware)
         .with_state(state)
+}
+
+/// Compresses pages (and any bundle file without a precompressed copy) for
+/// clients that accept brotli or gzip. Server-function answers (JSON) stay
+/// uncompressed: they can carry secrets next to text the request chose, which
+/// compression would let an eavesdropper guess at (BREACH).
+fn compression() -> CompressionLayer<impl Predicate> {
+    let compressible = |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                [
+                    "text/html",
+                    "text/css",
+                    "text/javascript",
+                    "application/javascript",
+                    "application/wasm",
+                    "image/svg+xml",
+                ]
+                .iter()
+                .any(|c| t.starts_with(c))
+            })
+    };
+    CompressionLayer::new()
+        // Pages are made per request: a fast level keeps the first byte early.
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(SizeAbove::new(256).and(compressible))
 }
 
 /// The largest request body a page, form or server function takes (a plan

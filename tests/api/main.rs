@@ -3,6 +3,7 @@
 //! `postgres://` URL (each test then gets its own fresh database).
 
 mod alpaca_contract;
+mod assets;
 mod auth;
 mod billing;
 mod brokerage;
