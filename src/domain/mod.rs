@@ -9,5 +9,7 @@ pub mod plan;
 pub mod run;
 pub mod schedule;
 pub mod strategy;
+#[cfg(test)]
+pub mod testing;
 pub mod tier;
 pub mod when;

@@ -561,24 +561,10 @@ mod tests {
         }
     }
 
-    /// Seeded, so a run can be replayed: the seed is printed, and
-    /// `PROPTEST_RNG_SEED` picks another. Nothing is written to the source tree.
-    fn seeded() -> proptest::test_runner::Config {
-        use proptest::test_runner::{Config, RngSeed};
-        let seed = std::env::var("PROPTEST_RNG_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20261201);
-        eprintln!("property tests seeded with {seed} (set PROPTEST_RNG_SEED to replay another)");
-        Config {
-            rng_seed: RngSeed::Fixed(seed),
-            failure_persistence: None,
-            ..Config::default()
-        }
-    }
-
+    // Seeded, so a run can be replayed: the seed is printed, and
+    // `PROPTEST_RNG_SEED` picks another. Nothing is written to the source tree.
     proptest::proptest! {
-        #![proptest_config(seeded())]
+        #![proptest_config(crate::domain::testing::seeded())]
 
         /// Whatever the broker answers, in whatever order, every move the
         /// decisions make is one the order's state machine allows, a terminal

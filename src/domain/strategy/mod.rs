@@ -1,15 +1,50 @@
-//! Strategy rules, pure and shared by live runs and backtests. So far: the
-//! smart-DCA gate.
+//! The strategy layer: indicators and rules, pure and shared by the live
+//! engine, the recommendations and the backtester, so that a backtest runs the
+//! very code that trades. There is no second copy of any rule anywhere.
+//!
+//! Semantics: every signal is computed on a bar's close, from that bar and the
+//! bars before it (never a later one). What happens next (filling at the next
+//! bar's open or at this close) is the caller's: the backtester's `Fill`.
 
+pub mod crossover;
+pub mod indicators;
+pub mod risk;
+
+use chrono::NaiveDate;
+use indicators::sma_last;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
-/// The simple moving average of the last `n` values (oldest first).
-pub fn sma(values: &[Decimal], n: usize) -> Option<Decimal> {
-    if n == 0 || values.len() < n {
-        return None;
-    }
-    let window = &values[values.len() - n..];
-    Some(window.iter().sum::<Decimal>() / Decimal::from(n as u64))
+/// One day of one symbol: prices in dollars, volume in shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bar {
+    pub date: NaiveDate,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: Decimal,
+}
+
+/// What a rule says on one bar's close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// Open a long position.
+    Enter,
+    /// Close the long position.
+    Exit,
+}
+
+/// A rule's signal: what to do, why in plain words, and the indicator values
+/// behind it (name, value), for people to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The bar whose close produced it (an index into the bars given).
+    pub bar: usize,
+    pub date: NaiveDate,
+    pub action: Action,
+    pub reason: String,
+    pub values: Vec<(String, Decimal)>,
 }
 
 /// What smart DCA decides for one symbol on one run.
@@ -28,7 +63,7 @@ pub enum Gate {
 /// (both over completed sessions: `closes` must not include a session in
 /// progress). With too little history the run buys, and says so.
 pub fn smart_dca(closes: &[Decimal], n: usize) -> Gate {
-    let (Some(last), Some(average)) = (closes.last(), sma(closes, n)) else {
+    let (Some(last), Some(average)) = (closes.last(), sma_last(closes, n)) else {
         return Gate::Buy {
             note: Some(format!(
                 "fewer than {n} closes of history, so the average could not be checked"
@@ -54,13 +89,6 @@ mod tests {
 
     fn d(v: &[i64]) -> Vec<Decimal> {
         v.iter().map(|x| Decimal::from(*x)).collect()
-    }
-
-    #[test]
-    fn the_average_covers_only_the_last_n_values() {
-        assert_eq!(sma(&d(&[100, 1, 2, 3]), 3), Some(Decimal::from(2)));
-        assert_eq!(sma(&d(&[1, 2]), 3), None);
-        assert_eq!(sma(&d(&[1, 2]), 0), None);
     }
 
     #[test]
