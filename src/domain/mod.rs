@@ -1,6 +1,7 @@
 //! The pure domain: value types and rules with no I/O, shared by the server and
 //! the browser. Nothing here imports from the rest of the app.
 
+pub mod backtest;
 pub mod calendar;
 pub mod entitlement;
 pub mod legal;
