@@ -28,7 +28,7 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres e2e bench-hydration
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e bench-hydration
 
 help:
 	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
@@ -60,7 +60,7 @@ watch: tools
 	rm -f "$(LEPTOS_SITE_ROOT)/assets.json"
 	cargo leptos watch
 
-test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres e2e
+test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e
 	@echo "All checks passed."
 
 layers:
@@ -97,6 +97,13 @@ test-postgres:
 	  echo "      whose user may create databases, e.g.:"; \
 	  echo "      TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres make test"; \
 	fi
+
+# The backtester against backtesting.py on the same data and rules
+# (tests/crosscheck/backtesting_py.py): identical trades and final equity.
+crosscheck:
+	@echo "== cross-check: dripfeed backtest vs backtesting.py"
+	cargo test --locked --features ssr --no-run
+	"$(TOOLS_DIR)/venv/bin/python" tests/crosscheck/backtesting_py.py "$(CARGO_TARGET_DIR)/debug/dripfeed"
 
 e2e:
 	@echo "== end-to-end tests (Playwright on /usr/bin/chromium)"

@@ -5,6 +5,7 @@
 #
 # usage: .ci/tools.sh build   # wasm32 target, wasm-bindgen-cli, wasm-opt (what .ci/site.sh needs)
 #        .ci/tools.sh test    # the build tools + chromium + faketime + the end-to-end npm packages
+#                             # + backtesting.py (PyPI, for the cross-check)
 #        .ci/tools.sh cargo-leptos   # optional, only for `cargo leptos watch` (~25 minutes)
 set -euo pipefail
 
@@ -122,9 +123,28 @@ e2e_packages() {
   (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 }
 
+# backtesting.py from PyPI, in its own virtualenv, for `make crosscheck`.
+BACKTESTING_PY_VERSION=0.6.6
+backtesting_py() {
+  local venv="$TOOLS_DIR/venv"
+  if "$venv/bin/python" -c "import backtesting, sys; sys.exit(backtesting.__version__ != '$BACKTESTING_PY_VERSION')" 2>/dev/null; then
+    say "backtesting.py $BACKTESTING_PY_VERSION: present"
+    return
+  fi
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
+    say "installing Debian's python3-venv (for the backtesting.py cross-check)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
+  say "installing backtesting.py $BACKTESTING_PY_VERSION from PyPI into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "backtesting==$BACKTESTING_PY_VERSION"
+}
+
 case "${1:-build}" in
   build) wasm_target; wasm_bindgen; wasm_opt ;;
-  test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages ;;
+  test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages; backtesting_py ;;
   cargo-leptos) cargo_leptos ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

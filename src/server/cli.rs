@@ -1,5 +1,5 @@
 //! The command line: `dripfeed [serve]`, `worker`, `engine tick`, `migrate`,
-//! `admin …` and `exchange`.
+//! `admin …`, `exchange`, `stripe-fake` and `backtest`.
 
 use crate::server::config::Settings;
 use crate::server::db::{self, Store};
@@ -61,6 +61,9 @@ enum Command {
     /// POST /_control/<action> to move subscriptions; events are signed and
     /// posted to --webhook-url. No real payment is ever made.
     StripeFake(StripeFakeArgs),
+    /// Backtest a strategy over daily bars from a CSV file: metrics as a
+    /// table, or --json for metrics, trades and the equity curve.
+    Backtest(crate::server::backtest::cli::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,6 +156,17 @@ enum AdminCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A backtest is a computation for a person or a script: no configuration,
+    // no log lines on stdout (which carries its table or JSON), errors on stderr.
+    if let Some(Command::Backtest(args)) = &cli.command {
+        return match crate::server::backtest::cli::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("dripfeed backtest: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -189,6 +203,7 @@ pub fn main() -> ExitCode {
             Command::Admin(command) => admin(settings, command).await,
             Command::Exchange(args) => exchange(args).await,
             Command::StripeFake(args) => stripe_fake(args).await,
+            Command::Backtest(_) => unreachable!("handled before start-up"),
         }
     });
     match result {

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod backtest;
 pub mod billing;
 pub mod broker;
 pub mod cli;

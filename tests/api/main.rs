@@ -5,6 +5,7 @@
 mod alpaca_contract;
 mod assets;
 mod auth;
+mod backtest_cli;
 mod billing;
 mod brokerage;
 mod cli;

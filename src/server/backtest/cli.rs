@@ -1,0 +1,195 @@
+//! `dripfeed backtest`: a strategy over a CSV file's bars, its metrics as a
+//! table, or (`--json`) one JSON object with `metrics`, `trades` and `equity`.
+
+use crate::domain::backtest::metrics::{Metrics, of_run};
+use crate::domain::backtest::{self, Config, ExitReason, Fill, Run, Sizing};
+use crate::domain::strategy::crossover::MaCrossover;
+use crate::domain::strategy::risk::{Exits, Level};
+use anyhow::Context;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyName {
+    /// The moving-average crossover (long only).
+    MaCrossover,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FillArg {
+    /// At the next bar's open (the default).
+    NextOpen,
+    /// At the signal bar's close.
+    Close,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Daily bars: a CSV file with the header Date,Open,High,Low,Close,Volume.
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+    #[arg(long, value_enum, default_value = "ma-crossover")]
+    pub strategy: StrategyName,
+    /// The fast simple moving average, in bars.
+    #[arg(long, default_value_t = 5)]
+    pub fast: usize,
+    /// The slow simple moving average, in bars.
+    #[arg(long, default_value_t = 20)]
+    pub slow: usize,
+    /// Enter only on volume above its average over this many bars.
+    #[arg(long, value_name = "BARS")]
+    pub volume_filter: Option<usize>,
+    /// Enter only with the close above its average over this many bars (e.g. 200).
+    #[arg(long, value_name = "BARS")]
+    pub trend_filter: Option<usize>,
+    /// Starting cash, in dollars.
+    #[arg(long, default_value = "10000")]
+    pub cash: Decimal,
+    #[arg(long, value_enum, default_value = "next-open")]
+    pub fill: FillArg,
+    /// Buy whole shares only (the default): floor(cash / price).
+    #[arg(long, conflicts_with = "fractional")]
+    pub whole_shares: bool,
+    /// Buy fractional shares (to 9 decimals).
+    #[arg(long)]
+    pub fractional: bool,
+    /// Commission as a fraction of each fill's value (0.001 = 0.1 %).
+    #[arg(long, default_value = "0")]
+    pub commission: Decimal,
+    /// Slippage against each fill, in basis points.
+    #[arg(long, default_value = "0")]
+    pub slippage_bps: Decimal,
+    /// Close a position this many percent below its entry.
+    #[arg(long, value_name = "PERCENT")]
+    pub stop_loss_pct: Option<Decimal>,
+    /// Close a position this many percent above its entry.
+    #[arg(long, value_name = "PERCENT")]
+    pub take_profit_pct: Option<Decimal>,
+    /// The yearly risk-free rate for Sharpe and Sortino, in percent.
+    #[arg(long, default_value_t = 0.0)]
+    pub risk_free_pct: f64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<Config> {
+        if self.cash <= Decimal::ZERO {
+            anyhow::bail!("--cash must be more than 0");
+        }
+        if self.commission < Decimal::ZERO || self.commission >= Decimal::ONE {
+            anyhow::bail!("--commission is a fraction from 0 up to (not including) 1");
+        }
+        if self.slippage_bps < Decimal::ZERO || self.slippage_bps >= Decimal::from(10_000) {
+            anyhow::bail!("--slippage-bps must be from 0 up to 10000");
+        }
+        let pct = |p: Option<Decimal>, name: &str| match p {
+            Some(p) if p <= Decimal::ZERO => Err(anyhow::anyhow!("--{name} must be more than 0")),
+            p => Ok(p.map(Level::Percent)),
+        };
+        Ok(Config {
+            cash: self.cash,
+            fill: match self.fill {
+                FillArg::NextOpen => Fill::NextOpen,
+                FillArg::Close => Fill::Close,
+            },
+            sizing: if self.fractional {
+                Sizing::Fractional
+            } else {
+                Sizing::WholeShares
+            },
+            commission: self.commission,
+            slippage_bps: self.slippage_bps,
+            exits: Exits {
+                stop_loss: pct(self.stop_loss_pct, "stop-loss-pct")?,
+                take_profit: pct(self.take_profit_pct, "take-profit-pct")?,
+            },
+            ..Config::default()
+        })
+    }
+}
+
+/// Runs the backtest the arguments describe and prints it.
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.csv)
+        .with_context(|| format!("reading {}", args.csv.display()))?;
+    let bars = super::csv::parse(&text).with_context(|| args.csv.display().to_string())?;
+    let config = args.config()?;
+    let strategy = match args.strategy {
+        StrategyName::MaCrossover => MaCrossover {
+            fast: args.fast,
+            slow: args.slow,
+            volume_window: args.volume_filter,
+            trend_window: args.trend_filter,
+        },
+    };
+    strategy.check().map_err(anyhow::Error::msg)?;
+    let result = backtest::run(&bars, &strategy.signals(&bars), &config);
+    let metrics = of_run(&result, config.cash, args.risk_free_pct);
+    if args.json {
+        println!("{}", to_json(&result, &metrics));
+    } else {
+        print!("{}", table(&metrics));
+    }
+    Ok(())
+}
+
+fn number(d: Decimal) -> Value {
+    d.to_f64().map_or(Value::Null, Value::from)
+}
+
+fn reason(r: ExitReason) -> &'static str {
+    match r {
+        ExitReason::Signal => "signal",
+        ExitReason::StopLoss => "stop_loss",
+        ExitReason::TakeProfit => "take_profit",
+        ExitReason::EndOfData => "end_of_data",
+    }
+}
+
+/// `{"metrics": {...}, "trades": [...], "equity": [...]}`.
+pub fn to_json(run: &Run, metrics: &Metrics) -> Value {
+    let named: serde_json::Map<String, Value> = metrics
+        .named()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_owned(),
+                v.filter(|x| x.is_finite()).map_or(Value::Null, Value::from),
+            )
+        })
+        .collect();
+    json!({
+        "metrics": named,
+        "trades": run.trades.iter().map(|t| json!({
+            "entry_date": t.entry_date.to_string(),
+            "exit_date": t.exit_date.to_string(),
+            "entry_price": number(t.entry_price),
+            "exit_price": number(t.exit_price),
+            "quantity": number(t.quantity),
+            "pnl": number(t.pnl),
+            "exit_reason": reason(t.exit_reason),
+        })).collect::<Vec<_>>(),
+        "equity": run.equity.iter().map(|p| json!({
+            "date": p.date.to_string(),
+            "value": number(p.value),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The metrics as an aligned two-column table; "n/a" where not defined.
+pub fn table(metrics: &Metrics) -> String {
+    let rows = metrics.named();
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| {
+            let shown = v
+                .filter(|x| x.is_finite())
+                .map_or_else(|| "n/a".to_owned(), |x| format!("{x:.2}"));
+            format!("{k:<width$}  {shown:>14}\n")
+        })
+        .collect()
+}

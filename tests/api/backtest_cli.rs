@@ -1,0 +1,161 @@
+//! `dripfeed backtest`: a CSV file's bars through the strategy layer and the
+//! backtester, printed as a table or as JSON; bad files refused with the line.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn backtest(args: &[&str]) -> Output {
+    let data = tempfile::tempdir().expect("temp dir");
+    Command::new(env!("CARGO_BIN_EXE_dripfeed"))
+        .arg("backtest")
+        .args(args)
+        .env("DRIPFEED_DATA_DIR", data.path())
+        .env("DRIPFEED_LOG", "error")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run dripfeed")
+}
+
+/// A step up then down (open, close per day): with 2- and 3-day averages the
+/// cross up is on the 5th bar's close and the cross down on the 7th's.
+fn step_csv(dir: &std::path::Path) -> std::path::PathBuf {
+    let rows = [
+        (10, 10),
+        (10, 10),
+        (10, 10),
+        (10, 9),
+        (9, 20),
+        (19, 21),
+        (21, 5),
+        (6, 5),
+    ];
+    let mut text = String::from("Date,Open,High,Low,Close,Volume\n");
+    for (i, (o, c)) in rows.iter().enumerate() {
+        text.push_str(&format!(
+            "2026-01-{:02},{o},{},{},{c},1000\n",
+            5 + i,
+            o.max(c),
+            o.min(c)
+        ));
+    }
+    let path = dir.join("step.csv");
+    std::fs::write(&path, text).expect("write CSV");
+    path
+}
+
+#[test]
+fn the_json_report_has_the_trades_the_rules_give_and_one_equity_point_per_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = step_csv(dir.path());
+    let out = backtest(&[
+        "--csv",
+        csv.to_str().unwrap(),
+        "--strategy",
+        "ma-crossover",
+        "--fast",
+        "2",
+        "--slow",
+        "3",
+        "--cash",
+        "100",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    // Signal on 2026-01-09's close, bought at the next open (19): 5 shares;
+    // sold at the open after the cross down (6).
+    assert_eq!(
+        report["trades"],
+        serde_json::json!([{
+            "entry_date": "2026-01-10", "exit_date": "2026-01-12",
+            "entry_price": 19.0, "exit_price": 6.0, "quantity": 5.0, "pnl": -65.0,
+            "exit_reason": "signal",
+        }])
+    );
+    let equity = report["equity"].as_array().unwrap();
+    assert_eq!(equity.len(), 8);
+    assert_eq!(
+        equity[5],
+        serde_json::json!({"date": "2026-01-10", "value": 110.0})
+    );
+    assert_eq!(report["metrics"]["final_value"], 35.0);
+    assert_eq!(report["metrics"]["trades"], 1.0);
+    assert!(report["metrics"]["cagr_pct"].is_number());
+
+    // At the close instead: bought at 20, sold at 5.
+    let out = backtest(&[
+        "--csv",
+        csv.to_str().unwrap(),
+        "--fast",
+        "2",
+        "--slow",
+        "3",
+        "--cash",
+        "100",
+        "--fill",
+        "close",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["trades"][0]["entry_price"], 20.0);
+    assert_eq!(report["metrics"]["final_value"], 25.0);
+
+    // The table names every metric.
+    let out = backtest(&[
+        "--csv",
+        csv.to_str().unwrap(),
+        "--fast",
+        "2",
+        "--slow",
+        "3",
+        "--cash",
+        "100",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "final_value",
+        "max_drawdown_pct",
+        "sharpe",
+        "win_rate_pct",
+        "exposure_pct",
+    ] {
+        assert!(table.contains(name), "{table}");
+    }
+}
+
+#[test]
+fn a_bad_file_or_bad_arguments_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "Date,Open,High,Low,Close,Volume\n2026-01-05,10,11,9,10,100\n2026-01-05,10,11,9,10,100\n",
+    )
+    .unwrap();
+    let out = backtest(&["--csv", csv.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3: 2026-01-05 appears twice"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let good = step_csv(dir.path());
+    for (args, want) in [
+        (
+            vec!["--fast", "20", "--slow", "5"],
+            "must be shorter than the slow one",
+        ),
+        (vec!["--cash", "0"], "--cash must be more than 0"),
+        (vec!["--commission", "1.5"], "--commission is a fraction"),
+    ] {
+        let mut all = vec!["--csv", good.to_str().unwrap()];
+        all.extend(args);
+        let out = backtest(&all);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{err}");
+    }
+}
