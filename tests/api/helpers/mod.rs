@@ -182,6 +182,9 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
     settings.engine = false;
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.data_dir = database.dir.path().to_owned();
+    // No built site: what pages link must not depend on whether this machine
+    // has run `.ci/site.sh` (tests/api/assets.rs builds its own).
+    settings.site_root = database.dir.path().join("site");
     settings.database_url = Some(database.url.clone());
     configure(&mut settings);
     let store = Store::connect(&database.url, 5)
