@@ -22,6 +22,7 @@
 //! Cash, shares and fills are exact decimals.
 
 pub mod metrics;
+pub mod returns;
 
 use crate::domain::money::cents;
 use crate::domain::strategy::indicators::atr;

@@ -7,6 +7,7 @@
 //! bar's open or at this close) is the caller's: the backtester's `Fill`.
 
 pub mod crossover;
+pub mod dca;
 pub mod indicators;
 pub mod risk;
 

@@ -7,7 +7,7 @@ use super::Engine;
 use super::decide::money;
 use super::run::dec;
 use crate::domain::plan::Mode;
-use crate::domain::strategy::{self, Gate};
+use crate::domain::strategy::dca::{LegDecision, decide_leg};
 use crate::server::broker::{Broker, BrokerError};
 use crate::server::db::rows::{PlanLegRow, PlanRow, SlotRow};
 use chrono::Duration;
@@ -67,23 +67,27 @@ pub(super) async fn preflight(
     for (leg, stored) in legs {
         let amount = dec(&leg.amount).map_err(internal)?;
         let stored = dec(stored).map_err(internal)?;
-        // More than the plan's rules allow is never carried, whatever is stored.
-        let carried = stored.clamp(Decimal::ZERO, mode.carry_ceiling(amount));
-        if let Mode::Smart { sma_days, .. } = mode {
-            let closes = completed_closes(broker, &leg.symbol, slot, usize::from(sma_days)).await?;
-            if let Gate::Skip { reason } = strategy::smart_dca(&closes, usize::from(sma_days)) {
-                let next = mode.carry_after_skip(amount, carried);
-                if next != stored {
-                    carries.push((leg.symbol.clone(), next.normalize().to_string()));
+        let closes = match mode {
+            Mode::Smart { sma_days, .. } => {
+                completed_closes(broker, &leg.symbol, slot, usize::from(sma_days)).await?
+            }
+            Mode::Pure => Vec::new(),
+        };
+        // The one decision the backtester makes too (domain::strategy::dca).
+        match decide_leg(&mode, amount, stored, &closes) {
+            LegDecision::Skip { reason, carry } => {
+                if carry != stored {
+                    carries.push((leg.symbol.clone(), carry.normalize().to_string()));
                 }
                 skipped.push(format!("{}: {reason}", leg.symbol));
-                continue;
+            }
+            LegDecision::Buy { spend } => {
+                if !stored.is_zero() {
+                    carries.push((leg.symbol.clone(), "0".into()));
+                }
+                buys.push((leg.symbol.clone(), spend));
             }
         }
-        if !stored.is_zero() {
-            carries.push((leg.symbol.clone(), "0".into()));
-        }
-        buys.push((leg.symbol.clone(), amount + carried));
     }
     if buys.is_empty() {
         return Ok(Preflight::Skip {
