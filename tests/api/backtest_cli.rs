@@ -159,3 +159,120 @@ fn a_bad_file_or_bad_arguments_are_refused_with_the_reason() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+/// Two symbols' bars over the first trading days of 2026: the plan's symbol
+/// alternates 10 and 20, the benchmark stays at 50.
+fn plan_csvs(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let days = [
+        "2026-01-05",
+        "2026-01-06",
+        "2026-01-07",
+        "2026-01-08",
+        "2026-01-09",
+    ];
+    let write = |name: &str, prices: [i64; 5]| {
+        let mut text = String::from("Date,Open,High,Low,Close,Volume\n");
+        for (d, p) in days.iter().zip(prices) {
+            text.push_str(&format!("{d},{p},{p},{p},{p},1000\n"));
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write CSV");
+        path
+    };
+    (
+        write("aaa.csv", [10, 20, 10, 20, 10]),
+        write("spy.csv", [50; 5]),
+    )
+}
+
+#[test]
+fn a_plan_is_compared_with_a_lump_sum_and_a_benchmark_bought_on_the_same_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (aaa, spy) = plan_csvs(dir.path());
+    let out = backtest(&[
+        "--csv",
+        aaa.to_str().unwrap(),
+        "--strategy",
+        "dca",
+        "--amount",
+        "100",
+        "--every",
+        "daily",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shares: Vec<f64> = report["buys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["quantity"].as_f64().unwrap())
+        .collect();
+    assert_eq!(shares, [10.0, 5.0, 10.0, 5.0, 10.0]);
+    assert_eq!(report["metrics"]["contributed"], 500.0);
+    assert_eq!(report["metrics"]["final_value"], 400.0);
+    assert_eq!(report["metrics"]["cagr_pct"], Value::Null);
+
+    let out = backtest(&[
+        "--csv",
+        aaa.to_str().unwrap(),
+        "--strategy",
+        "dca",
+        "--amount",
+        "100",
+        "--every",
+        "daily",
+        "--compare",
+        "--benchmark-csv",
+        spy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["headline"],
+        "Pure DCA ended $100.00 behind SPY bought on the same days"
+    );
+    let names: Vec<&str> = report["approaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Pure DCA",
+            "Smart DCA (20-day average)",
+            "Lump sum on day one",
+            "SPY bought on the same days"
+        ]
+    );
+    let finals: Vec<f64> = report["approaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["metrics"]["final_value"].as_f64().unwrap())
+        .collect();
+    // Smart DCA has under 20 closes of history, so it buys every run, and says so nowhere as a skip.
+    assert_eq!(finals, [400.0, 400.0, 500.0, 500.0]);
+
+    let out = backtest(&[
+        "--csv",
+        aaa.to_str().unwrap(),
+        "--strategy",
+        "dca",
+        "--every",
+        "weekly:sat",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the market is closed on Sat"));
+}

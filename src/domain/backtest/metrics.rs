@@ -50,7 +50,7 @@ pub struct Metrics {
     pub exposure_pct: f64,
 }
 
-fn f(d: Decimal) -> f64 {
+pub(super) fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
 
@@ -104,6 +104,36 @@ pub fn drawdown(points: &[(NaiveDate, f64)]) -> (f64, i64, Option<NaiveDate>) {
     (worst * 100.0, (end - worst_peak).num_days(), recovered)
 }
 
+/// How much daily returns swing, and what they earned per unit of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Risk {
+    pub volatility_pct: Option<f64>,
+    pub sharpe: Option<f64>,
+    pub sortino: Option<f64>,
+}
+
+/// Volatility, Sharpe and Sortino of daily `returns` (annualised over 252
+/// days); `risk_free_pct` is a yearly rate.
+pub fn risk(returns: &[f64], risk_free_pct: f64) -> Risk {
+    let rf = (1.0 + risk_free_pct / 100.0).powf(1.0 / TRADING_DAYS) - 1.0;
+    let stats = mean_sd(returns);
+    let downside = {
+        let below: Vec<f64> = returns.iter().map(|r| (r - rf).min(0.0)).collect();
+        (!below.is_empty())
+            .then(|| (below.iter().map(|x| x * x).sum::<f64>() / below.len() as f64).sqrt())
+    };
+    Risk {
+        volatility_pct: stats.map(|(_, sd)| sd * TRADING_DAYS.sqrt() * 100.0),
+        sharpe: stats
+            .filter(|(_, sd)| *sd > 0.0)
+            .map(|(mean, sd)| (mean - rf) / sd * TRADING_DAYS.sqrt()),
+        sortino: match (stats, downside) {
+            (Some((mean, _)), Some(dd)) if dd > 0.0 => Some((mean - rf) / dd * TRADING_DAYS.sqrt()),
+            _ => None,
+        },
+    }
+}
+
 /// The figures for one strategy run; `risk_free_pct` is a yearly rate.
 pub fn of_run(run: &Run, start_value: Decimal, risk_free_pct: f64) -> Metrics {
     let final_value = run.equity.last().map_or(start_value, |p| p.value);
@@ -127,21 +157,11 @@ pub fn of_run(run: &Run, start_value: Decimal, risk_free_pct: f64) -> Metrics {
         .filter(|w| w[0].1 > 0.0)
         .map(|w| w[1].1 / w[0].1 - 1.0)
         .collect();
-    let rf = (1.0 + risk_free_pct / 100.0).powf(1.0 / TRADING_DAYS) - 1.0;
-    let stats = mean_sd(&returns);
-    let volatility_pct = stats.map(|(_, sd)| sd * TRADING_DAYS.sqrt() * 100.0);
-    let sharpe = stats
-        .filter(|(_, sd)| *sd > 0.0)
-        .map(|(mean, sd)| (mean - rf) / sd * TRADING_DAYS.sqrt());
-    let downside = {
-        let below: Vec<f64> = returns.iter().map(|r| (r - rf).min(0.0)).collect();
-        (!below.is_empty())
-            .then(|| (below.iter().map(|x| x * x).sum::<f64>() / below.len() as f64).sqrt())
-    };
-    let sortino = match (stats, downside) {
-        (Some((mean, _)), Some(dd)) if dd > 0.0 => Some((mean - rf) / dd * TRADING_DAYS.sqrt()),
-        _ => None,
-    };
+    let Risk {
+        volatility_pct,
+        sharpe,
+        sortino,
+    } = risk(&returns, risk_free_pct);
     let calmar = cagr_pct
         .filter(|_| max_drawdown_pct < 0.0)
         .map(|c| c / max_drawdown_pct.abs());

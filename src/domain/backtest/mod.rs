@@ -22,6 +22,7 @@
 //! Cash, shares and fills are exact decimals.
 
 pub mod metrics;
+pub mod plan;
 pub mod returns;
 
 use crate::domain::money::cents;

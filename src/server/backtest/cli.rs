@@ -15,6 +15,10 @@ use std::path::PathBuf;
 pub enum StrategyName {
     /// The moving-average crossover (long only).
     MaCrossover,
+    /// A savings plan: --amount every run, on the --every schedule.
+    Dca,
+    /// A savings plan that buys only at or below the --sma-days average.
+    SmartDca,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,6 +77,38 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Plans: dollars per run.
+    #[arg(long, default_value = "100")]
+    pub amount: Decimal,
+    /// Plans: daily, weekly:mon … weekly:fri, biweekly:mon …, monthly:1 …
+    /// monthly:28, monthly:first or monthly:last (runs at 10:00 New York time).
+    #[arg(long, default_value = "monthly:1")]
+    pub every: String,
+    /// Smart DCA: days in the moving average.
+    #[arg(long, default_value_t = 20)]
+    pub sma_days: u16,
+    /// Smart DCA: spend a skipped run's amount on the next run that buys.
+    #[arg(long)]
+    pub carry_skipped: bool,
+    /// Plans: the first day runs may fall on (default: the first bar's).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Plans: the last day (default: the last bar's).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Plans: the symbol the CSV holds (default: the file name).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Plans: compare pure DCA, smart DCA, a lump sum and (with
+    /// --benchmark-csv) a benchmark bought on the same days.
+    #[arg(long)]
+    pub compare: bool,
+    /// Plans: the benchmark's daily bars (e.g. SPY), for --compare.
+    #[arg(long, value_name = "FILE")]
+    pub benchmark_csv: Option<PathBuf>,
+    /// Plans: the benchmark's name.
+    #[arg(long, default_value = "SPY")]
+    pub benchmark: String,
 }
 
 impl Args {
@@ -112,19 +148,27 @@ impl Args {
     }
 }
 
+/// Reads a CSV file of bars.
+pub(super) fn read_bars(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<crate::domain::strategy::Bar>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    super::csv::parse(&text).with_context(|| path.display().to_string())
+}
+
 /// Runs the backtest the arguments describe and prints it.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.csv)
-        .with_context(|| format!("reading {}", args.csv.display()))?;
-    let bars = super::csv::parse(&text).with_context(|| args.csv.display().to_string())?;
+    let bars = read_bars(&args.csv)?;
+    if args.strategy != StrategyName::MaCrossover {
+        return super::plan_cli::run(args, bars);
+    }
     let config = args.config()?;
-    let strategy = match args.strategy {
-        StrategyName::MaCrossover => MaCrossover {
-            fast: args.fast,
-            slow: args.slow,
-            volume_window: args.volume_filter,
-            trend_window: args.trend_filter,
-        },
+    let strategy = MaCrossover {
+        fast: args.fast,
+        slow: args.slow,
+        volume_window: args.volume_filter,
+        trend_window: args.trend_filter,
     };
     strategy.check().map_err(anyhow::Error::msg)?;
     let result = backtest::run(&bars, &strategy.signals(&bars), &config);
@@ -137,7 +181,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn number(d: Decimal) -> Value {
+pub(super) fn number(d: Decimal) -> Value {
     d.to_f64().map_or(Value::Null, Value::from)
 }
 
@@ -180,9 +224,25 @@ pub fn to_json(run: &Run, metrics: &Metrics) -> Value {
     })
 }
 
+/// Named figures as a JSON object (`null` where not defined).
+pub(super) fn named(rows: &[(&'static str, Option<f64>)]) -> Value {
+    Value::Object(
+        rows.iter()
+            .map(|(k, v)| {
+                let v = v.filter(|x| x.is_finite()).map_or(Value::Null, Value::from);
+                ((*k).to_owned(), v)
+            })
+            .collect(),
+    )
+}
+
 /// The metrics as an aligned two-column table; "n/a" where not defined.
 pub fn table(metrics: &Metrics) -> String {
-    let rows = metrics.named();
+    rows(&metrics.named())
+}
+
+/// Named figures as an aligned two-column table.
+pub(super) fn rows(rows: &[(&'static str, Option<f64>)]) -> String {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()
         .map(|(k, v)| {

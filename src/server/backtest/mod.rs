@@ -3,3 +3,4 @@
 
 pub mod cli;
 pub mod csv;
+pub mod plan_cli;

@@ -1,0 +1,480 @@
+//! A savings plan over past bars, and what else the same money could have
+//! done: pure DCA, smart DCA, the same total as a lump sum on day one, and a
+//! benchmark bought with the same dated contributions.
+//!
+//! Semantics (README, "Plan backtests"):
+//! - the contributions fall on the plan's own schedule (the live schedule
+//!   code, on the exchange calendar: a run due on a holiday is made on the
+//!   next trading day), each the sum of the legs' amounts;
+//! - a run's buys fill at that trading day's open ([`Fill::NextOpen`], the
+//!   order placed during the session) or its close ([`Fill::Close`]), as
+//!   notional orders: the dollars are spent, the quantity is dollars / price
+//!   to 9 decimals (rounded down);
+//! - smart DCA decides each leg with the engine's own function
+//!   ([`decide_leg`]) on the closes of the sessions before the run; skipped
+//!   money stays in cash (idle cash) and, if the plan carries, is spent later;
+//! - values are cash plus shares at each day's close (a symbol without a bar
+//!   that day keeps its last close).
+
+use super::Fill;
+use super::metrics::{Risk, drawdown, f, risk};
+use super::returns::{self, Day};
+use crate::domain::calendar::new_york_instant;
+use crate::domain::plan::Mode;
+use crate::domain::schedule::Schedule;
+use crate::domain::strategy::Bar;
+use crate::domain::strategy::dca::{LegDecision, decide_leg};
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Each symbol's daily bars, oldest first.
+pub type Bars = HashMap<String, Vec<Bar>>;
+
+/// The plan to test.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    /// Symbol and dollars per run.
+    pub legs: &'a [(String, Decimal)],
+    pub schedule: &'a Schedule,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub fill: Fill,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buy {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub dollars: Decimal,
+    pub quantity: Decimal,
+    pub price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub dollars: Decimal,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayValue {
+    pub date: NaiveDate,
+    /// Paid in so far.
+    pub contributed: Decimal,
+    pub cash: Decimal,
+    pub value: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanMetrics {
+    pub contributed: Decimal,
+    pub final_value: Decimal,
+    /// Final value less everything paid in.
+    pub gain: Decimal,
+    /// Cash never invested at the end (smart DCA's skipped money, rounding).
+    pub idle_cash: Decimal,
+    pub twr_pct: Option<f64>,
+    pub xirr_pct: Option<f64>,
+    /// Only for a single contribution (a lump sum): with contributions the
+    /// figure would flatter or punish the plan for its own cash flows.
+    pub cagr_pct: Option<f64>,
+    /// On the time-weighted index, so contributions cannot hide a loss.
+    pub max_drawdown_pct: f64,
+    pub max_drawdown_days: i64,
+    pub volatility_pct: Option<f64>,
+    pub sharpe: Option<f64>,
+    pub sortino: Option<f64>,
+    pub buys: usize,
+    pub skipped: usize,
+}
+
+impl PlanMetrics {
+    /// Every figure by name, for tables and JSON (`None`: not defined).
+    pub fn named(&self) -> Vec<(&'static str, Option<f64>)> {
+        let money = |d: Decimal| Some(f(d.round_dp(2)));
+        vec![
+            ("contributed", money(self.contributed)),
+            ("final_value", money(self.final_value)),
+            ("gain", money(self.gain)),
+            ("idle_cash", money(self.idle_cash)),
+            ("twr_pct", self.twr_pct),
+            ("xirr_pct", self.xirr_pct),
+            ("cagr_pct", self.cagr_pct),
+            ("max_drawdown_pct", Some(self.max_drawdown_pct)),
+            ("max_drawdown_days", Some(self.max_drawdown_days as f64)),
+            ("volatility_pct", self.volatility_pct),
+            ("sharpe", self.sharpe),
+            ("sortino", self.sortino),
+            ("buys", Some(self.buys as f64)),
+            ("skipped", Some(self.skipped as f64)),
+        ]
+    }
+}
+
+/// One approach's whole story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: String,
+    pub buys: Vec<Buy>,
+    pub skipped: Vec<Skipped>,
+    pub days: Vec<DayValue>,
+    pub metrics: PlanMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("no bars for {0}")]
+    NoBars(String),
+    #[error("the plan has no run between {0} and {1}")]
+    NoRuns(NaiveDate, NaiveDate),
+    #[error("the plan buys nothing per run")]
+    Empty,
+}
+
+/// The plan's contribution dates and amounts between `from` and `to`.
+pub fn contributions(input: &PlanInput<'_>) -> Vec<(NaiveDate, Decimal)> {
+    let per_run: Decimal = input.legs.iter().map(|(_, a)| *a).sum();
+    let after = new_york_instant(input.from, NaiveTime::MIN) - chrono::Duration::seconds(1);
+    input
+        .schedule
+        .slots_after(after)
+        .map(|s| s.trading_date)
+        .skip_while(|d| *d < input.from)
+        .take_while(|d| *d <= input.to)
+        .map(|d| (d, per_run))
+        .collect()
+}
+
+/// The books of one approach as it buys and is valued day by day.
+struct Ledger<'a> {
+    bars: &'a Bars,
+    /// Each symbol's bar index by date.
+    index: HashMap<&'a str, HashMap<NaiveDate, usize>>,
+    fill: Fill,
+    cash: Decimal,
+    contributed: Decimal,
+    shares: BTreeMap<String, Decimal>,
+    buys: Vec<Buy>,
+    skipped: Vec<Skipped>,
+    days: Vec<DayValue>,
+    flows: Vec<(NaiveDate, Decimal)>,
+}
+
+impl<'a> Ledger<'a> {
+    fn new(bars: &'a Bars, fill: Fill) -> Self {
+        let index = bars
+            .iter()
+            .map(|(s, b)| {
+                (
+                    s.as_str(),
+                    b.iter().enumerate().map(|(i, b)| (b.date, i)).collect(),
+                )
+            })
+            .collect();
+        Self {
+            bars,
+            index,
+            fill,
+            cash: Decimal::ZERO,
+            contributed: Decimal::ZERO,
+            shares: BTreeMap::new(),
+            buys: Vec::new(),
+            skipped: Vec::new(),
+            days: Vec::new(),
+            flows: Vec::new(),
+        }
+    }
+
+    fn bar(&self, symbol: &str, date: NaiveDate) -> Option<(usize, &'a Bar)> {
+        let i = *self.index.get(symbol)?.get(&date)?;
+        Some((i, &self.bars[symbol][i]))
+    }
+
+    fn contribute(&mut self, date: NaiveDate, dollars: Decimal) {
+        self.cash += dollars;
+        self.contributed += dollars;
+        self.flows.push((date, dollars));
+    }
+
+    /// Spends `dollars` on `symbol` at `date`'s fill price.
+    fn buy(&mut self, date: NaiveDate, symbol: &str, dollars: Decimal) {
+        let Some((_, bar)) = self.bar(symbol, date) else {
+            self.skipped.push(Skipped {
+                date,
+                symbol: symbol.to_owned(),
+                dollars,
+                reason: format!("no price for {symbol} on {date}"),
+            });
+            return;
+        };
+        let price = match self.fill {
+            Fill::NextOpen => bar.open,
+            Fill::Close => bar.close,
+        };
+        let dollars = dollars.min(self.cash);
+        let quantity = (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero);
+        if quantity.is_zero() {
+            return;
+        }
+        self.cash -= dollars;
+        *self.shares.entry(symbol.to_owned()).or_default() += quantity;
+        self.buys.push(Buy {
+            date,
+            symbol: symbol.to_owned(),
+            dollars,
+            quantity,
+            price,
+        });
+    }
+
+    /// Closes before `date` (completed sessions), oldest first.
+    fn closes_before(&self, symbol: &str, date: NaiveDate) -> Vec<Decimal> {
+        let Some(bars) = self.bars.get(symbol) else {
+            return Vec::new();
+        };
+        let end = bars.partition_point(|b| b.date < date);
+        bars[..end].iter().map(|b| b.close).collect()
+    }
+
+    /// Values the books at `date`'s close.
+    fn close_day(&mut self, date: NaiveDate) {
+        let mut value = self.cash;
+        for (symbol, qty) in &self.shares {
+            let bars = &self.bars[symbol];
+            let end = bars.partition_point(|b| b.date <= date);
+            if let Some(last) = end.checked_sub(1).map(|i| bars[i].close) {
+                value += *qty * last;
+            }
+        }
+        self.days.push(DayValue {
+            date,
+            contributed: self.contributed,
+            cash: self.cash,
+            value,
+        });
+    }
+
+    fn finish(self, name: String, risk_free_pct: f64) -> Outcome {
+        let metrics = plan_metrics(
+            &self.days,
+            &self.flows,
+            self.buys.len(),
+            self.skipped.len(),
+            risk_free_pct,
+        );
+        Outcome {
+            name,
+            buys: self.buys,
+            skipped: self.skipped,
+            days: self.days,
+            metrics,
+        }
+    }
+}
+
+fn plan_metrics(
+    days: &[DayValue],
+    flows: &[(NaiveDate, Decimal)],
+    buys: usize,
+    skipped: usize,
+    risk_free_pct: f64,
+) -> PlanMetrics {
+    let last = days.last();
+    let contributed = last.map_or(Decimal::ZERO, |d| d.contributed);
+    let final_value = last.map_or(Decimal::ZERO, |d| d.value);
+    let by_date: HashMap<NaiveDate, Decimal> =
+        flows.iter().fold(HashMap::new(), |mut m, (d, a)| {
+            *m.entry(*d).or_default() += a;
+            m
+        });
+    let series: Vec<Day> = days
+        .iter()
+        .map(|d| Day {
+            date: d.date,
+            value: f(d.value),
+            contribution: by_date.get(&d.date).copied().map_or(0.0, f),
+        })
+        .collect();
+    let (daily, index) = returns::time_weighted(&series);
+    let (max_drawdown_pct, max_drawdown_days, _) = drawdown(&index);
+    let rets: Vec<f64> = daily.iter().map(|(_, r)| *r).collect();
+    let Risk {
+        volatility_pct,
+        sharpe,
+        sortino,
+    } = risk(&rets, risk_free_pct);
+    let mut cash_flows: Vec<(NaiveDate, f64)> = flows.iter().map(|(d, a)| (*d, -f(*a))).collect();
+    if let Some(l) = last {
+        cash_flows.push((l.date, f(l.value)));
+    }
+    let single = by_date.len() == 1;
+    let cagr_pct = match (single, flows.first(), last) {
+        (true, Some((start, paid)), Some(l))
+            if (l.date - *start).num_days() > 0 && !paid.is_zero() =>
+        {
+            let years = 365.25 / (l.date - *start).num_days() as f64;
+            Some(((f(l.value) / f(*paid)).powf(years) - 1.0) * 100.0)
+        }
+        _ => None,
+    };
+    PlanMetrics {
+        contributed,
+        final_value,
+        gain: final_value - contributed,
+        idle_cash: last.map_or(Decimal::ZERO, |d| d.cash),
+        twr_pct: index.last().map(|(_, l)| (l - 1.0) * 100.0),
+        xirr_pct: returns::xirr_pct(&cash_flows),
+        cagr_pct,
+        max_drawdown_pct,
+        max_drawdown_days,
+        volatility_pct,
+        sharpe,
+        sortino,
+        buys,
+        skipped,
+    }
+}
+
+/// The trading days with a bar for any of `symbols`, from `from` to `to`.
+fn timeline(bars: &Bars, symbols: &[&str], from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut dates = BTreeSet::new();
+    for s in symbols {
+        if let Some(b) = bars.get(*s) {
+            dates.extend(b.iter().map(|b| b.date).filter(|d| (from..=to).contains(d)));
+        }
+    }
+    dates.into_iter().collect()
+}
+
+fn check(
+    input: &PlanInput<'_>,
+    bars: &Bars,
+    extra: Option<&str>,
+) -> Result<Vec<(NaiveDate, Decimal)>, PlanError> {
+    if input.legs.is_empty() || input.legs.iter().all(|(_, a)| a.is_zero()) {
+        return Err(PlanError::Empty);
+    }
+    for s in input.legs.iter().map(|(s, _)| s.as_str()).chain(extra) {
+        if bars.get(s).is_none_or(|b| b.is_empty()) {
+            return Err(PlanError::NoBars(s.to_owned()));
+        }
+    }
+    let runs = contributions(input);
+    if runs.is_empty() {
+        return Err(PlanError::NoRuns(input.from, input.to));
+    }
+    Ok(runs)
+}
+
+/// The plan as it is: every run contributes and buys each leg (smart DCA
+/// deciding each leg as the engine would).
+pub fn dca(
+    input: &PlanInput<'_>,
+    bars: &Bars,
+    mode: &Mode,
+    risk_free_pct: f64,
+) -> Result<Outcome, PlanError> {
+    let runs = check(input, bars, None)?;
+    let symbols: Vec<&str> = input.legs.iter().map(|(s, _)| s.as_str()).collect();
+    let mut ledger = Ledger::new(bars, input.fill);
+    let mut carried: HashMap<&str, Decimal> = HashMap::new();
+    let mut due = runs.iter().peekable();
+    for date in timeline(bars, &symbols, runs[0].0, input.to) {
+        while let Some((run, dollars)) = due.next_if(|(d, _)| *d <= date) {
+            ledger.contribute(*run, *dollars);
+            for (symbol, amount) in input.legs {
+                let closes = ledger.closes_before(symbol, *run);
+                let held = carried.get(symbol.as_str()).copied().unwrap_or_default();
+                match decide_leg(mode, *amount, held, &closes) {
+                    LegDecision::Buy { spend } => {
+                        carried.insert(symbol.as_str(), Decimal::ZERO);
+                        ledger.buy(*run, symbol, spend);
+                    }
+                    LegDecision::Skip { reason, carry } => {
+                        carried.insert(symbol.as_str(), carry);
+                        ledger.skipped.push(Skipped {
+                            date: *run,
+                            symbol: symbol.clone(),
+                            dollars: *amount,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        ledger.close_day(date);
+    }
+    let name = match mode {
+        Mode::Pure => "Pure DCA".to_owned(),
+        Mode::Smart { sma_days, .. } => format!("Smart DCA ({sma_days}-day average)"),
+    };
+    Ok(ledger.finish(name, risk_free_pct))
+}
+
+/// The plan's whole contributions paid in on its first run day and split
+/// across the legs in the plan's proportions.
+pub fn lump_sum(
+    input: &PlanInput<'_>,
+    bars: &Bars,
+    risk_free_pct: f64,
+) -> Result<Outcome, PlanError> {
+    let runs = check(input, bars, None)?;
+    let total: Decimal = runs.iter().map(|(_, a)| *a).sum();
+    let per_run: Decimal = input.legs.iter().map(|(_, a)| *a).sum();
+    let start = runs[0].0;
+    let symbols: Vec<&str> = input.legs.iter().map(|(s, _)| s.as_str()).collect();
+    let mut ledger = Ledger::new(bars, input.fill);
+    ledger.contribute(start, total);
+    for (symbol, amount) in input.legs {
+        let share = (total * amount / per_run).round_dp_with_strategy(2, RoundingStrategy::ToZero);
+        ledger.buy(start, symbol, share);
+    }
+    for date in timeline(bars, &symbols, start, input.to) {
+        ledger.close_day(date);
+    }
+    Ok(ledger.finish("Lump sum on day one".to_owned(), risk_free_pct))
+}
+
+/// `benchmark` bought with the plan's contributions, on the same days.
+pub fn benchmark(
+    input: &PlanInput<'_>,
+    bars: &Bars,
+    benchmark: &str,
+    risk_free_pct: f64,
+) -> Result<Outcome, PlanError> {
+    let runs = check(input, bars, Some(benchmark))?;
+    let mut ledger = Ledger::new(bars, input.fill);
+    let mut due = runs.iter().peekable();
+    for date in timeline(bars, &[benchmark], runs[0].0, input.to) {
+        while let Some((run, dollars)) = due.next_if(|(d, _)| *d <= date) {
+            ledger.contribute(*run, *dollars);
+            ledger.buy(*run, benchmark, *dollars);
+        }
+        ledger.close_day(date);
+    }
+    Ok(ledger.finish(
+        format!("{benchmark} bought on the same days"),
+        risk_free_pct,
+    ))
+}
+
+/// "$X ahead of / behind <other>", comparing final values.
+pub fn headline(plan: &Outcome, other: &Outcome) -> String {
+    let diff = plan.metrics.final_value - other.metrics.final_value;
+    let amount = crate::domain::money::dollars(diff.abs());
+    if diff.is_zero() {
+        format!("{} ended level with {}", plan.name, other.name)
+    } else if diff > Decimal::ZERO {
+        format!("{} ended {amount} ahead of {}", plan.name, other.name)
+    } else {
+        format!("{} ended {amount} behind {}", plan.name, other.name)
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,188 @@
+//! `dripfeed backtest --strategy dca|smart-dca`: a savings plan over a CSV
+//! file's bars, alone or (`--compare`) against smart or pure DCA, a lump sum
+//! and a benchmark bought on the same days.
+
+use super::cli::{Args, FillArg, StrategyName, named, number, read_bars, rows};
+use crate::domain::backtest::Fill;
+use crate::domain::backtest::plan::{self, Bars, Outcome, PlanInput};
+use crate::domain::plan::Mode;
+use crate::domain::schedule::{Cadence, MonthDay, Schedule, TimeOfDay};
+use crate::domain::strategy::Bar;
+use anyhow::Context;
+use chrono::{NaiveTime, Weekday};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// `daily`, `weekly:mon`, `biweekly:fri`, `monthly:15`, `monthly:first`, `monthly:last`.
+pub fn cadence(every: &str) -> anyhow::Result<Cadence> {
+    let weekday = |d: &str| -> anyhow::Result<Weekday> {
+        let day: Weekday = d
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{d:?} is not a weekday (mon … fri)"))?;
+        if matches!(day, Weekday::Sat | Weekday::Sun) {
+            anyhow::bail!("the market is closed on {day}: pick mon … fri");
+        }
+        Ok(day)
+    };
+    Ok(match every.trim().to_ascii_lowercase().split_once(':') {
+        None if every.trim().eq_ignore_ascii_case("daily") => Cadence::Daily,
+        Some(("weekly", d)) => Cadence::Weekly {
+            weekday: weekday(d)?,
+        },
+        Some(("biweekly", d)) => Cadence::Biweekly {
+            weekday: weekday(d)?,
+        },
+        Some(("monthly", "first")) => Cadence::Monthly {
+            day: MonthDay::FirstTradingDay,
+        },
+        Some(("monthly", "last")) => Cadence::Monthly {
+            day: MonthDay::LastTradingDay,
+        },
+        Some(("monthly", n)) => match n.parse::<u8>() {
+            Ok(day @ 1..=28) => Cadence::Monthly {
+                day: MonthDay::Day(day),
+            },
+            _ => anyhow::bail!("monthly runs fall on day 1 to 28, first or last, not {n:?}"),
+        },
+        _ => anyhow::bail!(
+            "--every {every:?} is not a schedule: use daily, weekly:mon, biweekly:mon, monthly:1, monthly:first or monthly:last"
+        ),
+    })
+}
+
+fn symbol_of(args: &Args) -> String {
+    args.symbol.clone().unwrap_or_else(|| {
+        args.csv
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_ascii_uppercase())
+            .unwrap_or_else(|| "PLAN".to_owned())
+    })
+}
+
+pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
+    if args.amount <= Decimal::ZERO {
+        anyhow::bail!("--amount must be more than 0");
+    }
+    let first = bars.first().map(|b| b.date).context("no bars")?;
+    let last = bars.last().map(|b| b.date).context("no bars")?;
+    let (from, to) = (args.from.unwrap_or(first), args.to.unwrap_or(last));
+    if to < from {
+        anyhow::bail!("--to {to} is before --from {from}");
+    }
+    let schedule = Schedule::new(
+        cadence(&args.every)?,
+        TimeOfDay::Local(NaiveTime::from_hms_opt(10, 0, 0).context("10:00")?),
+        "America/New_York",
+        from,
+        Some(to),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let symbol = symbol_of(args);
+    let legs = [(symbol.clone(), args.amount)];
+    let mut all: Bars = Bars::from([(symbol.clone(), bars)]);
+    if let Some(path) = &args.benchmark_csv {
+        if args.benchmark == symbol {
+            anyhow::bail!("--benchmark {} is the plan's own symbol", args.benchmark);
+        }
+        all.insert(args.benchmark.clone(), read_bars(path)?);
+    }
+    let input = PlanInput {
+        legs: &legs,
+        schedule: &schedule,
+        from,
+        to,
+        fill: match args.fill {
+            FillArg::NextOpen => Fill::NextOpen,
+            FillArg::Close => Fill::Close,
+        },
+    };
+    let smart = Mode::smart(args.sma_days, args.carry_skipped).map_err(anyhow::Error::msg)?;
+    let mode = match args.strategy {
+        StrategyName::SmartDca => smart,
+        _ => Mode::Pure,
+    };
+    let rf = args.risk_free_pct;
+    let chosen = plan::dca(&input, &all, &mode, rf)?;
+    if !args.compare {
+        if args.json {
+            println!("{}", outcome_json(&chosen, true));
+        } else {
+            print!("{}", rows(&chosen.metrics.named()));
+        }
+        return Ok(());
+    }
+    let other = plan::dca(
+        &input,
+        &all,
+        if mode == Mode::Pure {
+            &smart
+        } else {
+            &Mode::Pure
+        },
+        rf,
+    )?;
+    let (pure, smart) = if mode == Mode::Pure {
+        (chosen, other)
+    } else {
+        (other, chosen)
+    };
+    let mut outcomes = vec![pure, smart, plan::lump_sum(&input, &all, rf)?];
+    if args.benchmark_csv.is_some() {
+        outcomes.push(plan::benchmark(&input, &all, &args.benchmark, rf)?);
+    }
+    let plan_index = usize::from(args.strategy == StrategyName::SmartDca);
+    let against = outcomes.len() - 1;
+    let headline = plan::headline(&outcomes[plan_index], &outcomes[against]);
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "headline": headline,
+                "approaches": outcomes.iter().map(|o| outcome_json(o, false)).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!("{headline}");
+        for o in &outcomes {
+            println!("\n{}", o.name);
+            print!("{}", rows(&o.metrics.named()));
+        }
+    }
+    Ok(())
+}
+
+/// An approach as JSON: its metrics and equity, and with `detail` its buys
+/// and skipped buys.
+fn outcome_json(o: &Outcome, detail: bool) -> Value {
+    let mut v = json!({
+        "name": o.name,
+        "metrics": named(&o.metrics.named()),
+        "equity": o.days.iter().map(|d| json!({
+            "date": d.date.to_string(),
+            "value": number(d.value),
+            "contributed": number(d.contributed),
+        })).collect::<Vec<_>>(),
+        "skipped": o.skipped.iter().map(|s| json!({
+            "date": s.date.to_string(),
+            "symbol": s.symbol,
+            "dollars": number(s.dollars),
+            "reason": s.reason,
+        })).collect::<Vec<_>>(),
+    });
+    if detail {
+        v["buys"] = o
+            .buys
+            .iter()
+            .map(|b| {
+                json!({
+                    "date": b.date.to_string(),
+                    "symbol": b.symbol,
+                    "dollars": number(b.dollars),
+                    "quantity": number(b.quantity),
+                    "price": number(b.price),
+                })
+            })
+            .collect();
+    }
+    v
+}
