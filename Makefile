@@ -28,7 +28,7 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e bench-hydration
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e bench-hydration bench-backtest bench-sweep
 
 help:
 	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
@@ -126,3 +126,12 @@ bench-hydration: tools-test
 	data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && DRIPFEED_BIN="$(CARGO_TARGET_DIR)/debug/dripfeed" E2E_DATA_DIR="$$data" \
 	  E2E_PORT=$(E2E_PORT) npx playwright test --config bench.config.ts
+
+# Backtest benchmarks (README, "Backtest benchmarks"): a 20-year 10-symbol plan
+# comparison, and a 400-pair sweep against backtesting.py's optimize.
+bench-backtest:
+	cargo bench --locked --features ssr --bench backtest
+
+bench-sweep: tools-test
+	cargo build --locked --release --features ssr --bin dripfeed
+	"$(TOOLS_DIR)/venv/bin/python" tests/benches/sweep_vs_backtesting_py.py "$(CARGO_TARGET_DIR)/release/dripfeed"

@@ -276,3 +276,94 @@ fn a_plan_is_compared_with_a_lump_sum_and_a_benchmark_bought_on_the_same_days() 
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("the market is closed on Sat"));
 }
+
+#[test]
+fn a_sweep_ranks_every_pair_and_rolling_starts_judge_each_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = step_csv(dir.path());
+    let out = backtest(&[
+        "--csv",
+        csv.to_str().unwrap(),
+        "--fast",
+        "1..2",
+        "--slow",
+        "3..4",
+        "--cash",
+        "100",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pairs: Vec<(u64, u64)> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["fast"].as_u64().unwrap(), p["slow"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(pairs.len(), 4, "{pairs:?}");
+    let finals: Vec<f64> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metrics"]["final_value"].as_f64().unwrap())
+        .collect();
+    assert!(
+        finals.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {finals:?}"
+    );
+    assert_eq!(
+        report["best"]["metrics"]["final_value"].as_f64(),
+        finals.first().copied()
+    );
+    let out = backtest(&[
+        "--csv",
+        csv.to_str().unwrap(),
+        "--fast",
+        "1..2",
+        "--slow",
+        "3..4",
+        "--rank-by",
+        "luck",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rank-by \"luck\" is not a metric"));
+
+    let (aaa, spy) = plan_csvs(dir.path());
+    let out = backtest(&[
+        "--csv",
+        aaa.to_str().unwrap(),
+        "--strategy",
+        "dca",
+        "--every",
+        "daily",
+        "--rolling-step",
+        "2",
+        "--benchmark-csv",
+        spy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["starts"], 3);
+    let names: Vec<&str> = report["wins_pct"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Pure DCA",
+            "Lump sum on day one",
+            "SPY bought on the same days"
+        ]
+    );
+}

@@ -229,6 +229,29 @@ impl TradeStats {
 }
 
 impl Metrics {
+    /// The names [`Metrics::named`] gives.
+    pub fn named_keys() -> Vec<&'static str> {
+        let zero = Decimal::ZERO;
+        let run = Run {
+            trades: Vec::new(),
+            equity: Vec::new(),
+            bars_in_market: 0,
+        };
+        of_run(&run, zero, 0.0)
+            .named()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// One figure by name.
+    pub fn value_of(&self, name: &str) -> Option<f64> {
+        self.named()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v)
+    }
+
     /// Every figure by name, for tables and JSON (`None`: not defined).
     pub fn named(&self) -> Vec<(&'static str, Option<f64>)> {
         let money = |d: Decimal| Some(f(d.round_dp(2)));

@@ -24,6 +24,8 @@
 pub mod metrics;
 pub mod plan;
 pub mod returns;
+pub mod rolling;
+pub mod sweep;
 
 use crate::domain::money::cents;
 use crate::domain::strategy::indicators::atr;
@@ -270,7 +272,11 @@ pub fn run(bars: &[Bar], signals: &[Signal], config: &Config) -> Run {
             date: bar.date,
             cash: account.cash,
             shares,
-            value: account.cash + shares * bar.close,
+            value: if shares.is_zero() {
+                account.cash
+            } else {
+                account.cash + shares * bar.close
+            },
         });
     }
     Run {

@@ -154,6 +154,8 @@ struct Ledger<'a> {
     bars: &'a Bars,
     /// Each symbol's bar index by date.
     index: HashMap<&'a str, HashMap<NaiveDate, usize>>,
+    /// Each symbol's closes, oldest first (smart DCA reads those before a run).
+    closes: HashMap<&'a str, Vec<Decimal>>,
     fill: Fill,
     cash: Decimal,
     contributed: Decimal,
@@ -175,9 +177,14 @@ impl<'a> Ledger<'a> {
                 )
             })
             .collect();
+        let closes = bars
+            .iter()
+            .map(|(s, b)| (s.as_str(), b.iter().map(|b| b.close).collect()))
+            .collect();
         Self {
             bars,
             index,
+            closes,
             fill,
             cash: Decimal::ZERO,
             contributed: Decimal::ZERO,
@@ -232,12 +239,11 @@ impl<'a> Ledger<'a> {
     }
 
     /// Closes before `date` (completed sessions), oldest first.
-    fn closes_before(&self, symbol: &str, date: NaiveDate) -> Vec<Decimal> {
-        let Some(bars) = self.bars.get(symbol) else {
-            return Vec::new();
-        };
-        let end = bars.partition_point(|b| b.date < date);
-        bars[..end].iter().map(|b| b.close).collect()
+    fn closes_before(&self, symbol: &str, date: NaiveDate) -> &[Decimal] {
+        match (self.bars.get(symbol), self.closes.get(symbol)) {
+            (Some(bars), Some(closes)) => &closes[..bars.partition_point(|b| b.date < date)],
+            _ => &[],
+        }
     }
 
     /// Values the books at `date`'s close.
@@ -387,9 +393,9 @@ pub fn dca(
         while let Some((run, dollars)) = due.next_if(|(d, _)| *d <= date) {
             ledger.contribute(*run, *dollars);
             for (symbol, amount) in input.legs {
-                let closes = ledger.closes_before(symbol, *run);
                 let held = carried.get(symbol.as_str()).copied().unwrap_or_default();
-                match decide_leg(mode, *amount, held, &closes) {
+                let decision = decide_leg(mode, *amount, held, ledger.closes_before(symbol, *run));
+                match decision {
                     LegDecision::Buy { spend } => {
                         carried.insert(symbol.as_str(), Decimal::ZERO);
                         ledger.buy(*run, symbol, spend);

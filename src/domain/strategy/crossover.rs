@@ -12,6 +12,7 @@ use super::indicators::{average_volume, sma};
 use super::{Action, Bar, Signal};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaCrossover {
@@ -84,9 +85,23 @@ impl MaCrossover {
 
     /// Every signal over `bars`, reading lines already computed for them.
     pub fn signals_from(&self, bars: &[Bar], lines: Lines<'_>) -> Vec<Signal> {
-        (1..bars.len())
-            .filter_map(|t| self.signal_at(bars, lines, t))
-            .collect()
+        // One comparison per bar finds the candidate crosses (sweeps run this
+        // over every bar of every pair); `signal_at` judges each candidate.
+        let relation = |t: usize| Some(lines.fast[t]?.cmp(&lines.slow[t]?));
+        let mut previous = None;
+        let mut out = Vec::new();
+        for t in 0..bars.len().min(lines.fast.len()).min(lines.slow.len()) {
+            let now = relation(t);
+            if now.is_some()
+                && previous.is_some()
+                && now != previous
+                && now != Some(Ordering::Equal)
+            {
+                out.extend(self.signal_at(bars, lines, t));
+            }
+            previous = now;
+        }
+        out
     }
 
     /// The signal on bar `t`'s close, if there is one.
@@ -94,6 +109,12 @@ impl MaCrossover {
         let prev = t.checked_sub(1)?;
         let (f0, s0) = (lines.fast[prev]?, lines.slow[prev]?);
         let (f1, s1) = (lines.fast[t]?, lines.slow[t]?);
+        let (down, up) = (f0 > s0 && f1 < s1, f0 < s0 && f1 > s1);
+        if !(down || up) {
+            // Most bars: nothing to say, and nothing allocated (sweeps ask this
+            // of every bar of every pair).
+            return None;
+        }
         let bar = &bars[t];
         let (fast, slow) = (self.fast, self.slow);
         let mut values = vec![
@@ -101,7 +122,7 @@ impl MaCrossover {
             (format!("sma_{fast}"), f1),
             (format!("sma_{slow}"), s1),
         ];
-        if f0 > s0 && f1 < s1 {
+        if down {
             return Some(Signal {
                 bar: t,
                 date: bar.date,
@@ -111,9 +132,6 @@ impl MaCrossover {
                 ),
                 values,
             });
-        }
-        if !(f0 < s0 && f1 > s1) {
-            return None;
         }
         let mut reason = format!(
             "the {fast}-day average ({f1:.2}) crossed above the {slow}-day average ({s1:.2})"

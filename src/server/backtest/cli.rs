@@ -29,6 +29,46 @@ pub enum FillArg {
     Close,
 }
 
+/// Moving-average windows: one (`20`) or an inclusive range (`5..20`,
+/// `20..60:5`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windows(pub Vec<usize>);
+
+impl Windows {
+    pub fn single(&self) -> Option<usize> {
+        match self.0.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Windows {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let number = |t: &str| {
+            t.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| format!("{t:?} is not a window of 1 to 1000 bars"))
+        };
+        let Some((from, rest)) = s.split_once("..") else {
+            return Ok(Self(vec![number(s)?]));
+        };
+        let (to, step) = match rest.split_once(':') {
+            Some((to, step)) => (number(to)?, number(step)?),
+            None => (number(rest)?, 1),
+        };
+        let from = number(from)?;
+        if to < from {
+            return Err(format!("the range {s:?} runs backwards"));
+        }
+        Ok(Self((from..=to).step_by(step).collect()))
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Daily bars: a CSV file with the header Date,Open,High,Low,Close,Volume.
@@ -36,12 +76,17 @@ pub struct Args {
     pub csv: PathBuf,
     #[arg(long, value_enum, default_value = "ma-crossover")]
     pub strategy: StrategyName,
-    /// The fast simple moving average, in bars.
-    #[arg(long, default_value_t = 5)]
-    pub fast: usize,
-    /// The slow simple moving average, in bars.
-    #[arg(long, default_value_t = 20)]
-    pub slow: usize,
+    /// The fast simple moving average, in bars; a range (5..20, or 5..20:5
+    /// in steps of 5, both ends included) sweeps every value.
+    #[arg(long, default_value = "5")]
+    pub fast: Windows,
+    /// The slow simple moving average, in bars; a range sweeps, as --fast.
+    #[arg(long, default_value = "20")]
+    pub slow: Windows,
+    /// Sweeps: the metric that ranks the pairs (highest first; for
+    /// max_drawdown_pct the shallowest).
+    #[arg(long, default_value = "final_value")]
+    pub rank_by: String,
     /// Enter only on volume above its average over this many bars.
     #[arg(long, value_name = "BARS")]
     pub volume_filter: Option<usize>,
@@ -109,6 +154,11 @@ pub struct Args {
     /// Plans: the benchmark's name.
     #[arg(long, default_value = "SPY")]
     pub benchmark: String,
+    /// Plans: run the comparison again from every N-th trading day between
+    /// --from and --to (all to --to), and report how often each approach
+    /// ended ahead.
+    #[arg(long, value_name = "N")]
+    pub rolling_step: Option<usize>,
 }
 
 impl Args {
@@ -164,9 +214,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         return super::plan_cli::run(args, bars);
     }
     let config = args.config()?;
+    let (Some(fast), Some(slow)) = (args.fast.single(), args.slow.single()) else {
+        return super::sweep::run(args, &bars, &config);
+    };
     let strategy = MaCrossover {
-        fast: args.fast,
-        slow: args.slow,
+        fast,
+        slow,
         volume_window: args.volume_filter,
         trend_window: args.trend_filter,
     };

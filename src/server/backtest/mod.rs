@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod csv;
 pub mod plan_cli;
+pub mod sweep;

@@ -5,6 +5,7 @@
 use super::cli::{Args, FillArg, StrategyName, named, number, read_bars, rows};
 use crate::domain::backtest::Fill;
 use crate::domain::backtest::plan::{self, Bars, Outcome, PlanInput};
+use crate::domain::backtest::rolling::{self, Rolling};
 use crate::domain::plan::Mode;
 use crate::domain::schedule::{Cadence, MonthDay, Schedule, TimeOfDay};
 use crate::domain::strategy::Bar;
@@ -102,6 +103,14 @@ pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
         _ => Mode::Pure,
     };
     let rf = args.risk_free_pct;
+    if let Some(step) = args.rolling_step {
+        let dates: Vec<chrono::NaiveDate> = all[&symbol].iter().map(|b| b.date).collect();
+        let starts = rolling::every(&dates, from, to, step);
+        let benchmark = args.benchmark_csv.as_ref().map(|_| args.benchmark.as_str());
+        let r = rolling::rolling(&input, &all, &mode, benchmark, &starts)?;
+        print_rolling(&r, args.json);
+        return Ok(());
+    }
     let chosen = plan::dca(&input, &all, &mode, rf)?;
     if !args.compare {
         if args.json {
@@ -185,4 +194,32 @@ fn outcome_json(o: &Outcome, detail: bool) -> Value {
             .collect();
     }
     v
+}
+
+fn print_rolling(r: &Rolling, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "starts": r.starts.len(),
+                "wins_pct": r.wins.iter().map(|(n, w)| json!({"name": n, "pct": w})).collect::<Vec<_>>(),
+                "lead": r.lead_quartiles.map(|q| json!({
+                    "min": number(q[0]), "p25": number(q[1]), "median": number(q[2]),
+                    "p75": number(q[3]), "max": number(q[4]),
+                })),
+                "leads": r.leads.iter().map(|(d, l)| json!({"start": d.to_string(), "lead": number(*l)})).collect::<Vec<_>>(),
+            })
+        );
+        return;
+    }
+    println!("{} start dates", r.starts.len());
+    for (name, pct) in &r.wins {
+        println!("  {name}: ahead from {pct:.1} % of them");
+    }
+    if let (Some(q), Some((last, _))) = (r.lead_quartiles, r.wins.last()) {
+        let [min, p25, median, p75, max] = q.map(crate::domain::money::dollars);
+        println!(
+            "the plan's lead over {last}: min {min}, 25 % {p25}, median {median}, 75 % {p75}, max {max}"
+        );
+    }
 }
