@@ -63,7 +63,7 @@ enum Command {
     StripeFake(StripeFakeArgs),
     /// Backtest a strategy over daily bars from a CSV file: metrics as a
     /// table, or --json for metrics, trades and the equity curve.
-    Backtest(crate::server::backtest::cli::Args),
+    Backtest(Box<crate::server::backtest::cli::Args>),
 }
 
 #[derive(Debug, clap::Args)]

@@ -367,3 +367,52 @@ fn a_sweep_ranks_every_pair_and_rolling_starts_judge_each_start() {
         ]
     );
 }
+
+#[test]
+fn a_monte_carlo_is_reproducible_from_its_seed_and_reports_the_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (aaa, _) = plan_csvs(dir.path());
+    let run = |seed: &str| {
+        let out = backtest(&[
+            "--csv",
+            aaa.to_str().unwrap(),
+            "--strategy",
+            "dca",
+            "--every",
+            "daily",
+            "--monte-carlo",
+            "40",
+            "--block-days",
+            "2",
+            "--seed",
+            seed,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let a = run("7");
+    assert_eq!(a, run("7"), "the same seed gives the same paths");
+    assert_eq!(a["paths"], 40);
+    assert_eq!(a["contributed"], 500.0);
+    let q: Vec<f64> = ["p5", "p25", "median", "p75", "p95"]
+        .iter()
+        .map(|k| a["final_value"][k].as_f64().unwrap())
+        .collect();
+    assert!(q.windows(2).all(|w| w[0] <= w[1]), "{q:?}");
+    let below = a["below_contributed_pct"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&below));
+    let out = backtest(&[
+        "--csv",
+        aaa.to_str().unwrap(),
+        "--strategy",
+        "dca",
+        "--monte-carlo",
+        "0",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--monte-carlo takes 1 to"));
+}

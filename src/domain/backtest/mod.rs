@@ -22,6 +22,7 @@
 //! Cash, shares and fills are exact decimals.
 
 pub mod metrics;
+pub mod monte_carlo;
 pub mod plan;
 pub mod returns;
 pub mod rolling;

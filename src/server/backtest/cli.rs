@@ -159,6 +159,16 @@ pub struct Args {
     /// ended ahead.
     #[arg(long, value_name = "N")]
     pub rolling_step: Option<usize>,
+    /// Plans: a block-bootstrap Monte Carlo of this many paths (the plan on
+    /// histories rebuilt from blocks of the real one).
+    #[arg(long, value_name = "PATHS")]
+    pub monte_carlo: Option<usize>,
+    /// Monte Carlo: trading days per block.
+    #[arg(long, default_value_t = 20)]
+    pub block_days: usize,
+    /// Monte Carlo: the seed (the same seed gives the same paths).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 impl Args {

@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod csv;
+pub mod monte_carlo;
 pub mod plan_cli;
 pub mod sweep;

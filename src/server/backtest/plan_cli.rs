@@ -4,6 +4,7 @@
 
 use super::cli::{Args, FillArg, StrategyName, named, number, read_bars, rows};
 use crate::domain::backtest::Fill;
+use crate::domain::backtest::monte_carlo::MonteCarlo;
 use crate::domain::backtest::plan::{self, Bars, Outcome, PlanInput};
 use crate::domain::backtest::rolling::{self, Rolling};
 use crate::domain::plan::Mode;
@@ -109,6 +110,11 @@ pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
         let benchmark = args.benchmark_csv.as_ref().map(|_| args.benchmark.as_str());
         let r = rolling::rolling(&input, &all, &mode, benchmark, &starts)?;
         print_rolling(&r, args.json);
+        return Ok(());
+    }
+    if let Some(paths) = args.monte_carlo {
+        let mc = super::monte_carlo::run(&input, &all, &mode, paths, args.block_days, args.seed)?;
+        print_monte_carlo(&mc, args.json);
         return Ok(());
     }
     let chosen = plan::dca(&input, &all, &mode, rf)?;
@@ -222,4 +228,45 @@ fn print_rolling(r: &Rolling, as_json: bool) {
             "the plan's lead over {last}: min {min}, 25 % {p25}, median {median}, 75 % {p75}, max {max}"
         );
     }
+}
+
+fn print_monte_carlo(mc: &MonteCarlo, as_json: bool) {
+    let [p5, p25, median, p75, p95] = mc.final_value;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "paths": mc.paths,
+                "block_days": mc.block_days,
+                "seed": mc.seed,
+                "contributed": number(mc.contributed),
+                "final_value": {
+                    "p5": number(p5), "p25": number(p25), "median": number(median),
+                    "p75": number(p75), "p95": number(p95),
+                },
+                "below_contributed_pct": mc.below_contributed_pct,
+            })
+        );
+        return;
+    }
+    let money = crate::domain::money::dollars;
+    println!(
+        "{} paths (blocks of {} days, seed {}); contributed {}",
+        mc.paths,
+        mc.block_days,
+        mc.seed,
+        money(mc.contributed)
+    );
+    println!(
+        "final value: 5 % {}, 25 % {}, median {}, 75 % {}, 95 % {}",
+        money(p5),
+        money(p25),
+        money(median),
+        money(p75),
+        money(p95)
+    );
+    println!(
+        "ended below the amount contributed: {:.1} % of paths",
+        mc.below_contributed_pct
+    );
 }
