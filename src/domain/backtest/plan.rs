@@ -27,7 +27,7 @@ use crate::domain::strategy::dca::{LegDecision, decide_leg};
 use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// Each symbol's daily bars, oldest first.
 pub type Bars = HashMap<String, Vec<Bar>>;
@@ -149,17 +149,41 @@ pub fn contributions(input: &PlanInput<'_>) -> Vec<(NaiveDate, Decimal)> {
         .collect()
 }
 
-/// The books of one approach as it buys and is valued day by day.
+/// One symbol's bars as the ledger walks them, oldest first.
+struct Track<'a> {
+    symbol: &'a str,
+    bars: &'a [Bar],
+    closes: Vec<Decimal>,
+    /// The first bar not yet passed: every bar before it is dated before the
+    /// day the ledger is at.
+    cursor: usize,
+    /// The close of the latest bar passed or reached.
+    last_close: Option<Decimal>,
+    shares: Decimal,
+}
+
+impl Track<'_> {
+    /// Moves to `date`: passes every bar dated before it; the bar at the
+    /// cursor, if any, is dated `date` or later.
+    fn seek(&mut self, date: NaiveDate) {
+        while let Some(b) = self.bars.get(self.cursor).filter(|b| b.date < date) {
+            self.last_close = Some(b.close);
+            self.cursor += 1;
+        }
+    }
+
+    fn at(&self, date: NaiveDate) -> Option<&Bar> {
+        self.bars.get(self.cursor).filter(|b| b.date == date)
+    }
+}
+
+/// The books of one approach as it buys and is valued day by day, in date
+/// order: each symbol's bars are walked once (a cursor, not a search).
 struct Ledger<'a> {
-    bars: &'a Bars,
-    /// Each symbol's bar index by date.
-    index: HashMap<&'a str, HashMap<NaiveDate, usize>>,
-    /// Each symbol's closes, oldest first (smart DCA reads those before a run).
-    closes: HashMap<&'a str, Vec<Decimal>>,
+    tracks: Vec<Track<'a>>,
     fill: Fill,
     cash: Decimal,
     contributed: Decimal,
-    shares: BTreeMap<String, Decimal>,
     buys: Vec<Buy>,
     skipped: Vec<Skipped>,
     days: Vec<DayValue>,
@@ -167,28 +191,27 @@ struct Ledger<'a> {
 }
 
 impl<'a> Ledger<'a> {
-    fn new(bars: &'a Bars, fill: Fill) -> Self {
-        let index = bars
+    /// A ledger for `symbols` (each must have bars in `bars`).
+    fn new(bars: &'a Bars, symbols: &[&'a str], fill: Fill) -> Self {
+        let tracks = symbols
             .iter()
-            .map(|(s, b)| {
-                (
-                    s.as_str(),
-                    b.iter().enumerate().map(|(i, b)| (b.date, i)).collect(),
-                )
+            .filter_map(|s| {
+                let b = bars.get(*s)?;
+                Some(Track {
+                    symbol: s,
+                    bars: b,
+                    closes: b.iter().map(|b| b.close).collect(),
+                    cursor: 0,
+                    last_close: None,
+                    shares: Decimal::ZERO,
+                })
             })
             .collect();
-        let closes = bars
-            .iter()
-            .map(|(s, b)| (s.as_str(), b.iter().map(|b| b.close).collect()))
-            .collect();
         Self {
-            bars,
-            index,
-            closes,
+            tracks,
             fill,
             cash: Decimal::ZERO,
             contributed: Decimal::ZERO,
-            shares: BTreeMap::new(),
             buys: Vec::new(),
             skipped: Vec::new(),
             days: Vec::new(),
@@ -196,9 +219,8 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn bar(&self, symbol: &str, date: NaiveDate) -> Option<(usize, &'a Bar)> {
-        let i = *self.index.get(symbol)?.get(&date)?;
-        Some((i, &self.bars[symbol][i]))
+    fn track(&mut self, symbol: &str) -> Option<&mut Track<'a>> {
+        self.tracks.iter_mut().find(|t| t.symbol == symbol)
     }
 
     fn contribute(&mut self, date: NaiveDate, dollars: Decimal) {
@@ -209,51 +231,64 @@ impl<'a> Ledger<'a> {
 
     /// Spends `dollars` on `symbol` at `date`'s fill price.
     fn buy(&mut self, date: NaiveDate, symbol: &str, dollars: Decimal) {
-        let Some((_, bar)) = self.bar(symbol, date) else {
-            self.skipped.push(Skipped {
+        let fill = self.fill;
+        let cash = self.cash;
+        let bought = self.track(symbol).and_then(|t| {
+            t.seek(date);
+            let bar = t.at(date)?;
+            let price = match fill {
+                Fill::NextOpen => bar.open,
+                Fill::Close => bar.close,
+            };
+            let dollars = dollars.min(cash);
+            let quantity = (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero);
+            if !quantity.is_zero() {
+                t.shares += quantity;
+            }
+            Some((dollars, quantity, price))
+        });
+        match bought {
+            None => self.skipped.push(Skipped {
                 date,
                 symbol: symbol.to_owned(),
                 dollars,
                 reason: format!("no price for {symbol} on {date}"),
-            });
-            return;
-        };
-        let price = match self.fill {
-            Fill::NextOpen => bar.open,
-            Fill::Close => bar.close,
-        };
-        let dollars = dollars.min(self.cash);
-        let quantity = (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero);
-        if quantity.is_zero() {
-            return;
+            }),
+            Some((_, quantity, _)) if quantity.is_zero() => {}
+            Some((dollars, quantity, price)) => {
+                self.cash -= dollars;
+                self.buys.push(Buy {
+                    date,
+                    symbol: symbol.to_owned(),
+                    dollars,
+                    quantity,
+                    price,
+                });
+            }
         }
-        self.cash -= dollars;
-        *self.shares.entry(symbol.to_owned()).or_default() += quantity;
-        self.buys.push(Buy {
-            date,
-            symbol: symbol.to_owned(),
-            dollars,
-            quantity,
-            price,
-        });
     }
 
     /// Closes before `date` (completed sessions), oldest first.
-    fn closes_before(&self, symbol: &str, date: NaiveDate) -> &[Decimal] {
-        match (self.bars.get(symbol), self.closes.get(symbol)) {
-            (Some(bars), Some(closes)) => &closes[..bars.partition_point(|b| b.date < date)],
-            _ => &[],
+    fn closes_before(&mut self, symbol: &str, date: NaiveDate) -> &[Decimal] {
+        match self.tracks.iter_mut().find(|t| t.symbol == symbol) {
+            Some(t) => {
+                t.seek(date);
+                &t.closes[..t.cursor]
+            }
+            None => &[],
         }
     }
 
     /// Values the books at `date`'s close.
     fn close_day(&mut self, date: NaiveDate) {
         let mut value = self.cash;
-        for (symbol, qty) in &self.shares {
-            let bars = &self.bars[symbol];
-            let end = bars.partition_point(|b| b.date <= date);
-            if let Some(last) = end.checked_sub(1).map(|i| bars[i].close) {
-                value += *qty * last;
+        for t in &mut self.tracks {
+            t.seek(date);
+            if let Some(b) = t.at(date) {
+                t.last_close = Some(b.close);
+            }
+            if let (false, Some(close)) = (t.shares.is_zero(), t.last_close) {
+                value += t.shares * close;
             }
         }
         self.days.push(DayValue {
@@ -347,13 +382,20 @@ fn plan_metrics(
 
 /// The trading days with a bar for any of `symbols`, from `from` to `to`.
 fn timeline(bars: &Bars, symbols: &[&str], from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
-    let mut dates = BTreeSet::new();
+    let mut dates: Vec<NaiveDate> = Vec::new();
     for s in symbols {
         if let Some(b) = bars.get(*s) {
-            dates.extend(b.iter().map(|b| b.date).filter(|d| (from..=to).contains(d)));
+            // Bars are oldest first: the range is one slice of each.
+            let (lo, hi) = (
+                b.partition_point(|b| b.date < from),
+                b.partition_point(|b| b.date <= to),
+            );
+            dates.extend(b[lo..hi].iter().map(|b| b.date));
         }
     }
-    dates.into_iter().collect()
+    dates.sort_unstable();
+    dates.dedup();
+    dates
 }
 
 fn check(
@@ -386,7 +428,7 @@ pub fn dca(
 ) -> Result<Outcome, PlanError> {
     let runs = check(input, bars, None)?;
     let symbols: Vec<&str> = input.legs.iter().map(|(s, _)| s.as_str()).collect();
-    let mut ledger = Ledger::new(bars, input.fill);
+    let mut ledger = Ledger::new(bars, &symbols, input.fill);
     let mut carried: HashMap<&str, Decimal> = HashMap::new();
     let mut due = runs.iter().peekable();
     for date in timeline(bars, &symbols, runs[0].0, input.to) {
@@ -433,7 +475,7 @@ pub fn lump_sum(
     let per_run: Decimal = input.legs.iter().map(|(_, a)| *a).sum();
     let start = runs[0].0;
     let symbols: Vec<&str> = input.legs.iter().map(|(s, _)| s.as_str()).collect();
-    let mut ledger = Ledger::new(bars, input.fill);
+    let mut ledger = Ledger::new(bars, &symbols, input.fill);
     ledger.contribute(start, total);
     for (symbol, amount) in input.legs {
         let share = (total * amount / per_run).round_dp_with_strategy(2, RoundingStrategy::ToZero);
@@ -453,7 +495,7 @@ pub fn benchmark(
     risk_free_pct: f64,
 ) -> Result<Outcome, PlanError> {
     let runs = check(input, bars, Some(benchmark))?;
-    let mut ledger = Ledger::new(bars, input.fill);
+    let mut ledger = Ledger::new(bars, &[benchmark], input.fill);
     let mut due = runs.iter().peekable();
     for date in timeline(bars, &[benchmark], runs[0].0, input.to) {
         while let Some((run, dollars)) = due.next_if(|(d, _)| *d <= date) {
