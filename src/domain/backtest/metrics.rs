@@ -136,7 +136,11 @@ pub fn risk(returns: &[f64], risk_free_pct: f64) -> Risk {
 
 /// The figures for one strategy run; `risk_free_pct` is a yearly rate.
 pub fn of_run(run: &Run, start_value: Decimal, risk_free_pct: f64) -> Metrics {
-    let final_value = run.equity.last().map_or(start_value, |p| p.value);
+    let final_value = if run.dates.is_empty() {
+        start_value
+    } else {
+        run.final_value
+    };
     let gain = final_value - start_value;
     let start = f(start_value);
     let total_return_pct = if start > 0.0 {
@@ -144,13 +148,18 @@ pub fn of_run(run: &Run, start_value: Decimal, risk_free_pct: f64) -> Metrics {
     } else {
         0.0
     };
-    let days = match (run.equity.first(), run.equity.last()) {
-        (Some(a), Some(b)) => (b.date - a.date).num_days(),
+    let days = match (run.dates.first(), run.dates.last()) {
+        (Some(a), Some(b)) => (*b - *a).num_days(),
         _ => 0,
     };
     let cagr_pct = (days > 0 && start > 0.0 && final_value > Decimal::ZERO)
         .then(|| ((f(final_value) / start).powf(365.25 / days as f64) - 1.0) * 100.0);
-    let values: Vec<(NaiveDate, f64)> = run.equity.iter().map(|p| (p.date, f(p.value))).collect();
+    let values: Vec<(NaiveDate, f64)> = run
+        .dates
+        .iter()
+        .copied()
+        .zip(run.values.iter().copied())
+        .collect();
     let (max_drawdown_pct, max_drawdown_days, recovered_on) = drawdown(&values);
     let returns: Vec<f64> = values
         .windows(2)
@@ -186,10 +195,10 @@ pub fn of_run(run: &Run, start_value: Decimal, risk_free_pct: f64) -> Metrics {
         average_loss: t.average_loss,
         best_trade: run.trades.iter().map(|t| t.pnl).max(),
         worst_trade: run.trades.iter().map(|t| t.pnl).min(),
-        exposure_pct: if run.equity.is_empty() {
+        exposure_pct: if run.dates.is_empty() {
             0.0
         } else {
-            run.bars_in_market as f64 / run.equity.len() as f64 * 100.0
+            run.bars_in_market as f64 / run.dates.len() as f64 * 100.0
         },
     }
 }
@@ -235,7 +244,10 @@ impl Metrics {
         let run = Run {
             trades: Vec::new(),
             equity: Vec::new(),
+            dates: Vec::new(),
+            final_value: zero,
             bars_in_market: 0,
+            values: Vec::new(),
         };
         of_run(&run, zero, 0.0)
             .named()

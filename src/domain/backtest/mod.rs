@@ -114,13 +114,21 @@ pub struct EquityPoint {
     pub value: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub trades: Vec<Trade>,
-    /// One point per bar.
+    /// One point per bar (empty when the caller asked only for statistics,
+    /// as a sweep does).
     pub equity: Vec<EquityPoint>,
+    /// Each bar's date.
+    pub dates: Vec<NaiveDate>,
+    /// The value after the last bar (the starting cash with no bars).
+    pub final_value: Decimal,
     /// Bars that ended holding shares.
     pub bars_in_market: usize,
+    /// Each bar's value as f64, for the statistics (the exact value is in
+    /// `equity`).
+    pub values: Vec<f64>,
 }
 
 struct Position {
@@ -208,6 +216,19 @@ impl Account<'_> {
 
 /// Runs `signals` (from the strategy layer, over these `bars`) as trades.
 pub fn run(bars: &[Bar], signals: &[Signal], config: &Config) -> Run {
+    let closes: Vec<f64> = bars.iter().map(|b| metrics::f(b.close)).collect();
+    run_with(bars, &closes, signals, config, true)
+}
+
+/// [`run`], with the bars' closes as f64 already at hand (a sweep converts
+/// them once for all its pairs), keeping the equity points or not.
+pub fn run_with(
+    bars: &[Bar],
+    closes_f64: &[f64],
+    signals: &[Signal],
+    config: &Config,
+    keep_equity: bool,
+) -> Run {
     let needs_atr = [config.exits.stop_loss, config.exits.take_profit]
         .iter()
         .flatten()
@@ -227,7 +248,12 @@ pub fn run(bars: &[Bar], signals: &[Signal], config: &Config) -> Run {
         position: None,
         trades: Vec::new(),
     };
-    let mut equity = Vec::with_capacity(bars.len());
+    let mut equity = Vec::with_capacity(if keep_equity { bars.len() } else { 0 });
+    let mut final_value = config.cash;
+    let mut values = Vec::with_capacity(bars.len());
+    // The f64 cash and shares, converted only when they change.
+    let (mut last_cash, mut cash_f, mut shares_f) = (config.cash, metrics::f(config.cash), 0.0);
+    let mut trades_seen = 0;
     let mut bars_in_market = 0;
     let mut pending: Option<Action> = None;
     for (t, bar) in bars.iter().enumerate() {
@@ -269,21 +295,45 @@ pub fn run(bars: &[Bar], signals: &[Signal], config: &Config) -> Run {
             account.sell(t, bar.date, bar.close, ExitReason::EndOfData);
         }
         let shares = account.shares();
-        equity.push(EquityPoint {
-            date: bar.date,
-            cash: account.cash,
-            shares,
-            value: if shares.is_zero() {
-                account.cash
-            } else {
-                account.cash + shares * bar.close
-            },
+        if account.cash != last_cash
+            || (shares.is_zero() != (shares_f == 0.0))
+            || trades_seen != account.trades.len()
+        {
+            last_cash = account.cash;
+            cash_f = metrics::f(account.cash);
+            shares_f = metrics::f(shares);
+            trades_seen = account.trades.len();
+        }
+        values.push(if shares_f == 0.0 {
+            cash_f
+        } else {
+            cash_f + shares_f * closes_f64.get(t).copied().unwrap_or(f64::NAN)
         });
+        // The exact value: every bar for the equity curve, else the last only.
+        if !keep_equity && t + 1 < bars.len() {
+            continue;
+        }
+        final_value = if shares.is_zero() {
+            account.cash
+        } else {
+            account.cash + shares * bar.close
+        };
+        if keep_equity {
+            equity.push(EquityPoint {
+                date: bar.date,
+                cash: account.cash,
+                shares,
+                value: final_value,
+            });
+        }
     }
     Run {
         trades: account.trades,
         equity,
+        dates: bars.iter().map(|b| b.date).collect(),
+        final_value,
         bars_in_market,
+        values,
     }
 }
 

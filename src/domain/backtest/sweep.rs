@@ -3,7 +3,7 @@
 //! caller decides how to spread the pairs over cores (the server uses rayon).
 
 use super::metrics::{Metrics, of_run};
-use super::{Config, run};
+use super::{Config, run_with};
 use crate::domain::strategy::Bar;
 use crate::domain::strategy::crossover::{Lines, MaCrossover};
 use crate::domain::strategy::indicators::sma;
@@ -14,6 +14,7 @@ use std::collections::HashMap;
 pub struct Prepared<'a> {
     pub bars: &'a [Bar],
     averages: HashMap<usize, Vec<Option<Decimal>>>,
+    closes_f64: Vec<f64>,
 }
 
 impl<'a> Prepared<'a> {
@@ -21,7 +22,12 @@ impl<'a> Prepared<'a> {
     pub fn new(bars: &'a [Bar], windows: impl IntoIterator<Item = usize>) -> Self {
         let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
         let averages = windows.into_iter().map(|n| (n, sma(&closes, n))).collect();
-        Self { bars, averages }
+        let closes_f64 = bars.iter().map(|b| super::metrics::f(b.close)).collect();
+        Self {
+            bars,
+            averages,
+            closes_f64,
+        }
     }
 
     /// One pair's run and metrics (`None` for a pair whose windows were not
@@ -46,11 +52,8 @@ impl<'a> Prepared<'a> {
             trend: None,
         };
         let signals = strategy.signals_from(self.bars, lines);
-        Some(of_run(
-            &run(self.bars, &signals, config),
-            config.cash,
-            risk_free_pct,
-        ))
+        let result = run_with(self.bars, &self.closes_f64, &signals, config, false);
+        Some(of_run(&result, config.cash, risk_free_pct))
     }
 }
 
@@ -67,6 +70,7 @@ pub fn pairs(fast: &[usize], slow: &[usize]) -> Vec<(usize, usize)> {
 mod tests {
     use super::*;
     use crate::domain::backtest::metrics::of_run;
+    use crate::domain::backtest::run;
 
     #[test]
     fn a_swept_pair_gives_exactly_what_a_single_run_gives() {
@@ -100,7 +104,11 @@ mod tests {
                 config.cash,
                 0.0,
             );
-            assert_eq!(prepared.evaluate(f, s, &config, 0.0), Some(alone));
+            assert_eq!(
+                prepared.evaluate(f, s, &config, 0.0),
+                Some(alone),
+                "{f}/{s}"
+            );
         }
         assert_eq!(prepared.evaluate(5, 99, &config, 0.0), None);
     }

@@ -233,9 +233,13 @@ fn trade(pnl: i64) -> Trade {
 
 #[test]
 fn metrics_match_a_hand_computation() {
+    let equity = points(&[100, 110, 99, 121]);
     let run = Run {
         trades: vec![trade(10), trade(-5), trade(20)],
-        equity: points(&[100, 110, 99, 121]),
+        values: equity.iter().map(|p| p.value.try_into().unwrap()).collect(),
+        dates: equity.iter().map(|p| p.date).collect(),
+        final_value: equity.last().unwrap().value,
+        equity,
         bars_in_market: 2,
     };
     let m = of_run(&run, d("100"), 0.0);
@@ -280,9 +284,13 @@ fn a_drawdown_that_never_recovers_lasts_until_the_last_bar() {
 
 #[test]
 fn without_trades_or_variation_undefined_figures_say_so() {
+    let equity = points(&[100, 100, 100]);
     let run = Run {
         trades: vec![],
-        equity: points(&[100, 100, 100]),
+        values: equity.iter().map(|p| p.value.try_into().unwrap()).collect(),
+        dates: equity.iter().map(|p| p.date).collect(),
+        final_value: equity.last().unwrap().value,
+        equity,
         bars_in_market: 0,
     };
     let m = of_run(&run, d("100"), 0.0);
@@ -362,6 +370,11 @@ proptest! {
             prop_assert!(p.cash >= Decimal::ZERO, "{:?}", p);
             prop_assert!(p.shares >= Decimal::ZERO, "{:?}", p);
             prop_assert_eq!(p.value, p.cash + p.shares * b.close);
+        }
+        // The statistics' f64 values follow the exact ones.
+        for (p, v) in r.equity.iter().zip(&r.values) {
+            let exact: f64 = p.value.try_into().unwrap();
+            prop_assert!((exact - v).abs() <= 1e-9 * exact.abs().max(1.0), "{} vs {}", exact, v);
         }
         let pnl: Decimal = r.trades.iter().map(|t| t.pnl).sum();
         let end = r.equity.last().map_or(config.cash, |p| p.value);
