@@ -1,7 +1,7 @@
 //! `dripfeed backtest --fast A..B --slow C..D`: every pair of a crossover
 //! sweep, evaluated in parallel across cores (rayon), ranked by a metric.
 
-use super::cli::{Args, named, rows};
+use super::cli::{Args, named, table};
 use crate::domain::backtest::Config;
 use crate::domain::backtest::metrics::Metrics;
 use crate::domain::backtest::sweep::{Prepared, pairs};
@@ -102,7 +102,7 @@ pub fn run(args: &Args, bars: &[Bar], config: &Config) -> anyhow::Result<()> {
         best.fast,
         best.slow
     );
-    print!("{}", rows_table(&best.metrics));
+    print!("{}", table(&best.metrics));
     println!(
         "\n{:>5} {:>5} {:>14} {:>10} {:>8} {:>10} {:>7}",
         "fast", "slow", "final_value", "return_%", "sharpe", "max_dd_%", "trades"
@@ -122,8 +122,4 @@ pub fn run(args: &Args, bars: &[Bar], config: &Config) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn rows_table(m: &Metrics) -> String {
-    rows(&m.named())
 }
