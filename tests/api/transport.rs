@@ -388,3 +388,113 @@ async fn calendar_bars_and_latest_trades_come_back_as_exact_decimals() {
     assert_some!(assert_ok!(broker.asset("SPY").await));
     assert_none!(assert_ok!(broker.asset("NOPE").await));
 }
+
+/// Alpaca's recorded bars (`tests/fixtures/alpaca/marketdata/bars.single.json`),
+/// served by a stand-in that keeps every query string it is sent: the first
+/// page as recorded (with its `next_page_token`), the second without one.
+async fn recorded_bars_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{RawQuery, State};
+    use std::sync::{Arc, Mutex};
+    let recorded: serde_json::Value = serde_json::from_str(include_str!(
+        "../fixtures/alpaca/marketdata/bars.single.json"
+    ))
+    .expect("the recorded bars parse");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    type Seen = Arc<Mutex<Vec<String>>>;
+    let app = axum::Router::new()
+        .route(
+            "/v2/stocks/{symbol}/bars",
+            axum::routing::get(
+                |State((seen, recorded)): State<(Seen, serde_json::Value)>,
+                 RawQuery(q): RawQuery| async move {
+                    let q = q.unwrap_or_default();
+                    let mut body = recorded;
+                    if q.contains("page_token=") {
+                        body["next_page_token"] = serde_json::Value::Null;
+                        body["bars"][0]["t"] = "2022-01-04T05:00:00Z".into();
+                        body["bars"][0]["c"] = 179.5.into();
+                    }
+                    seen.lock().expect("test step").push(q);
+                    axum::Json(body)
+                },
+            ),
+        )
+        .with_state((seen.clone(), recorded));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("test step");
+    let url = format!("http://{}", listener.local_addr().expect("test step"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+// Failed before the adapter asked for `adjustment=all`: Alpaca's default is
+// raw prices, where a split looks like a crash to a backtest.
+#[tokio::test]
+async fn daily_bars_are_asked_for_split_and_dividend_adjusted_across_every_page() {
+    let (url, seen) = recorded_bars_server().await;
+    let url: url::Url = url.parse().expect("test step");
+    let mut config = TransportConfig::new(url.clone(), url);
+    config.timeout = Duration::from_secs(5);
+    let broker = AlpacaBroker::new(Transport::new(
+        reqwest::Client::new(),
+        config,
+        Credentials::ApiKey {
+            key_id: "PKRECORDED".into(),
+            secret: SecretString::from("s3cret".to_owned()),
+        },
+    ));
+    let d = |s: &str| s.parse::<NaiveDate>().expect("test step");
+    let bars = assert_ok!(
+        broker
+            .daily_bars("AAPL", d("2022-01-03"), d("2022-01-04"))
+            .await
+    );
+    assert_eq!(
+        bars.iter().map(|b| b.close).collect::<Vec<_>>(),
+        [Decimal::new(17821, 2), Decimal::new(1795, 1)]
+    );
+    assert_eq!(bars[0].volume, 1118);
+    let seen = seen.lock().expect("test step").clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for q in &seen {
+        for want in ["adjustment=all", "timeframe=1Day", "feed=iex"] {
+            assert!(q.contains(want), "{want} missing from {q}");
+        }
+    }
+    assert!(seen[1].contains("page_token="), "{}", seen[1]);
+}
+
+#[tokio::test]
+async fn the_embedded_exchange_refuses_an_adjustment_alpaca_does_not_know() {
+    let f = fixture().await;
+    f.exchange
+        .open_account("PKADJUSTMENT", "s3cret")
+        .expect("test step");
+    let client = reqwest::Client::new();
+    let get = |adjustment: &'static str| {
+        client
+            .get(format!("{}/v2/stocks/SPY/bars", f.url))
+            .query(&[
+                ("timeframe", "1Day"),
+                ("start", "2026-11-02"),
+                ("adjustment", adjustment),
+            ])
+            .header("APCA-API-KEY-ID", "PKADJUSTMENT")
+            .header("APCA-API-SECRET-KEY", "s3cret")
+            .send()
+    };
+    let ok = assert_ok!(get("split,dividend").await);
+    assert_eq!(ok.status(), 200);
+    let bad = assert_ok!(get("reverse").await);
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = assert_ok!(bad.json().await);
+    assert_eq!(body["code"], 40010001);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("adjustment"),
+        "{body}"
+    );
+}

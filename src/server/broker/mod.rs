@@ -276,7 +276,8 @@ pub trait Broker: Send + Sync {
     async fn asset(&self, symbol: &str) -> BrokerResult<Option<Asset>>;
     /// Every active US equity the broker lists.
     async fn assets(&self) -> BrokerResult<Vec<Asset>>;
-    /// Daily bars from `start` to `end` (both included), oldest first.
+    /// Daily bars from `start` to `end` (both included), oldest first,
+    /// adjusted for splits and dividends.
     async fn daily_bars(
         &self,
         symbol: &str,

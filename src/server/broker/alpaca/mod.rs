@@ -289,8 +289,11 @@ impl Broker for AlpacaBroker {
         let mut out = Vec::new();
         let mut page_token = None;
         loop {
+            // Split- and dividend-adjusted: a backtest over raw prices would
+            // see a 4-for-1 split as a 75% crash and miss every dividend.
             let req = bars::ListReqInit {
                 limit: Some(10_000),
+                adjustment: Some(bars::Adjustment::All),
                 feed: Some(apca::data::v2::Feed::IEX),
                 page_token: page_token.take(),
                 ..Default::default()

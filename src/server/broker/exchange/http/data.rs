@@ -129,6 +129,15 @@ fn bar_query(q: &HashMap<String, String>, now: DateTime<Utc>) -> Result<BarQuery
         }
     };
     let descending = matches!(q.get("sort").map(String::as_str), Some("desc"));
+    // Simulated history has no corporate actions, so every adjustment gives
+    // the same bars; an unknown one is refused as Alpaca refuses it.
+    if let Some(a) = q.get("adjustment")
+        && !a
+            .split(',')
+            .all(|p| matches!(p, "raw" | "split" | "dividend" | "spin-off" | "all"))
+    {
+        return Err(data_invalid(format!("invalid adjustment: {a}")));
+    }
     Ok(BarQuery {
         timeframe,
         start,
