@@ -4,7 +4,8 @@
 //
 // 1. Renames pkg/<name>.js and pkg/<name>.wasm to pkg/<name>.<hash>.{js,wasm}
 //    (one hash over both: the JS glue belongs to exactly one WASM) and
-//    pkg/<name>.css to pkg/<name>.<hash>.css, each hash the first 16 hex digits
+//    pkg/<name>.css to pkg/<name>.<hash>.css, and pkg/uplot.js (the charting
+//    library, from npm) to pkg/uplot.<hash>.js, each hash the first 16 hex digits
 //    of the SHA-256 of the content, and writes assets.json naming them. The
 //    server reads that manifest to link the files and to mark exactly those
 //    names `immutable` (src/server/assets.rs).
@@ -33,12 +34,15 @@ const digest = (...parts) => {
 const js = join(pkg, `${name}.js`);
 const wasm = join(pkg, `${name}.wasm`);
 const css = join(pkg, `${name}.css`);
+const charts = join(pkg, "uplot.js");
 const bundle = `${name}.${digest(js, wasm)}`;
 const stylesheet = `${name}.${digest(css)}.css`;
+const chart = `uplot.${digest(charts)}.js`;
 renameSync(js, join(pkg, `${bundle}.js`));
 renameSync(wasm, join(pkg, `${bundle}.wasm`));
 renameSync(css, join(pkg, stylesheet));
-writeFileSync(join(site, "assets.json"), JSON.stringify({ bundle, css: stylesheet }) + "\n");
+renameSync(charts, join(pkg, chart));
+writeFileSync(join(site, "assets.json"), JSON.stringify({ bundle, css: stylesheet, chart }) + "\n");
 
 const compressible = /\.(js|mjs|wasm|css|html|svg|json|txt|map)$/;
 const files = (dir) =>

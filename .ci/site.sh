@@ -60,9 +60,22 @@ optimise() {
     "$site.staging/pkg/$name.wasm" -o "$site.staging/pkg/$name.wasm"
 }
 
+# The browser's npm packages (uPlot, for the Backtest page's charts), from the
+# npm registry, pinned by .ci/web/package-lock.json; installed when missing.
+web_packages() {
+  local dir=.ci/web
+  if [ -f "$dir/node_modules/uplot/dist/uPlot.iife.min.js" ] &&
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return
+  fi
+  (cd "$dir" && npm ci --no-audit --no-fund --silent)
+}
+
 assets() {
   local staging="$site.staging"
-  cp style/main.css "$staging/pkg/$name.css"
+  # uPlot's own stylesheet goes first, so ours can restyle its legend.
+  cat .ci/web/node_modules/uplot/dist/uPlot.min.css style/main.css >"$staging/pkg/$name.css"
+  cp .ci/web/node_modules/uplot/dist/uPlot.iife.min.js "$staging/pkg/uplot.js"
   cp -R public/. "$staging/"
   # Content-hashed names and precompressed copies (brotli at its best for the
   # release bundle; a faster level for the 20 MB debug one).
@@ -83,6 +96,7 @@ server() {
 step "browser library (wasm32, $wasm_profile)" wasm_lib
 step "wasm-bindgen" bindgen
 if [ "$wasm_profile" = wasm-release ]; then step "wasm-opt -Oz" optimise; fi
+step "browser npm packages" web_packages
 step "stylesheet, public assets, hashed names, compression" assets
 if [ "$mode" = browser ] || [ "$mode" = browser-release ]; then
   echo "[site] built $site"

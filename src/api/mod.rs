@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backtest;
 pub mod billing;
 pub mod broker;
 pub mod catalog;

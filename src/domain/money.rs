@@ -18,14 +18,23 @@ pub fn dollars(d: Decimal) -> String {
     };
     let text = format!("{:.2}", rounded.abs());
     let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+    format!("{sign}${}.{cents}", group_digits(whole))
+}
+
+/// A count with thousands separators: `20,000`.
+pub fn grouped(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+fn group_digits(whole: &str) -> String {
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
     }
-    format!("{sign}${grouped}.{cents}")
+    grouped
 }
 
 #[cfg(test)]

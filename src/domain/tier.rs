@@ -83,9 +83,44 @@ pub struct Tier {
     pub max_symbols_per_plan: Option<u32>,
     pub cadences: Vec<Cadence>,
     pub recommendations: bool,
+    /// Strategy backtests (the MA crossover on the Backtest page). Every tier
+    /// can compare its own plans, within [`Tier::backtesting`].
     pub backtests: bool,
     pub ai_analyst: bool,
     pub api_access: bool,
+    /// How much backtesting the tier allows; left out of a configured tier
+    /// table, the built-in limits for its id apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest_limits: Option<BacktestLimits>,
+}
+
+/// How far a tier's backtests may go. Enforced on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BacktestLimits {
+    /// Years of history one backtest may cover.
+    pub years: u32,
+    /// Monte Carlo paths per run; 0 for none.
+    pub monte_carlo_paths: u32,
+    /// Fast/slow pairs per parameter sweep; 0 for none.
+    pub sweep_pairs: u32,
+}
+
+impl BacktestLimits {
+    /// The built-in limits: every tier compares its plans over five years or
+    /// more; robustness runs and sweeps grow with the tier.
+    pub fn default_for(id: TierId) -> Self {
+        let (years, monte_carlo_paths, sweep_pairs) = match id {
+            TierId::Free => (5, 0, 0),
+            TierId::Basic => (10, 500, 0),
+            TierId::Pro => (25, 5_000, 400),
+            TierId::Premium => (25, 20_000, 2_500),
+        };
+        BacktestLimits {
+            years,
+            monte_carlo_paths,
+            sweep_pairs,
+        }
+    }
 }
 
 impl Tier {
@@ -106,6 +141,7 @@ impl Tier {
                 backtests: false,
                 ai_analyst: false,
                 api_access: false,
+                backtest_limits: None,
             },
             Tier {
                 id: TierId::Basic,
@@ -119,6 +155,7 @@ impl Tier {
                 backtests: false,
                 ai_analyst: false,
                 api_access: false,
+                backtest_limits: None,
             },
             Tier {
                 id: TierId::Pro,
@@ -132,6 +169,7 @@ impl Tier {
                 backtests: true,
                 ai_analyst: false,
                 api_access: false,
+                backtest_limits: None,
             },
             Tier {
                 id: TierId::Premium,
@@ -145,8 +183,15 @@ impl Tier {
                 backtests: true,
                 ai_analyst: true,
                 api_access: true,
+                backtest_limits: None,
             },
         ]
+    }
+
+    /// The tier's backtest limits.
+    pub fn backtesting(&self) -> BacktestLimits {
+        self.backtest_limits
+            .unwrap_or_else(|| BacktestLimits::default_for(self.id))
     }
 
     /// "$9/mo", "$19.50/mo", or "Free".
@@ -187,12 +232,30 @@ impl Tier {
                 SHIPPED.recommendations,
                 "Strategy recommendations",
             ),
-            (self.backtests, SHIPPED.backtests, "Backtests"),
             (self.ai_analyst, SHIPPED.ai_analyst, "AI analyst rationale"),
             (self.api_access, SHIPPED.api_access, "API access"),
         ] {
             if on && shipped {
                 out.push(label.to_owned());
+            }
+        }
+        if SHIPPED.backtests {
+            let b = self.backtesting();
+            out.push(format!("Plan backtests over {} years", b.years));
+            if self.backtests {
+                out.push("Strategy backtests".to_owned());
+            }
+            if b.monte_carlo_paths > 0 {
+                out.push(format!(
+                    "Monte Carlo with up to {} paths",
+                    crate::domain::money::grouped(u64::from(b.monte_carlo_paths))
+                ));
+            }
+            if b.sweep_pairs > 0 {
+                out.push(format!(
+                    "Parameter sweeps of up to {} pairs",
+                    crate::domain::money::grouped(u64::from(b.sweep_pairs))
+                ));
             }
         }
         out
@@ -229,6 +292,8 @@ pub enum TierTableError {
     NegativePrice(TierId),
     #[error("tier {0}: a limit of 0 would allow nothing; leave it out for unlimited")]
     ZeroLimit(TierId),
+    #[error("tier {0}: backtest_limits.years must be at least 1")]
+    NoBacktestYears(TierId),
     #[error("tier {0}: allow at least one schedule cadence")]
     NoCadence(TierId),
     #[error("tier {0}: the name cannot be empty")]
@@ -276,6 +341,9 @@ impl TierTable {
             }
             if t.max_plans == Some(0) || t.max_symbols_per_plan == Some(0) {
                 return Err(TierTableError::ZeroLimit(t.id));
+            }
+            if t.backtesting().years == 0 {
+                return Err(TierTableError::NoBacktestYears(t.id));
             }
             if t.cadences.is_empty() {
                 return Err(TierTableError::NoCadence(t.id));

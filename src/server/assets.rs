@@ -27,6 +27,9 @@ pub struct Assets {
     pub bundle: String,
     /// The stylesheet (`dripfeed.<hash>.css`).
     pub css: String,
+    /// The charting library, uPlot from npm (`uplot.<hash>.js`), which only
+    /// the Backtest page loads.
+    pub chart: String,
     /// Whether the names carry content hashes (there was a manifest).
     #[serde(skip, default = "hashed")]
     pub hashed: bool,
@@ -43,6 +46,7 @@ impl Assets {
         Self {
             bundle: name.to_owned(),
             css: format!("{name}.css"),
+            chart: "uplot.js".to_owned(),
             hashed: false,
         }
     }
@@ -68,7 +72,7 @@ impl Assets {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
                 && !n.starts_with('.')
         };
-        if !plain(&assets.bundle) || !plain(&assets.css) {
+        if !plain(&assets.bundle) || !plain(&assets.css) || !plain(&assets.chart) {
             anyhow::bail!("{} names a file outside the bundle folder", path.display());
         }
         Ok(Arc::new(assets))
@@ -77,6 +81,11 @@ impl Assets {
     /// The stylesheet's URL.
     pub fn css_href(&self, pkg_dir: &str) -> String {
         format!("/{pkg_dir}/{}", self.css)
+    }
+
+    /// The charting library's URL.
+    pub fn chart_src(&self, pkg_dir: &str) -> String {
+        format!("/{pkg_dir}/{}", self.chart)
     }
 
     /// Whether `file` (a name in the bundle folder) is one of the hashed files.
@@ -89,6 +98,7 @@ impl Assets {
             .or_else(|| file.strip_suffix(".gz"))
             .unwrap_or(file);
         file == self.css
+            || file == self.chart
             || file
                 .strip_prefix(self.bundle.as_str())
                 .is_some_and(|ext| ext == ".js" || ext == ".wasm")
@@ -137,7 +147,7 @@ mod tests {
     #[test]
     fn the_manifest_names_the_bundle_and_only_those_names_are_kept_for_a_year() {
         let dir = site(Some(
-            r#"{"bundle":"dripfeed.0123456789abcdef","css":"dripfeed.fedcba9876543210.css"}"#,
+            r#"{"bundle":"dripfeed.0123456789abcdef","css":"dripfeed.fedcba9876543210.css","chart":"uplot.00112233aabbccdd.js"}"#,
         ));
         let a = Assets::load(dir.path(), "dripfeed").expect("reads");
         assert!(a.hashed);
@@ -147,6 +157,7 @@ mod tests {
             "dripfeed.0123456789abcdef.wasm",
             "dripfeed.0123456789abcdef.wasm.br",
             "dripfeed.fedcba9876543210.css.gz",
+            "uplot.00112233aabbccdd.js.br",
         ] {
             assert!(a.is_fingerprinted(kept), "{kept}");
         }
@@ -155,6 +166,7 @@ mod tests {
             "dripfeed.0123456789abcdef.json",
             "dripfeed.wasm",
             "other.css",
+            "uplot.js",
         ] {
             assert!(!a.is_fingerprinted(fresh), "{fresh}");
         }
@@ -176,6 +188,7 @@ mod tests {
             r#"{"bundle":"dripfeed.1"}"#,
             r#"{"bundle":"../../etc/passwd","css":"a.css"}"#,
             r#"{"bundle":"dripfeed.1","css":""}"#,
+            r#"{"bundle":"dripfeed.1","css":"a.css","chart":"../uplot.js"}"#,
         ] {
             let dir = site(Some(bad));
             assert!(Assets::load(dir.path(), "dripfeed").is_err(), "{bad}");

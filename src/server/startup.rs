@@ -192,8 +192,12 @@ pub fn app_state(
         .context("building the broker HTTP client")?;
     let billing =
         crate::server::billing::client::StripeClient::from_settings(&settings)?.map(Arc::new);
+    let chart_src = Assets::load(&settings.site_root, OUTPUT_NAME)?
+        .chart_src("pkg")
+        .into();
     let state = AppState {
         leptos_options,
+        chart_src,
         store,
         settings: Arc::new(settings),
         allowed_origin: AllowedOrigin(public.into()),
@@ -329,6 +333,9 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
         .route(alpaca_oauth::START, get(alpaca_oauth::start))
         .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
         .route("/plans/{id}/runs.csv", get(exports::plan_runs_csv))
+        .route("/backtest/report.json", get(exports::backtest_json))
+        .route("/backtest/report.html", get(exports::backtest_html))
+        .route("/backtest/export/{file}", get(exports::backtest_csv))
         .route(
             crate::server::auth::email_confirmation::CONFIRM_PATH,
             get(crate::server::auth::email_confirmation::confirm),

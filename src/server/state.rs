@@ -17,6 +17,9 @@ use std::sync::Arc;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Where the charting library (uPlot) is served, for the Backtest page.
+    #[from_ref(skip)]
+    pub chart_src: Arc<str>,
     pub store: Store,
     pub settings: Arc<Settings>,
     pub allowed_origin: AllowedOrigin,

@@ -9,6 +9,7 @@ use std::path::Path;
 
 const BUNDLE: &str = "dripfeed.0123456789abcdef";
 const CSS: &str = "dripfeed.fedcba9876543210.css";
+const CHART: &str = "uplot.00112233aabbccdd.js";
 
 /// A built site as `.ci/site.sh` leaves it: hashed names, a manifest, and
 /// brotli and gzip copies (their bytes tell which copy was sent).
@@ -17,7 +18,7 @@ fn built_site(root: &Path) {
     std::fs::create_dir_all(&pkg).expect("pkg folder");
     std::fs::write(
         root.join("assets.json"),
-        format!(r#"{{"bundle":"{BUNDLE}","css":"{CSS}"}}"#),
+        format!(r#"{{"bundle":"{BUNDLE}","css":"{CSS}","chart":"{CHART}"}}"#),
     )
     .expect("manifest");
     for (file, body) in [
@@ -26,6 +27,7 @@ fn built_site(root: &Path) {
         (format!("{BUNDLE}.wasm.gz"), "wasm: gzip"),
         (format!("{BUNDLE}.js"), "export default 1;"),
         (CSS.to_owned(), "body{}"),
+        (CHART.to_owned(), "var uPlot = 1;"),
         ("unhashed.js".to_owned(), "export default 2;"),
     ] {
         std::fs::write(pkg.join(file), body).expect("bundle file");

@@ -6,6 +6,7 @@ mod alpaca_contract;
 mod assets;
 mod auth;
 mod backtest_cli;
+mod backtests;
 mod billing;
 mod brokerage;
 mod cli;

@@ -21,6 +21,8 @@
 //!
 //! Cash, shares and fills are exact decimals.
 
+pub mod chart;
+pub mod compare;
 pub mod metrics;
 pub mod monte_carlo;
 pub mod plan;

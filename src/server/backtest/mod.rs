@@ -1,8 +1,12 @@
-//! Backtests on the server: bars from a CSV file (or, later, the broker),
-//! handed to the pure backtester (`domain::backtest`), and the command line.
+//! Backtests on the server: bars from a CSV file or the user's broker
+//! (cached in the database), handed to the pure backtester
+//! (`domain::backtest`); the command line and the Backtest page's use-case.
 
 pub mod cli;
 pub mod csv;
+pub mod export;
+pub mod history;
 pub mod monte_carlo;
 pub mod plan_cli;
+pub mod report;
 pub mod sweep;

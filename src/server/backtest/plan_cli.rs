@@ -3,10 +3,10 @@
 //! and a benchmark bought on the same days.
 
 use super::cli::{Args, FillArg, StrategyName, named, number, read_bars, rows};
-use crate::domain::backtest::Fill;
 use crate::domain::backtest::monte_carlo::MonteCarlo;
 use crate::domain::backtest::plan::{self, Bars, Outcome, PlanInput};
 use crate::domain::backtest::rolling::{self, Rolling};
+use crate::domain::backtest::{Fill, compare};
 use crate::domain::plan::Mode;
 use crate::domain::schedule::{Cadence, MonthDay, Schedule, TimeOfDay};
 use crate::domain::strategy::Bar;
@@ -47,7 +47,7 @@ pub fn cadence(every: &str) -> anyhow::Result<Cadence> {
             _ => anyhow::bail!("monthly runs fall on day 1 to 28, first or last, not {n:?}"),
         },
         _ => anyhow::bail!(
-            "--every {every:?} is not a schedule: use daily, weekly:mon, biweekly:mon, monthly:1, monthly:first or monthly:last"
+            "{every:?} is not a schedule: use daily, weekly:mon, biweekly:mon, monthly:1, monthly:first or monthly:last"
         ),
     })
 }
@@ -117,8 +117,8 @@ pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
         print_monte_carlo(&mc, args.json);
         return Ok(());
     }
-    let chosen = plan::dca(&input, &all, &mode, rf)?;
     if !args.compare {
+        let chosen = plan::dca(&input, &all, &mode, rf)?;
         if args.json {
             println!("{}", outcome_json(&chosen, true));
         } else {
@@ -126,28 +126,9 @@ pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let other = plan::dca(
-        &input,
-        &all,
-        if mode == Mode::Pure {
-            &smart
-        } else {
-            &Mode::Pure
-        },
-        rf,
-    )?;
-    let (pure, smart) = if mode == Mode::Pure {
-        (chosen, other)
-    } else {
-        (other, chosen)
-    };
-    let mut outcomes = vec![pure, smart, plan::lump_sum(&input, &all, rf)?];
-    if args.benchmark_csv.is_some() {
-        outcomes.push(plan::benchmark(&input, &all, &args.benchmark, rf)?);
-    }
-    let plan_index = usize::from(args.strategy == StrategyName::SmartDca);
-    let against = outcomes.len() - 1;
-    let headline = plan::headline(&outcomes[plan_index], &outcomes[against]);
+    let benchmark = args.benchmark_csv.as_ref().map(|_| args.benchmark.as_str());
+    let c = compare::compare(&input, &all, &mode, &smart, benchmark, rf)?;
+    let (headline, outcomes) = (c.headline, c.approaches);
     if args.json {
         println!(
             "{}",

@@ -14,6 +14,7 @@
 //! embeds it.
 
 pub mod audit;
+pub mod bars;
 pub mod billing;
 pub mod connections;
 pub mod engine;

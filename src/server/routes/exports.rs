@@ -1,10 +1,14 @@
-//! Downloads: a plan's runs as CSV. Signed-in owners only.
+//! Downloads: a plan's runs as CSV; a backtest's tables as CSV, its report as
+//! JSON and as one HTML file. Signed-in owners only.
 
+use crate::dto::backtest::BacktestQuery;
 use crate::error::AppError;
+use crate::server::auth::CurrentUser;
 use crate::server::auth::current_user;
+use crate::server::backtest::{export, report};
 use crate::server::plans;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -34,6 +38,101 @@ pub async fn plan_runs_csv(
                 headers.insert(header::CONTENT_DISPOSITION, v);
             }
             r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn signed_in(state: &AppState, session: &Session) -> Result<CurrentUser, Response> {
+    match current_user(state, session).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, "Sign in to download this.").into_response()),
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
+fn download(body: String, content_type: &'static str, filename: &str) -> Response {
+    let mut r = body.into_response();
+    let headers = r.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// `GET /backtest/{table}.csv?<the page's query>`: one of the report's tables.
+pub async fn backtest_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(file): Path<String>,
+    Query(q): Query<BacktestQuery>,
+) -> Response {
+    let user = match signed_in(&state, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(table) = file
+        .strip_suffix(".csv")
+        .filter(|t| export::TABLES.contains(t))
+    else {
+        return AppError::NotFound.into_response();
+    };
+    match report::run(&state, &user, &q).await {
+        Ok(r) => match export::csv(&r, table) {
+            Ok(csv) => download(
+                csv,
+                "text/csv; charset=utf-8",
+                &format!("backtest-{table}.csv"),
+            ),
+            Err(e) => AppError::from(e).into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /backtest/report.json?<query>`: the whole report.
+pub async fn backtest_json(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<BacktestQuery>,
+) -> Response {
+    let user = match signed_in(&state, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match report::run(&state, &user, &q).await {
+        Ok(r) => match serde_json::to_string_pretty(&r) {
+            Ok(json) => download(json, "application/json", "backtest.json"),
+            Err(e) => AppError::from(anyhow::Error::from(e)).into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /backtest/report.html?<query>`: a self-contained report to keep or
+/// print.
+pub async fn backtest_html(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<BacktestQuery>,
+) -> Response {
+    let user = match signed_in(&state, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match report::run(&state, &user, &q).await {
+        Ok(r) => {
+            let file = state
+                .settings
+                .site_root
+                .join(state.chart_src.trim_start_matches('/'));
+            let js = tokio::fs::read_to_string(&file).await.ok();
+            download(
+                export::html(&r, js.as_deref()),
+                "text/html; charset=utf-8",
+                "backtest-report.html",
+            )
         }
         Err(e) => e.into_response(),
     }

@@ -1,0 +1,99 @@
+//! The Backtest page's wire types: what it asks for (the page's query string,
+//! as typed) and the report it gets back.
+
+use crate::domain::backtest::chart::Chart;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A backtest request, as the page's form sends it (text, checked on the
+/// server). Either `plan` (one of the caller's plans) or ad-hoc `legs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BacktestQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<i64>,
+    /// Ad hoc: `SYMBOL:dollars` per run, comma separated (`VTI:100,BND:50`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub legs: String,
+    /// Ad hoc: daily, weekly, biweekly or monthly.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub every: String,
+    /// Ad hoc: pure or smart.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    /// `YYYY-MM-DD`; empty: five years (or the tier's limit) before `to`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    /// `YYYY-MM-DD`; empty: the last complete trading day.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to: String,
+    /// Empty: SPY.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub benchmark: String,
+    /// `next-open` (default) or `close`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fill: String,
+}
+
+impl BacktestQuery {
+    /// The query string that asks for this backtest again (exports, links).
+    pub fn to_query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One metric across the approaches, as shown (and its number, for exports).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub key: String,
+    pub label: String,
+    /// Per approach; "not defined" where the figure does not exist.
+    pub shown: Vec<String>,
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyRow {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub dollars: String,
+    pub quantity: String,
+    pub price: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub dollars: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestReport {
+    /// "Retirement (VTI $100, BND $50 weekly)".
+    pub title: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub benchmark: String,
+    /// "$1,234.56 ahead of SPY bought on the same days".
+    pub headline: String,
+    /// The bars are the demo exchange's simulated history, not the market's.
+    pub simulated: bool,
+    /// Approach names, in the order of every per-approach column.
+    pub approaches: Vec<String>,
+    /// Which approach is the plan as configured.
+    pub plan_index: usize,
+    pub metrics: Vec<MetricRow>,
+    /// The plan's own buys and skipped buys.
+    pub buys: Vec<BuyRow>,
+    pub skipped: Vec<SkippedRow>,
+    pub chart: Chart,
+    /// Month-end rows of the chart, for the table behind it.
+    pub month_ends: Vec<usize>,
+    /// The query that produced this report, for exports and sharing.
+    pub query: String,
+    /// What the caller's tier allows, for the form's hints.
+    pub max_years: u32,
+    /// The charting library's URL (loaded by the page when it draws).
+    pub chart_src: String,
+}

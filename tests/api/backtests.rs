@@ -1,0 +1,316 @@
+//! The Backtest page's server function and downloads: a user's own plan over
+//! the demo exchange's bars, beside the other DCA mode, a lump sum and SPY
+//! bought on the same days; who may ask, the tier's limits, bad input, and
+//! the bar cache (a second run asks the broker for nothing but its clock).
+
+use crate::helpers::{TestApp, browser_like_client, outcome, spawn_app_configured, weekly};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use claims::{assert_matches, assert_ok};
+use dripfeed::api::backtest::{BacktestQuery, BacktestReport, RunBacktest};
+use dripfeed::domain::calendar;
+use dripfeed::domain::tier::TierId;
+use dripfeed::error::AppError;
+use leptos::server_fn::ServerFn;
+
+/// Friday 2026-11-20, after the close in New York.
+const NOW: &str = "2026-11-20T21:30:00Z";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test step")
+        .with_timezone(&Utc)
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("test step")
+}
+
+async fn backtest(
+    app: &TestApp,
+    client: &reqwest::Client,
+    query: BacktestQuery,
+) -> Result<BacktestReport, AppError> {
+    outcome(
+        app.call_json_server_fn_as(client, RunBacktest::PATH, &RunBacktest { query })
+            .await,
+    )
+    .await
+    .map(|body| serde_json::from_str(&body).expect("JSON"))
+}
+
+async fn app_on(tier: TierId) -> TestApp {
+    let app = spawn_app_configured(true, move |s| s.default_tier = tier).await;
+    app.demo_exchange.set_clock(at(NOW), 0);
+    app
+}
+
+/// Mondays from `from` to `to`, each moved to the next trading day when the
+/// market is closed (the plan's own schedule rule).
+fn weekly_runs(from: NaiveDate, to: NaiveDate) -> usize {
+    from.iter_days()
+        .take_while(|day| *day <= to)
+        .filter(|day| day.weekday() == Weekday::Mon)
+        .filter(|day| calendar::next_trading_day_from(*day).date <= to)
+        .count()
+}
+
+fn two_years() -> BacktestQuery {
+    BacktestQuery {
+        from: "2024-01-01".into(),
+        to: "2025-12-31".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_plan_is_compared_with_spy_bought_on_the_same_days_and_a_second_run_is_served_from_the_cache()
+ {
+    let app = app_on(TierId::Pro).await;
+    let (client, connection) = app.user_with_demo("saver@example.com").await;
+    let plan = assert_ok!(
+        app.create_plan(&client, weekly(connection, &[("VTI", "100")]))
+            .await
+    );
+    let query = BacktestQuery {
+        plan: Some(plan),
+        ..two_years()
+    };
+    let r = assert_ok!(backtest(&app, &client, query.clone()).await);
+
+    assert_eq!(
+        r.approaches,
+        [
+            "Pure DCA",
+            "Smart DCA (20-day average)",
+            "Lump sum on day one",
+            "SPY bought on the same days"
+        ]
+    );
+    assert_eq!(r.plan_index, 0);
+    assert!(r.headline.starts_with("Pure DCA ended "), "{}", r.headline);
+    assert!(
+        r.headline.ends_with(" SPY bought on the same days"),
+        "{}",
+        r.headline
+    );
+    assert!(r.simulated, "the demo exchange's bars are simulated");
+    let runs = weekly_runs(d("2024-01-01"), d("2025-12-31"));
+    assert_eq!(r.buys.len(), runs);
+    assert!(
+        r.buys
+            .iter()
+            .all(|b| b.symbol == "VTI" && b.dollars == "$100.00")
+    );
+    // Every approach is paid the same money in total.
+    let contributed = r
+        .metrics
+        .iter()
+        .find(|m| m.key == "contributed")
+        .expect("a contributed row");
+    let total = 100.0 * runs as f64;
+    assert!(
+        contributed.values.iter().all(|v| *v == Some(total)),
+        "{contributed:?}"
+    );
+    // CAGR is defined only for the lump sum.
+    let cagr = r
+        .metrics
+        .iter()
+        .find(|m| m.key == "cagr_pct")
+        .expect("cagr");
+    assert_eq!(cagr.shown[0], "not defined");
+    assert!(cagr.values[2].is_some());
+    // The chart has every approach on one axis, ending on the last day.
+    assert_eq!(r.chart.values.len(), 4);
+    assert_eq!(r.chart.dates.last().copied(), Some(d("2025-12-31")));
+    assert_eq!(r.chart.contributed.last().copied().flatten(), Some(total));
+
+    let seen = app.demo_exchange.requests_seen();
+    let again = assert_ok!(backtest(&app, &client, query).await);
+    assert_eq!(again, r, "the same question gets the same answer");
+    assert_eq!(
+        app.demo_exchange.requests_seen(),
+        seen + 1,
+        "only the broker's clock is asked again; the bars come from the database"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM daily_bar_spans").await,
+        2,
+        "VTI and SPY"
+    );
+}
+
+#[tokio::test]
+async fn nobody_backtests_someone_elses_plan() {
+    let app = app_on(TierId::Pro).await;
+    let (owner, connection) = app.user_with_demo("owner@example.com").await;
+    let plan = assert_ok!(
+        app.create_plan(&owner, weekly(connection, &[("VTI", "100")]))
+            .await
+    );
+    let (other, _) = app.user_with_demo("other@example.com").await;
+    let query = BacktestQuery {
+        plan: Some(plan),
+        ..two_years()
+    };
+    assert_matches!(
+        backtest(&app, &other, query.clone()).await,
+        Err(AppError::NotFound)
+    );
+    let anonymous = browser_like_client(&app.address);
+    assert_matches!(
+        backtest(&app, &anonymous, query.clone()).await,
+        Err(AppError::Unauthenticated)
+    );
+    let csv = anonymous
+        .get(app.url(&format!(
+            "/backtest/export/buys.csv?{}",
+            query.to_query_string()
+        )))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(csv.status(), 401);
+}
+
+#[tokio::test]
+async fn the_tier_limits_how_many_years_a_backtest_covers() {
+    let app = app_on(TierId::Free).await;
+    let (client, _) = app.user_with_demo("free@example.com").await;
+    let ten_years = BacktestQuery {
+        legs: "VTI:100".into(),
+        from: "2015-11-02".into(),
+        to: "2025-10-31".into(),
+        ..Default::default()
+    };
+    let e = backtest(&app, &client, ten_years)
+        .await
+        .expect_err("over the limit");
+    assert_matches!(&e, AppError::Locked(m) if m.contains("5 years"), "{e:?}");
+
+    // Without dates: the last five years up to the newest complete day.
+    let r = assert_ok!(
+        backtest(
+            &app,
+            &client,
+            BacktestQuery {
+                legs: "VTI:100".into(),
+                ..Default::default()
+            }
+        )
+        .await
+    );
+    assert_eq!(r.to, d("2026-11-20"));
+    assert_eq!(r.from, d("2021-11-20"));
+    assert_eq!(r.max_years, 5);
+}
+
+#[tokio::test]
+async fn bad_input_is_named_field_by_field_and_nothing_is_fetched() {
+    let app = app_on(TierId::Pro).await;
+    let (client, _) = app.user_with_demo("typo@example.com").await;
+    let seen = app.demo_exchange.requests_seen();
+    let e = backtest(
+        &app,
+        &client,
+        BacktestQuery {
+            legs: "VTI100, $$:5".into(),
+            every: "fortnightly".into(),
+            from: "2024-13-01".into(),
+            fill: "whenever".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect_err("refused");
+    let AppError::Invalid(fields) = e else {
+        panic!("expected field errors, got {e:?}");
+    };
+    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert!(named.contains(&"legs"), "{fields:?}");
+    assert!(named.contains(&"every"), "{fields:?}");
+    assert_eq!(app.demo_exchange.requests_seen(), seen);
+
+    let e = backtest(
+        &app,
+        &client,
+        BacktestQuery {
+            legs: "VTI:100".into(),
+            from: "2024-13-01".into(),
+            fill: "whenever".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect_err("refused");
+    let AppError::Invalid(fields) = e else {
+        panic!("expected field errors, got {e:?}");
+    };
+    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["from", "fill"], "{fields:?}");
+
+    let after_the_newest = BacktestQuery {
+        legs: "VTI:100".into(),
+        to: "2026-11-23".into(),
+        ..Default::default()
+    };
+    let e = backtest(&app, &client, after_the_newest)
+        .await
+        .expect_err("refused");
+    assert_matches!(&e, AppError::Invalid(f) if f[0].field == "to" && f[0].message.contains("2026-11-20"));
+}
+
+#[tokio::test]
+async fn the_downloads_carry_the_same_figures_as_the_page() {
+    let app = app_on(TierId::Pro).await;
+    let (client, _) = app.user_with_demo("exports@example.com").await;
+    let query = BacktestQuery {
+        legs: "VTI:60,BND:40".into(),
+        mode: "smart".into(),
+        ..two_years()
+    };
+    let r = assert_ok!(backtest(&app, &client, query.clone()).await);
+    assert_eq!(r.plan_index, 1, "a smart plan is the smart DCA column");
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.expect("request") }
+    };
+    let q = query.to_query_string();
+
+    let buys = get(app.url(&format!("/backtest/export/buys.csv?{q}"))).await;
+    assert_eq!(buys.status(), 200);
+    assert_eq!(buys.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = buys.text().await.expect("body");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("date,symbol,dollars,quantity,price"));
+    assert_eq!(lines.count(), r.buys.len());
+
+    let skipped = get(app.url(&format!("/backtest/export/skipped.csv?{q}")))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(skipped.lines().count(), r.skipped.len() + 1);
+
+    let json: BacktestReport = get(app.url(&format!("/backtest/report.json?{q}")))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(json, r);
+
+    let html = get(app.url(&format!("/backtest/report.html?{q}")))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains(&r.headline.replace('&', "&amp;")),
+        "the headline"
+    );
+    assert!(html.contains("Not investment advice."));
+
+    let unknown = get(app.url(&format!("/backtest/export/secrets.csv?{q}"))).await;
+    assert_eq!(unknown.status(), 404);
+}
