@@ -3,8 +3,8 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, BillingPage, BillingSuccessPage, BrokeragePage,
-    DashboardPage, HistoryPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, BacktestPage, BillingPage, BillingSuccessPage,
+    BrokeragePage, DashboardPage, HistoryPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage,
     NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage, PricingPage,
     SecurityPage, SettingsPage, SignUpPage, TermsPage,
 };
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("dashboard") view=DashboardPage />
                     <Route path=StaticSegment("plans") view=PlansPage />
                     <Route path=StaticSegment("history") view=HistoryPage />
+                    <Route path=StaticSegment("backtest") view=BacktestPage />
                     <Route path=StaticSegment("notifications") view=NotificationsPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />

@@ -23,6 +23,9 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+#[cfg(feature = "hydrate")]
+pub mod browser;
+
 /// Entry point of the WASM bundle: hydrates the server-rendered page, then marks
 /// `<body data-hydrated>` so tests (and people) can tell the app is interactive.
 #[cfg(feature = "hydrate")]

@@ -16,6 +16,8 @@ const SIGNED_IN_PAGES = [
   "/plans",
   "/plans/new",
   "/history",
+  "/backtest",
+  "/backtest?legs=VTI:60,BND:40&mode=smart&from=2024-01-01&to=2025-12-31",
   "/notifications",
   "/billing",
 ];

@@ -239,9 +239,9 @@ impl Tier {
                 out.push(label.to_owned());
             }
         }
+        let b = self.backtesting();
+        out.push(format!("Plan backtests over up to {} years", b.years));
         if SHIPPED.backtests {
-            let b = self.backtesting();
-            out.push(format!("Plan backtests over {} years", b.years));
             if self.backtests {
                 out.push("Strategy backtests".to_owned());
             }
@@ -429,7 +429,7 @@ mod tests {
                 SHIPPED.recommendations,
                 "Strategy recommendations",
             ),
-            (premium.backtests, SHIPPED.backtests, "Backtests"),
+            (premium.backtests, SHIPPED.backtests, "Strategy backtests"),
             (
                 premium.ai_analyst,
                 SHIPPED.ai_analyst,
@@ -448,6 +448,29 @@ mod tests {
                 "Free never lists {label}"
             );
         }
+    }
+
+    #[test]
+    fn every_tier_backtests_its_plans_and_the_years_grow_with_the_tier() {
+        let tiers = Tier::defaults();
+        let years: Vec<u32> = tiers.iter().map(|t| t.backtesting().years).collect();
+        assert_eq!(years, [5, 10, 25, 25]);
+        assert!(
+            tiers[0]
+                .features()
+                .contains(&"Plan backtests over up to 5 years".to_owned())
+        );
+        // A configured table may set its own limits; zero years is refused.
+        let mut t = Tier::defaults();
+        t[1].backtest_limits = Some(BacktestLimits {
+            years: 0,
+            monte_carlo_paths: 0,
+            sweep_pairs: 0,
+        });
+        assert_eq!(
+            TierTable::new(t),
+            Err(TierTableError::NoBacktestYears(TierId::Basic))
+        );
     }
 
     #[test]

@@ -85,6 +85,7 @@ fn NavLinks(me: Option<Me>, open: RwSignal<bool>) -> impl IntoView {
             </li>
             <li>
                 <A href="/history">"History"</A>
+                <A href="/backtest">"Backtest"</A>
             </li>
             <li>
                 <A href="/brokerage">"Brokerage"</A>

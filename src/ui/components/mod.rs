@@ -1,6 +1,7 @@
 //! Reusable, prop-driven view pieces.
 
 pub mod action_errors;
+pub mod chart;
 pub mod field;
 pub mod format;
 pub mod getting_started;

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth;
+mod backtest;
 mod billing;
 mod brokerage;
 mod dashboard;
@@ -20,6 +21,7 @@ mod terms;
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
 pub use auth::{LogInPage, SignUpPage};
+pub use backtest::BacktestPage;
 pub use billing::{BillingPage, BillingSuccessPage};
 pub use brokerage::BrokeragePage;
 pub use dashboard::DashboardPage;

@@ -303,9 +303,13 @@ fn PlanHistory(
             <div><dt>"Account"</dt><dd>{p.connection_label.clone().unwrap_or_else(|| "No connection".into())}</dd></div>
         </dl>
         <p class="hint" data-testid="catch-up">{p.catch_up.clone()}</p>
-        {(p.status != "ended").then(|| view! {
-            <p><A href=format!("/plans/{}/edit", p.id) attr:class="button">"Edit plan"</A></p>
-        })}
+        <p class="actions">
+            {(p.status != "ended").then(|| view! {
+                <A href=format!("/plans/{}/edit", p.id) attr:class="button">"Edit plan"</A>
+            })}
+            " "
+            <A href=format!("/backtest?plan={}", p.id) attr:class="button" attr:data-testid="backtest-plan">"Backtest"</A>
+        </p>
         <PlanControls p=p.clone() pause resume stop />
         <h2>"Runs"</h2>
         <p><a href=format!("/plans/{}/runs.csv", p.id) rel="external" download data-testid="csv">"Download the runs as CSV"</a></p>

@@ -1,0 +1,71 @@
+import { expect, test } from "./fixtures/test";
+import { AuthPages } from "./fixtures/auth_page";
+import { BrokeragePages } from "./fixtures/brokerage_page";
+import { PlanPages } from "./fixtures/plan_wizard_page";
+
+const password = "violet tractor harbour 42";
+
+test("open a plan, press Backtest, see it against SPY bought on the same days", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`backtest-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("backtest-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  const plans = new PlanPages(page);
+  await plans.startWizard();
+  await plans.chooseAccount("Demo paper account");
+  await plans.addSymbol("vti", "VTI", "100");
+  await plans.next("Next: schedule");
+  await plans.next("Next: strategy");
+  await page.getByLabel("Name").fill("Weekly VTI");
+  await plans.next("Review");
+  await page.getByTestId("create-plan").click();
+  await expect(page).toHaveURL(/\/plans\/\d+$/);
+
+  await page.getByTestId("backtest-plan").click();
+  await expect(page).toHaveURL(/\/backtest\?plan=\d+$/);
+  await expect(page.getByTestId("report-title")).toContainText("Weekly VTI");
+  await expect(page.getByTestId("headline")).toContainText(/ended \$[\d,.]+ (ahead of|behind) SPY bought on the same days/);
+  // The last five years, up to the demo exchange's newest complete day.
+  await expect(page.getByText("2021-11-19 to 2026-11-19, benchmark SPY")).toBeVisible();
+
+  // uPlot draws each chart on a canvas, with the figures in a table behind it.
+  const value = page.getByTestId("value-chart");
+  await expect(value.locator("canvas")).toHaveCount(1);
+  await expect(value.locator(".u-legend")).toContainText("SPY bought on the same days");
+  await value.getByText("the figures as a table").click();
+  await expect(value.locator("details").getByRole("row")).toHaveCount(61 + 1);
+  await expect(page.getByTestId("drawdown-chart").locator("canvas")).toHaveCount(1);
+
+  const metrics = page.getByTestId("metrics");
+  await expect(metrics.getByRole("columnheader")).toHaveText([
+    "Metric",
+    "Pure DCA (your plan)",
+    "Smart DCA (20-day average)",
+    "Lump sum on day one",
+    "SPY bought on the same days",
+  ]);
+  await expect(metrics.locator('[data-metric="cagr_pct"] td').first()).toHaveText("not defined");
+
+  // Another question is one form away, and its answer is a shareable link.
+  await page.goto("/backtest");
+  await page.getByLabel("Symbols and dollars per run").fill("VTI:60, BND:40");
+  await page.getByLabel("Strategy").selectOption("smart");
+  await page.getByLabel("From").fill("2024-01-01");
+  await page.getByLabel("To").fill("2025-12-31");
+  await page.getByTestId("run-backtest").click();
+  await expect(page).toHaveURL(/legs=VTI%3A60%2C\+BND%3A40/);
+  await expect(page.getByTestId("headline")).toContainText("Smart DCA (20-day average) ended");
+  await expect(page.getByTestId("downloads").getByRole("link")).toHaveCount(6);
+
+  const csv = await page.request.get(
+    (await page.getByRole("link", { name: "The buys table as CSV" }).getAttribute("href")) ?? "",
+  );
+  expect(csv.ok()).toBeTruthy();
+  expect((await csv.text()).split("\n")[0]).toBe("date,symbol,dollars,quantity,price");
+
+  await page.goto("/backtest?legs=VTI:100&from=2024-13-01");
+  await expect(page.getByRole("alert")).toContainText("2024-13-01 is not a date");
+});
