@@ -54,6 +54,14 @@ fn weekly_runs(from: NaiveDate, to: NaiveDate) -> usize {
         .count()
 }
 
+/// The form fields an error names, in order.
+fn fields_of(e: AppError) -> Vec<String> {
+    match e {
+        AppError::Invalid(fields) => fields.into_iter().map(|f| f.field).collect(),
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
 fn two_years() -> BacktestQuery {
     BacktestQuery {
         from: "2024-01-01".into(),
@@ -223,12 +231,9 @@ async fn bad_input_is_named_field_by_field_and_nothing_is_fetched() {
     )
     .await
     .expect_err("refused");
-    let AppError::Invalid(fields) = e else {
-        panic!("expected field errors, got {e:?}");
-    };
-    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-    assert!(named.contains(&"legs"), "{fields:?}");
-    assert!(named.contains(&"every"), "{fields:?}");
+    let named = fields_of(e);
+    assert!(named.contains(&"legs".to_owned()), "{named:?}");
+    assert!(named.contains(&"every".to_owned()), "{named:?}");
     assert_eq!(app.demo_exchange.requests_seen(), seen);
 
     let e = backtest(
@@ -243,11 +248,7 @@ async fn bad_input_is_named_field_by_field_and_nothing_is_fetched() {
     )
     .await
     .expect_err("refused");
-    let AppError::Invalid(fields) = e else {
-        panic!("expected field errors, got {e:?}");
-    };
-    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-    assert_eq!(named, ["from", "fill"], "{fields:?}");
+    assert_eq!(fields_of(e), ["from", "fill"]);
 
     let after_the_newest = BacktestQuery {
         legs: "VTI:100".into(),

@@ -61,34 +61,40 @@ fn download(body: String, content_type: &'static str, filename: &str) -> Respons
     r
 }
 
-/// `GET /backtest/{table}.csv?<the page's query>`: one of the report's tables.
+/// The backtest `q` asks for, for whoever is signed in on `session`, or the
+/// response that says why not.
+async fn backtest_for(
+    state: &AppState,
+    session: &Session,
+    q: &BacktestQuery,
+) -> Result<crate::dto::backtest::BacktestReport, Response> {
+    let user = signed_in(state, session).await?;
+    report::run(state, &user, q)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+/// `GET /backtest/export/{table}.csv?<the page's query>`: one of the
+/// report's tables.
 pub async fn backtest_csv(
     State(state): State<AppState>,
     session: Session,
     Path(file): Path<String>,
     Query(q): Query<BacktestQuery>,
-) -> Response {
-    let user = match signed_in(&state, &session).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
     let Some(table) = file
         .strip_suffix(".csv")
         .filter(|t| export::TABLES.contains(t))
     else {
-        return AppError::NotFound.into_response();
+        return Err(AppError::NotFound.into_response());
     };
-    match report::run(&state, &user, &q).await {
-        Ok(r) => match export::csv(&r, table) {
-            Ok(csv) => download(
-                csv,
-                "text/csv; charset=utf-8",
-                &format!("backtest-{table}.csv"),
-            ),
-            Err(e) => AppError::from(e).into_response(),
-        },
-        Err(e) => e.into_response(),
-    }
+    let r = backtest_for(&state, &session, &q).await?;
+    let csv = export::csv(&r, table).map_err(|e| AppError::from(e).into_response())?;
+    Ok(download(
+        csv,
+        "text/csv; charset=utf-8",
+        &format!("backtest-{table}.csv"),
+    ))
 }
 
 /// `GET /backtest/report.json?<query>`: the whole report.
@@ -96,18 +102,11 @@ pub async fn backtest_json(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<BacktestQuery>,
-) -> Response {
-    let user = match signed_in(&state, &session).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match report::run(&state, &user, &q).await {
-        Ok(r) => match serde_json::to_string_pretty(&r) {
-            Ok(json) => download(json, "application/json", "backtest.json"),
-            Err(e) => AppError::from(anyhow::Error::from(e)).into_response(),
-        },
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, Response> {
+    let r = backtest_for(&state, &session, &q).await?;
+    let json = serde_json::to_string_pretty(&r)
+        .map_err(|e| AppError::from(anyhow::Error::from(e)).into_response())?;
+    Ok(download(json, "application/json", "backtest.json"))
 }
 
 /// `GET /backtest/report.html?<query>`: a self-contained report to keep or
@@ -116,24 +115,16 @@ pub async fn backtest_html(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<BacktestQuery>,
-) -> Response {
-    let user = match signed_in(&state, &session).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match report::run(&state, &user, &q).await {
-        Ok(r) => {
-            let file = state
-                .settings
-                .site_root
-                .join(state.chart_src.trim_start_matches('/'));
-            let js = tokio::fs::read_to_string(&file).await.ok();
-            download(
-                export::html(&r, js.as_deref()),
-                "text/html; charset=utf-8",
-                "backtest-report.html",
-            )
-        }
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, Response> {
+    let r = backtest_for(&state, &session, &q).await?;
+    let file = state
+        .settings
+        .site_root
+        .join(state.chart_src.trim_start_matches('/'));
+    let js = tokio::fs::read_to_string(&file).await.ok();
+    Ok(download(
+        export::html(&r, js.as_deref()),
+        "text/html; charset=utf-8",
+        "backtest-report.html",
+    ))
 }
