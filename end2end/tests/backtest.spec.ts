@@ -69,3 +69,35 @@ test("open a plan, press Backtest, see it against SPY bought on the same days", 
   await page.goto("/backtest?legs=VTI:100&from=2024-13-01");
   await expect(page.getByRole("alert")).toContainText("2024-13-01 is not a date");
 });
+
+test("a Monte Carlo shows its progress and can be cancelled; rolling starts say how often each approach won", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`robust-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("robust-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  await page.goto("/backtest?legs=VTI:100&from=2024-01-01&to=2025-12-31");
+  await page.locator("body[data-hydrated]").waitFor();
+  const mc = page.getByTestId("monte-carlo");
+  const progress = page.getByTestId("monte-carlo-progress");
+  await mc.getByLabel(/^Paths/).fill("300");
+  await page.getByTestId("run-monte-carlo").click();
+  await expect(progress).toContainText("300 of 300 paths");
+  await expect(page.getByTestId("monte-carlo-summary")).toContainText("300 paths, $10,500.00 paid in");
+  await expect(page.getByTestId("monte-carlo-below")).toContainText("% of paths ended below the amount paid in.");
+
+  // A long run stops between slices when asked.
+  await mc.getByLabel(/^Paths/).fill("20000");
+  await page.getByTestId("run-monte-carlo").click();
+  await page.getByTestId("cancel-monte-carlo").click();
+  await expect(progress).toContainText("(cancelled)");
+  await expect(progress).not.toContainText("20000 of 20000");
+  await expect(page.getByTestId("run-monte-carlo")).toBeEnabled();
+
+  await page.getByTestId("run-rolling").click();
+  await expect(page.getByTestId("rolling-wins").getByRole("row")).toHaveCount(4);
+  await expect(page.getByTestId("rolling-leads")).toContainText("Median");
+  await expect(page.getByTestId("rolling-chart").locator("canvas")).toHaveCount(1);
+});

@@ -94,6 +94,26 @@ pub struct BacktestReport {
     pub query: String,
     /// What the caller's tier allows, for the form's hints.
     pub max_years: u32,
+    /// Monte Carlo paths the caller's tier allows (0: none).
+    pub max_monte_carlo_paths: u32,
     /// The charting library's URL (loaded by the page when it draws).
     pub chart_src: String,
 }
+
+/// The most paths one Monte Carlo slice runs (the page asks slice by slice).
+pub const MONTE_CARLO_SLICE: u32 = 250;
+
+/// One slice of a Monte Carlo: paths `first` to `first + count - 1` of the
+/// run seeded `seed`. Path i is seeded on its own stream, so slices add up to
+/// exactly the answer of one long run, whatever their size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonteCarloChunk {
+    pub seed: u64,
+    pub first: u32,
+    pub count: u32,
+    /// Trading days per resampled block.
+    pub block_days: u32,
+}
+
+/// Each path's final value and what it was paid in, in path order.
+pub type PathResults = Vec<(rust_decimal::Decimal, rust_decimal::Decimal)>;

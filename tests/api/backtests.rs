@@ -6,7 +6,12 @@
 use crate::helpers::{TestApp, browser_like_client, outcome, spawn_app_configured, weekly};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use claims::{assert_matches, assert_ok};
-use dripfeed::api::backtest::{BacktestQuery, BacktestReport, RunBacktest};
+use dripfeed::api::backtest::{
+    BacktestQuery, BacktestReport, MonteCarloChunk, MonteCarloSlice, PathResults, RollingStarts,
+    RunBacktest,
+};
+use dripfeed::domain::backtest::monte_carlo::summarize;
+use dripfeed::domain::backtest::rolling::Rolling;
 use dripfeed::domain::calendar;
 use dripfeed::domain::tier::TierId;
 use dripfeed::error::AppError;
@@ -314,4 +319,125 @@ async fn the_downloads_carry_the_same_figures_as_the_page() {
 
     let unknown = get(app.url(&format!("/backtest/export/secrets.csv?{q}"))).await;
     assert_eq!(unknown.status(), 404);
+}
+
+async fn slice(
+    app: &TestApp,
+    client: &reqwest::Client,
+    query: &BacktestQuery,
+    seed: u64,
+    first: u32,
+    count: u32,
+) -> Result<PathResults, AppError> {
+    let args = MonteCarloSlice {
+        query: query.clone(),
+        slice: MonteCarloChunk {
+            seed,
+            first,
+            count,
+            block_days: 20,
+        },
+    };
+    outcome(
+        app.call_json_server_fn_as(client, MonteCarloSlice::PATH, &args)
+            .await,
+    )
+    .await
+    .map(|body| serde_json::from_str(&body).expect("JSON"))
+}
+
+#[tokio::test]
+async fn a_monte_carlo_in_slices_is_the_same_run_whatever_the_slices() {
+    let app = app_on(TierId::Pro).await;
+    let (client, _) = app.user_with_demo("paths@example.com").await;
+    let query = BacktestQuery {
+        legs: "VTI:100".into(),
+        ..two_years()
+    };
+    let whole = assert_ok!(slice(&app, &client, &query, 7, 0, 120).await);
+    let mut parts = assert_ok!(slice(&app, &client, &query, 7, 0, 50).await);
+    parts.extend(assert_ok!(slice(&app, &client, &query, 7, 50, 70).await));
+    assert_eq!(parts, whole);
+    // Every path pays in the plan's contributions; the outcomes vary.
+    let paid = whole[0].1;
+    assert!(whole.iter().all(|(_, c)| *c == paid));
+    assert!(whole.iter().any(|(f, _)| *f != whole[0].0));
+    let m = summarize(&whole, 20, 7).expect("a summary");
+    assert!(m.final_value.windows(2).all(|w| w[0] <= w[1]), "{m:?}");
+    // Another seed, other paths.
+    let other = assert_ok!(slice(&app, &client, &query, 8, 0, 120).await);
+    assert_ne!(other, whole);
+}
+
+#[tokio::test]
+async fn the_tier_caps_monte_carlo_paths_on_every_slice() {
+    let query = BacktestQuery {
+        legs: "VTI:100".into(),
+        ..two_years()
+    };
+    let free = app_on(TierId::Free).await;
+    let (client, _) = free.user_with_demo("nopaths@example.com").await;
+    let e = slice(&free, &client, &query, 1, 0, 10)
+        .await
+        .expect_err("locked");
+    assert_matches!(&e, AppError::Locked(m) if m.contains("Basic"), "{e:?}");
+
+    let basic = app_on(TierId::Basic).await;
+    let (client, _) = basic.user_with_demo("fewpaths@example.com").await;
+    let e = slice(&basic, &client, &query, 1, 400, 200)
+        .await
+        .expect_err("beyond 500 paths");
+    assert_matches!(&e, AppError::Locked(m) if m.contains("500"), "{e:?}");
+    let e = slice(&basic, &client, &query, 1, 0, 251)
+        .await
+        .expect_err("too big a slice");
+    assert_eq!(fields_of(e), ["paths"]);
+    assert_ok!(slice(&basic, &client, &query, 1, 450, 50).await);
+}
+
+#[tokio::test]
+async fn rolling_starts_compare_every_month_of_the_range() {
+    let app = app_on(TierId::Pro).await;
+    let (client, _) = app.user_with_demo("rolling@example.com").await;
+    let query = BacktestQuery {
+        legs: "VTI:100".into(),
+        ..two_years()
+    };
+    let ask = |query: BacktestQuery, step: u32| {
+        let (app, client) = (&app, &client);
+        async move {
+            outcome(
+                app.call_json_server_fn_as(
+                    client,
+                    RollingStarts::PATH,
+                    &RollingStarts { query, step },
+                )
+                .await,
+            )
+            .await
+            .map(|body| serde_json::from_str::<Rolling>(&body).expect("JSON"))
+        }
+    };
+    let r = assert_ok!(ask(query.clone(), 21).await);
+    // Trading days from the start up to a year before the end, every 21st.
+    let days = calendar::trading_days(d("2024-01-01"), d("2024-12-31")).count();
+    assert_eq!(r.starts.len(), days.div_ceil(21));
+    assert_eq!(r.leads.len(), r.starts.len());
+    assert_eq!(
+        r.wins.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        [
+            "Pure DCA",
+            "Lump sum on day one",
+            "SPY bought on the same days"
+        ]
+    );
+    let shares: f64 = r.wins.iter().map(|w| w.1).sum();
+    assert!(shares >= 100.0 - 1e-9, "every start has a winner: {shares}");
+
+    let short = BacktestQuery {
+        from: "2025-06-02".into(),
+        ..query
+    };
+    let e = ask(short, 21).await.expect_err("under a year");
+    assert_eq!(fields_of(e), ["from"]);
 }

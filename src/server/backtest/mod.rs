@@ -9,4 +9,5 @@ pub mod history;
 pub mod monte_carlo;
 pub mod plan_cli;
 pub mod report;
+pub mod robustness;
 pub mod sweep;

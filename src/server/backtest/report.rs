@@ -12,7 +12,7 @@ use crate::domain::backtest::plan::{Bars, PlanError, PlanInput, PlanMetrics};
 use crate::domain::money::dollars;
 use crate::domain::plan::{Mode, Symbol, parse_amount};
 use crate::domain::schedule::{Cadence, Schedule, TimeOfDay};
-use crate::domain::tier::Tier;
+use crate::domain::tier::{BacktestLimits, Tier};
 use crate::dto::backtest::{BacktestQuery, BacktestReport, BuyRow, MetricRow, SkippedRow};
 use crate::error::{AppError, FieldError};
 use crate::server::auth::CurrentUser;
@@ -190,7 +190,7 @@ fn history_error(e: HistoryError) -> AppError {
     }
 }
 
-fn plan_error(e: PlanError) -> AppError {
+pub fn plan_error(e: PlanError) -> AppError {
     match e {
         PlanError::NoBars(symbol) => AppError::invalid(
             "legs",
@@ -204,13 +204,42 @@ fn plan_error(e: PlanError) -> AppError {
     }
 }
 
-/// Runs the backtest `q` asks for, for `user`.
-#[tracing::instrument(skip_all, fields(user_id = user.id))]
-pub async fn run(
+/// A backtest's question, checked, with its bars fetched: what the
+/// comparison, the Monte Carlo and the rolling starts all run on.
+pub struct Prepared {
+    pub title: String,
+    pub legs: Vec<(String, Decimal)>,
+    pub schedule: Schedule,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub fill: Fill,
+    /// The plan's own mode, and the smart DCA a pure plan is compared with.
+    pub mode: Mode,
+    pub smart: Mode,
+    pub benchmark: String,
+    pub bars: Bars,
+    pub simulated: bool,
+    pub tier: Tier,
+}
+
+impl Prepared {
+    pub fn input(&self) -> PlanInput<'_> {
+        PlanInput {
+            legs: &self.legs,
+            schedule: &self.schedule,
+            from: self.from,
+            to: self.to,
+            fill: self.fill,
+        }
+    }
+}
+
+/// Checks `q` for `user` (their plan, their tier's limits) and fetches its bars.
+pub async fn prepare(
     state: &AppState,
     user: &CurrentUser,
     q: &BacktestQuery,
-) -> Result<BacktestReport, AppError> {
+) -> Result<Prepared, AppError> {
     let tier = crate::server::billing::tier_of(state, user.id).await?;
     let limits = tier.backtesting();
     let subject = subject(state, user, q, &tier).await?;
@@ -320,22 +349,6 @@ pub async fn run(
         },
         m => m,
     };
-    let legs = subject.legs.clone();
-    let (mode, bench) = (subject.mode, benchmark.clone());
-    let comparison = tokio::task::spawn_blocking(move || {
-        let input = PlanInput {
-            legs: &legs,
-            schedule: &schedule,
-            from,
-            to,
-            fill,
-        };
-        compare(&input, &bars, &mode, &smart, Some(&bench), 0.0)
-    })
-    .await
-    .map_err(|e| AppError::from(anyhow::Error::from(e)))?
-    .map_err(plan_error)?;
-
     let cadence_word = match subject.cadence {
         Cadence::Daily => "daily",
         Cadence::Weekly { .. } => "weekly",
@@ -343,18 +356,65 @@ pub async fn run(
         Cadence::Monthly { .. } => "monthly",
         Cadence::Custom { .. } => "on a custom schedule",
     };
-    let simulated = source.is_simulated(state.exchange_url.as_str());
-    Ok(report(
-        &comparison,
-        format!("{} ({cadence_word})", subject.title),
+    Ok(Prepared {
+        title: format!("{} ({cadence_word})", subject.title),
+        legs: subject.legs,
+        schedule,
         from,
         to,
+        fill,
+        mode: subject.mode,
+        smart,
         benchmark,
-        simulated,
+        bars,
+        simulated: source.is_simulated(state.exchange_url.as_str()),
+        tier,
+    })
+}
+
+/// Runs the backtest `q` asks for, for `user`.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn run(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &BacktestQuery,
+) -> Result<BacktestReport, AppError> {
+    let p = prepare(state, user, q).await?;
+    let comparison = blocking(move || {
+        compare(
+            &p.input(),
+            &p.bars,
+            &p.mode,
+            &p.smart,
+            Some(&p.benchmark),
+            0.0,
+        )
+        .map(|c| (c, p))
+    })
+    .await?;
+    let (comparison, p) = comparison;
+    let limits = p.tier.backtesting();
+    Ok(report(
+        &comparison,
+        p.title,
+        p.from,
+        p.to,
+        p.benchmark,
+        p.simulated,
         q,
-        limits.years,
+        limits,
         state.chart_src.to_string(),
     ))
+}
+
+/// Runs CPU-bound backtest work off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PlanError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::from(anyhow::Error::from(e)))?
+        .map_err(plan_error)
 }
 
 /// Labels and formats of the plan metrics, in table order.
@@ -414,7 +474,7 @@ fn report(
     benchmark: String,
     simulated: bool,
     q: &BacktestQuery,
-    max_years: u32,
+    limits: BacktestLimits,
     chart_src: String,
 ) -> BacktestReport {
     let named: Vec<Vec<(&'static str, Option<f64>)>> =
@@ -485,7 +545,8 @@ fn report(
         chart,
         month_ends,
         query: q.to_query_string(),
-        max_years,
+        max_years: limits.years,
+        max_monte_carlo_paths: limits.monte_carlo_paths,
         chart_src,
     }
 }

@@ -7,6 +7,7 @@ use crate::api::backtest::{BacktestQuery, BacktestReport, run_backtest};
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
 use crate::ui::error_template::ErrorNotice;
+use crate::ui::pages::robustness::{MonteCarloPanel, RollingPanel};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -39,6 +40,7 @@ fn query_of(m: &leptos_router::params::ParamsMap) -> BacktestQuery {
 pub fn BacktestPage() -> impl IntoView {
     let params = use_query_map();
     let query = move || params.with(query_of);
+    let query_untracked = move || params.with_untracked(query_of);
     let report = Resource::new(query, |q| async move {
         if q.plan.is_none() && q.legs.trim().is_empty() {
             Ok::<_, AppError>(None)
@@ -58,7 +60,7 @@ pub fn BacktestPage() -> impl IntoView {
             <Transition fallback=|| view! { <p aria-busy="true" data-testid="running">"Running the backtest…"</p> }>
                 {move || Suspend::new(async move {
                     match report.await {
-                        Ok(Some(r)) => view! { <Report r /> }.into_any(),
+                        Ok(Some(r)) => view! { <Report r q=query_untracked() /> }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
@@ -141,7 +143,7 @@ fn BacktestForm(q: BacktestQuery) -> impl IntoView {
 }
 
 #[component]
-fn Report(r: BacktestReport) -> impl IntoView {
+fn Report(r: BacktestReport, q: BacktestQuery) -> impl IntoView {
     let names = r.approaches.clone();
     let mut value_lines = vec![Line {
         name: "Paid in".into(),
@@ -162,7 +164,7 @@ fn Report(r: BacktestReport) -> impl IntoView {
             reference: false,
         })
         .collect();
-    let q = r.query.clone();
+    let link = r.query.clone();
     let plan_index = r.plan_index;
     view! {
         <h2 data-testid="report-title">{r.title.clone()}</h2>
@@ -214,12 +216,14 @@ fn Report(r: BacktestReport) -> impl IntoView {
             "included; the dollar gain is the final value less everything paid in. CAGR is shown only for the lump "
             "sum: with contributions it would mislead."
         </p>
+        <RollingPanel q=q.clone() src=r.chart_src.clone() />
+        <MonteCarloPanel q max=r.max_monte_carlo_paths />
         <h2>"Downloads"</h2>
         <ul class="plain downloads" data-testid="downloads">
-            <li><a href=format!("/backtest/report.html?{q}") rel="external" download>"Report (HTML, prints to PDF)"</a></li>
-            <li><a href=format!("/backtest/report.json?{q}") rel="external" download>"Everything as JSON"</a></li>
+            <li><a href=format!("/backtest/report.html?{link}") rel="external" download>"Report (HTML, prints to PDF)"</a></li>
+            <li><a href=format!("/backtest/report.json?{link}") rel="external" download>"Everything as JSON"</a></li>
             {["metrics", "buys", "skipped", "chart"].into_iter().map(|t| view! {
-                <li><a href=format!("/backtest/export/{t}.csv?{q}") rel="external" download>{format!("The {t} table as CSV")}</a></li>
+                <li><a href=format!("/backtest/export/{t}.csv?{link}") rel="external" download>{format!("The {t} table as CSV")}</a></li>
             }).collect_view()}
         </ul>
         <h2>{format!("Skipped buys ({})", r.skipped.len())}</h2>

@@ -14,6 +14,7 @@ mod notifications;
 mod plan_wizard;
 mod plans;
 mod pricing;
+mod robustness;
 mod security;
 mod settings;
 mod terms;
