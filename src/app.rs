@@ -6,7 +6,7 @@ use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BacktestPage, BillingPage, BillingSuccessPage,
     BrokeragePage, DashboardPage, HistoryPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage,
     NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage, PricingPage,
-    SecurityPage, SettingsPage, SignUpPage, TermsPage,
+    SecurityPage, SettingsPage, SignUpPage, StrategyPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("plans") view=PlansPage />
                     <Route path=StaticSegment("history") view=HistoryPage />
                     <Route path=StaticSegment("backtest") view=BacktestPage />
+                    <Route path=path!("/backtest/strategy") view=StrategyPage />
                     <Route path=StaticSegment("notifications") view=NotificationsPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />

@@ -18,6 +18,7 @@ const SIGNED_IN_PAGES = [
   "/history",
   "/backtest",
   "/backtest?legs=VTI:60,BND:40&mode=smart&from=2024-01-01&to=2025-12-31",
+  "/backtest/strategy?symbol=SPY&fast=5..8&slow=20..24&from=2024-01-01&to=2025-12-31",
   "/notifications",
   "/billing",
 ];

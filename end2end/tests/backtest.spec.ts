@@ -101,3 +101,30 @@ test("a Monte Carlo shows its progress and can be cancelled; rolling starts say 
   await expect(page.getByTestId("rolling-leads")).toContainText("Median");
   await expect(page.getByTestId("rolling-chart").locator("canvas")).toHaveCount(1);
 });
+
+test("a strategy sweep shows a heatmap of every pair and the best pair in full", async ({ page }) => {
+  const auth = new AuthPages(page);
+  await auth.signUp(`sweep-${Date.now()}@example.com`, password);
+  await auth.expectSignedInAs("sweep-");
+  const brokerage = new BrokeragePages(page);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+
+  await page.goto("/backtest");
+  await page.getByRole("link", { name: "Backtest a trading strategy instead" }).click();
+  await expect(page).toHaveURL(/\/backtest\/strategy$/);
+  await page.getByLabel("Fast average (bars)").fill("5..8");
+  await page.getByLabel("Slow average (bars)").fill("20..24");
+  await page.getByLabel("From", { exact: true }).fill("2024-01-01");
+  await page.getByLabel("To", { exact: true }).fill("2025-12-31");
+  await page.getByTestId("run-strategy").click();
+
+  const heatmap = page.getByTestId("heatmap");
+  await expect(heatmap.locator("tbody tr")).toHaveCount(4);
+  await expect(heatmap.locator("td[data-best]")).toHaveCount(1);
+  await expect(heatmap.locator("td[data-best]")).toContainText("★");
+  await expect(page.getByTestId("strategy-title")).toContainText("the sweep's best pair");
+  await expect(page.getByTestId("strategy-headline")).toContainText(/Final value \$[\d,.]+ \(-?[\d.]+%\) after \d+ trades/);
+  await expect(page.getByTestId("equity-chart").locator("canvas")).toHaveCount(1);
+  await expect(page.getByTestId("trades").locator("tbody tr").first()).toBeVisible();
+});

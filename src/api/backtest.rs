@@ -37,3 +37,11 @@ pub async fn rolling_starts(
     let (ctx, user) = auth::require_user().await?;
     backtest::robustness::rolling_starts(&ctx.state, &user, &query, step).await
 }
+
+/// The MA crossover over one symbol, or a sweep of fast × slow pairs.
+#[server(input = Json)]
+pub async fn run_strategy(query: StrategyQuery) -> Result<StrategyReport, AppError> {
+    use crate::server::{auth, backtest};
+    let (ctx, user) = auth::require_user().await?;
+    backtest::strategy::run(&ctx.state, &user, &query).await
+}

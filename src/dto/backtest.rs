@@ -117,3 +117,110 @@ pub struct MonteCarloChunk {
 
 /// Each path's final value and what it was paid in, in path order.
 pub type PathResults = Vec<(rust_decimal::Decimal, rust_decimal::Decimal)>;
+
+/// A strategy backtest (the MA crossover on one symbol), as the Strategy form
+/// sends it. `fast` and `slow` are one window (`5`) or a range (`5..20`, or
+/// `20..60:5` in steps of 5), which sweeps every pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrategyQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub symbol: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fast: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub slow: String,
+    /// Starting cash in dollars; empty: 10,000.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cash: String,
+    /// `next-open` (default) or `close`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fill: String,
+    /// `whole` (default) or `fractional` shares.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sizing: String,
+    /// Enter only with the close above its average over this many bars.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub trend_filter: String,
+    /// Enter only on volume above its average over this many bars.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub volume_filter: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stop_loss_pct: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub take_profit_pct: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub to: String,
+    /// Sweeps: the metric that ranks the pairs; empty: final_value.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rank_by: String,
+}
+
+impl StrategyQuery {
+    pub fn to_query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One metric of a strategy run, as shown, and its number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub key: String,
+    pub label: String,
+    pub shown: String,
+    pub value: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeRow {
+    pub entry_date: NaiveDate,
+    pub exit_date: NaiveDate,
+    pub entry_price: String,
+    pub exit_price: String,
+    pub quantity: String,
+    pub pnl: String,
+    pub exit_reason: String,
+}
+
+/// One pair of a sweep: its ranking figure, and its shade (0 worst to 4 best,
+/// by quintile) for the heatmap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepCell {
+    pub fast: usize,
+    pub slow: usize,
+    pub value: Option<f64>,
+    pub shown: String,
+    pub shade: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub rank_by: String,
+    pub rank_label: String,
+    pub fasts: Vec<usize>,
+    pub slows: Vec<usize>,
+    /// Every evaluated pair (fast < slow), best first.
+    pub cells: Vec<SweepCell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyReport {
+    /// "MA 5/20 crossover on VTI".
+    pub title: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub simulated: bool,
+    /// "Final value $12,345.67 (23.46%) after 7 trades".
+    pub headline: String,
+    /// Of the single run, or of a sweep's best pair.
+    pub metrics: Vec<Figure>,
+    pub trades: Vec<TradeRow>,
+    pub dates: Vec<NaiveDate>,
+    pub equity: Vec<Option<f64>>,
+    pub sweep: Option<Sweep>,
+    pub query: String,
+    pub chart_src: String,
+    /// Sweep pairs the caller's tier allows (0: none).
+    pub max_sweep_pairs: u32,
+}

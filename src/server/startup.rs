@@ -337,6 +337,14 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
         .route("/backtest/report.html", get(exports::backtest_html))
         .route("/backtest/export/{file}", get(exports::backtest_csv))
         .route(
+            "/backtest/strategy/report.json",
+            get(exports::strategy_json),
+        )
+        .route(
+            "/backtest/strategy/export/{file}",
+            get(exports::strategy_csv),
+        )
+        .route(
             crate::server::auth::email_confirmation::CONFIRM_PATH,
             get(crate::server::auth::email_confirmation::confirm),
         )

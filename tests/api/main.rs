@@ -21,6 +21,7 @@ mod security;
 #[path = "../support/seed.rs"]
 mod seed;
 mod status_codes;
+mod strategy_backtests;
 mod subscriptions;
 mod time_zones;
 mod transport;

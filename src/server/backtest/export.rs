@@ -3,7 +3,7 @@
 //! that prints cleanly to PDF.
 
 use crate::domain::legal::DISCLAIMER;
-use crate::dto::backtest::BacktestReport;
+use crate::dto::backtest::{BacktestReport, StrategyReport};
 use html_escape::encode_text as esc;
 
 /// The tables a report has, by the name their CSV is asked for with.
@@ -61,6 +61,53 @@ pub fn csv(r: &BacktestReport, table: &str) -> anyhow::Result<String> {
                 row.extend(r.chart.values.iter().map(|s| num(s[i])));
                 row.extend(r.chart.drawdowns.iter().map(|s| num(s[i])));
                 out.write_record(&row)?;
+            }
+        }
+        other => anyhow::bail!("no table {other}"),
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// The tables a strategy report has.
+pub const STRATEGY_TABLES: [&str; 3] = ["metrics", "trades", "sweep"];
+
+/// One of a strategy report's tables as CSV.
+pub fn strategy_csv(r: &StrategyReport, table: &str) -> anyhow::Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    match table {
+        "metrics" => {
+            out.write_record(["metric", "label", "value"])?;
+            for m in &r.metrics {
+                out.write_record([m.key.as_str(), m.label.as_str(), &num(m.value)])?;
+            }
+        }
+        "trades" => {
+            out.write_record([
+                "entry_date",
+                "exit_date",
+                "entry_price",
+                "exit_price",
+                "quantity",
+                "pnl",
+                "exit_reason",
+            ])?;
+            for t in &r.trades {
+                out.write_record([
+                    &t.entry_date.to_string(),
+                    &t.exit_date.to_string(),
+                    &t.entry_price,
+                    &t.exit_price,
+                    &t.quantity,
+                    &t.pnl,
+                    &t.exit_reason,
+                ])?;
+            }
+        }
+        "sweep" => {
+            let rank = r.sweep.as_ref().map_or("value", |s| s.rank_by.as_str());
+            out.write_record(["fast", "slow", rank])?;
+            for c in r.sweep.iter().flat_map(|s| &s.cells) {
+                out.write_record([c.fast.to_string(), c.slow.to_string(), num(c.value)])?;
             }
         }
         other => anyhow::bail!("no table {other}"),

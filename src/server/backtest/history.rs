@@ -18,14 +18,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 /// Where a backtest's bars come from.
-pub enum Source<'a> {
+pub enum Source {
     /// A connected broker, and its market-data host (the cache key).
     Broker {
-        broker: &'a dyn Broker,
+        broker: Box<dyn Broker>,
         host: String,
     },
     /// The embedded exchange's simulated history, read in-process.
-    Embedded(&'a Exchange),
+    Embedded(Exchange),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub fn last_closed_day(now: DateTime<Utc>) -> NaiveDate {
     }
 }
 
-impl Source<'_> {
+impl Source {
     /// The source's "now": the broker's clock (the demo exchange keeps its own).
     pub async fn now(&self) -> Result<DateTime<Utc>, HistoryError> {
         Ok(match self {
@@ -88,7 +88,7 @@ impl Source<'_> {
                     })
                     .collect());
             }
-            Source::Broker { broker, host } => (*broker, host.as_str()),
+            Source::Broker { broker, host } => (broker.as_ref(), host.as_str()),
         };
         let span = store.bar_span(host, symbol).await?;
         if let Some(s) = span

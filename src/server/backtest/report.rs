@@ -4,11 +4,12 @@
 //! what they own, and the tier's limits, before anything is fetched.
 
 use super::history::{HistoryError, Source, last_closed_day};
+use super::labels::{plan_label, plan_shown};
 use super::plan_cli::cadence;
 use crate::domain::backtest::Fill;
 use crate::domain::backtest::chart::chart;
 use crate::domain::backtest::compare::{Comparison, compare};
-use crate::domain::backtest::plan::{Bars, PlanError, PlanInput, PlanMetrics};
+use crate::domain::backtest::plan::{Bars, PlanError, PlanInput};
 use crate::domain::money::dollars;
 use crate::domain::plan::{Mode, Symbol, parse_amount};
 use crate::domain::schedule::{Cadence, Schedule, TimeOfDay};
@@ -41,14 +42,14 @@ struct Subject {
     connection_id: Option<i64>,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> FieldError {
+pub fn invalid(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.into(),
         message: message.into(),
     }
 }
 
-fn date_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+pub fn date_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     let raw = raw.trim();
     if raw.is_empty() {
         return None;
@@ -183,7 +184,7 @@ fn broker_error(e: BrokerError) -> AppError {
     }
 }
 
-fn history_error(e: HistoryError) -> AppError {
+pub fn history_error(e: HistoryError) -> AppError {
     match e {
         HistoryError::Broker(b) => broker_error(b),
         HistoryError::Store(e) => AppError::from(e),
@@ -202,6 +203,71 @@ pub fn plan_error(e: PlanError) -> AppError {
         ),
         PlanError::Empty => AppError::invalid("legs", "The plan buys nothing per run."),
     }
+}
+
+/// Where `user`'s bars come from: `connection` (a plan's own), else their
+/// first active connection, else the demo exchange's history.
+pub async fn source_for(
+    state: &AppState,
+    user: &CurrentUser,
+    connection: Option<i64>,
+) -> Result<Source, AppError> {
+    let rows = state.store.connections_of(user.id).await?;
+    let row = connection
+        .and_then(|id| rows.iter().find(|r| r.id == id))
+        .or_else(|| rows.iter().find(|r| r.status == "active"));
+    Ok(match row {
+        Some(row) => {
+            let (broker, host) = broker_for_page(state, row)?;
+            Source::Broker {
+                broker: Box::new(broker),
+                host,
+            }
+        }
+        None => Source::Embedded(state.exchange.clone()),
+    })
+}
+
+/// The days a backtest covers, as asked (by default the last five years, or
+/// fewer if the tier allows fewer, up to the newest complete trading day by
+/// the source's clock), checked against the tier; and the New York date now.
+pub async fn range(
+    source: &Source,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    tier: &Tier,
+) -> Result<(NaiveDate, NaiveDate, NaiveDate), AppError> {
+    let limits = tier.backtesting();
+    let now = source.now().await.map_err(history_error)?;
+    let today = now
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let newest = last_closed_day(now);
+    let to = to.unwrap_or(newest);
+    if to > newest {
+        return Err(AppError::invalid(
+            "to",
+            format!("The newest complete trading day is {newest}; end there or before."),
+        ));
+    }
+    let earliest = to
+        .checked_sub_months(Months::new(12 * limits.years))
+        .unwrap_or(NaiveDate::MIN);
+    let from = from.unwrap_or_else(|| {
+        to.checked_sub_months(Months::new(12 * limits.years.min(5)))
+            .unwrap_or(earliest)
+    });
+    if from >= to {
+        return Err(AppError::invalid("from", "Start before the end date."));
+    }
+    if from < earliest {
+        return Err(AppError::Locked(format!(
+            "Your {} plan backtests up to {} years at a time (from {earliest} for this end date). \
+             Longer histories come with a higher tier; see the Pricing page.",
+            tier.name, limits.years
+        )));
+    }
+    Ok((from, to, today))
 }
 
 /// A backtest's question, checked, with its bars fetched: what the
@@ -241,7 +307,6 @@ pub async fn prepare(
     q: &BacktestQuery,
 ) -> Result<Prepared, AppError> {
     let tier = crate::server::billing::tier_of(state, user.id).await?;
-    let limits = tier.backtesting();
     let subject = subject(state, user, q, &tier).await?;
     let mut errors = Vec::new();
     let from = date_field("from", &q.from, &mut errors);
@@ -271,53 +336,8 @@ pub async fn prepare(
         return Err(AppError::Invalid(errors));
     }
 
-    // The plan's own connection, else the user's first, else the demo data.
-    let rows = state.store.connections_of(user.id).await?;
-    let row = subject
-        .connection_id
-        .and_then(|id| rows.iter().find(|r| r.id == id))
-        .or_else(|| rows.iter().find(|r| r.status == "active"));
-    let held;
-    let source = match row {
-        Some(row) => {
-            let (broker, host) = broker_for_page(state, row)?;
-            held = broker;
-            Source::Broker {
-                broker: &held,
-                host,
-            }
-        }
-        None => Source::Embedded(&state.exchange),
-    };
-    let now = source.now().await.map_err(history_error)?;
-    let today = now
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let newest = last_closed_day(now);
-    let to = to.unwrap_or(newest);
-    if to > newest {
-        return Err(AppError::invalid(
-            "to",
-            format!("The newest complete trading day is {newest}; end there or before."),
-        ));
-    }
-    let earliest = to
-        .checked_sub_months(Months::new(12 * limits.years))
-        .unwrap_or(NaiveDate::MIN);
-    let from = from.unwrap_or_else(|| {
-        to.checked_sub_months(Months::new(12 * limits.years.min(5)))
-            .unwrap_or(earliest)
-    });
-    if from >= to {
-        return Err(AppError::invalid("from", "Start before the end date."));
-    }
-    if from < earliest {
-        return Err(AppError::Locked(format!(
-            "Your {} plan backtests up to {} years at a time (from {earliest} for this end date). \
-             Longer histories come with a higher tier; see the Pricing page.",
-            tier.name, limits.years
-        )));
-    }
+    let source = source_for(state, user, subject.connection_id).await?;
+    let (from, to, today) = range(&source, from, to, &tier).await?;
 
     let mut bars = Bars::new();
     let warm_up = from - chrono::Duration::days(WARM_UP_DAYS);
@@ -417,54 +437,6 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(plan_error)
 }
 
-/// Labels and formats of the plan metrics, in table order.
-fn metric_label(key: &str) -> &'static str {
-    match key {
-        "contributed" => "Total contributed",
-        "final_value" => "Final value",
-        "gain" => "Gain in dollars",
-        "idle_cash" => "Idle cash at the end",
-        "twr_pct" => "Time-weighted return",
-        "xirr_pct" => "Money-weighted return (XIRR, a year)",
-        "cagr_pct" => "CAGR (lump sum only)",
-        "max_drawdown_pct" => "Max drawdown (time-weighted)",
-        "max_drawdown_days" => "Longest drawdown",
-        "volatility_pct" => "Volatility (annualised)",
-        "sharpe" => "Sharpe ratio",
-        "sortino" => "Sortino ratio",
-        "buys" => "Buys",
-        "skipped" => "Skipped buys",
-        _ => "",
-    }
-}
-
-/// The exact amount behind a money metric (shown from the decimal, never
-/// from its f64 copy).
-fn money(m: &PlanMetrics, key: &str) -> Option<Decimal> {
-    match key {
-        "contributed" => Some(m.contributed),
-        "final_value" => Some(m.final_value),
-        "gain" => Some(m.gain),
-        "idle_cash" => Some(m.idle_cash),
-        _ => None,
-    }
-}
-
-fn shown(m: &PlanMetrics, key: &str, v: Option<f64>) -> String {
-    if let Some(d) = money(m, key) {
-        return dollars(d);
-    }
-    let Some(v) = v else {
-        return "not defined".into();
-    };
-    match key {
-        k if k.ends_with("_pct") => format!("{v:.2}%"),
-        "max_drawdown_days" => format!("{v:.0} days"),
-        "buys" | "skipped" => format!("{v:.0}"),
-        _ => format!("{v:.2}"),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn report(
     c: &Comparison,
@@ -486,12 +458,12 @@ fn report(
             let values: Vec<Option<f64>> = named.iter().map(|n| n[i].1).collect();
             MetricRow {
                 key: (*key).to_owned(),
-                label: metric_label(key).to_owned(),
+                label: plan_label(key).to_owned(),
                 shown: c
                     .approaches
                     .iter()
                     .zip(&values)
-                    .map(|(o, v)| shown(&o.metrics, key, *v))
+                    .map(|(o, v)| plan_shown(&o.metrics, key, *v))
                     .collect(),
                 values,
             }

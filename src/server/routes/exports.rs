@@ -1,11 +1,11 @@
 //! Downloads: a plan's runs as CSV; a backtest's tables as CSV, its report as
 //! JSON and as one HTML file. Signed-in owners only.
 
-use crate::dto::backtest::BacktestQuery;
+use crate::dto::backtest::{BacktestQuery, StrategyQuery};
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::auth::current_user;
-use crate::server::backtest::{export, report};
+use crate::server::backtest::{export, report, strategy};
 use crate::server::plans;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -127,4 +127,44 @@ pub async fn backtest_html(
         "text/html; charset=utf-8",
         "backtest-report.html",
     ))
+}
+
+/// `GET /backtest/strategy/export/{table}.csv?<the page's query>`.
+pub async fn strategy_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(file): Path<String>,
+    Query(q): Query<StrategyQuery>,
+) -> Result<Response, Response> {
+    let Some(table) = file
+        .strip_suffix(".csv")
+        .filter(|t| export::STRATEGY_TABLES.contains(t))
+    else {
+        return Err(AppError::NotFound.into_response());
+    };
+    let user = signed_in(&state, &session).await?;
+    let r = strategy::run(&state, &user, &q)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let csv = export::strategy_csv(&r, table).map_err(|e| AppError::from(e).into_response())?;
+    Ok(download(
+        csv,
+        "text/csv; charset=utf-8",
+        &format!("strategy-{table}.csv"),
+    ))
+}
+
+/// `GET /backtest/strategy/report.json?<query>`.
+pub async fn strategy_json(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<StrategyQuery>,
+) -> Result<Response, Response> {
+    let user = signed_in(&state, &session).await?;
+    let r = strategy::run(&state, &user, &q)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let json = serde_json::to_string_pretty(&r)
+        .map_err(|e| AppError::from(anyhow::Error::from(e)).into_response())?;
+    Ok(download(json, "application/json", "strategy.json"))
 }

@@ -54,7 +54,8 @@ pub fn BacktestPage() -> impl IntoView {
             <h1>"Backtest"</h1>
             <p class="hint">
                 "What a plan would have done: pure and smart DCA, the same money as a lump sum on day one, "
-                "and a benchmark bought with the same contributions on the same days."
+                "and a benchmark bought with the same contributions on the same days. "
+                <A href="/backtest/strategy">"Backtest a trading strategy instead"</A>
             </p>
             {move || view! { <BacktestForm q=query() /> }}
             <Transition fallback=|| view! { <p aria-busy="true" data-testid="running">"Running the backtest…"</p> }>

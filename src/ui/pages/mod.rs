@@ -17,6 +17,7 @@ mod pricing;
 mod robustness;
 mod security;
 mod settings;
+mod strategy;
 mod terms;
 
 pub use account::AccountPage;
@@ -35,4 +36,5 @@ pub use plans::{HistoryPage, PlanDetailPage, PlansPage};
 pub use pricing::PricingPage;
 pub use security::SecurityPage;
 pub use settings::SettingsPage;
+pub use strategy::StrategyPage;
 pub use terms::TermsPage;
