@@ -276,7 +276,7 @@ pub struct Shipped {
 /// What this build provides (flip each when the feature lands).
 pub const SHIPPED: Shipped = Shipped {
     recommendations: false,
-    backtests: false,
+    backtests: true,
     ai_analyst: false,
     api_access: false,
 };
