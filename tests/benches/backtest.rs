@@ -108,13 +108,7 @@ fn main() -> anyhow::Result<()> {
         from,
         Some(to),
     )?;
-    let input = PlanInput {
-        legs: &legs,
-        schedule: &schedule,
-        from,
-        to,
-        fill: Fill::NextOpen,
-    };
+    let input = PlanInput::new(&legs, &schedule, from, to, Fill::NextOpen);
     let smart = Mode::smart(20, true).map_err(anyhow::Error::msg)?;
     let mut times = Vec::with_capacity(runs);
     let mut last = None;

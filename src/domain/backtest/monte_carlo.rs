@@ -252,13 +252,13 @@ mod tests {
             None,
         )
         .unwrap();
-        let input = PlanInput {
-            legs: &legs,
-            schedule: &schedule,
-            from: days[0],
-            to: days[days.len() - 1],
-            fill: Fill::NextOpen,
-        };
+        let input = PlanInput::new(
+            &legs,
+            &schedule,
+            days[0],
+            days[days.len() - 1],
+            Fill::NextOpen,
+        );
         let results: Vec<(Decimal, Decimal)> = (0..50)
             .map(|i| run_path(&input, &h, &Mode::Pure, 11, i, 5).unwrap())
             .collect();

@@ -23,17 +23,19 @@ use crate::domain::calendar::new_york_instant;
 use crate::domain::plan::Mode;
 use crate::domain::schedule::Schedule;
 use crate::domain::strategy::Bar;
-use crate::domain::strategy::dca::{LegDecision, decide_leg};
+use crate::domain::strategy::dca::{LegDecision, decide_leg_with};
 use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Each symbol's daily bars, oldest first.
 pub type Bars = HashMap<String, Vec<Bar>>;
 
 /// The plan to test.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PlanInput<'a> {
     /// Symbol and dollars per run.
     pub legs: &'a [(String, Decimal)],
@@ -41,6 +43,44 @@ pub struct PlanInput<'a> {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub fill: Fill,
+    /// The runs, worked out from the schedule once and shared by every
+    /// approach (and every Monte Carlo path) run on this input; private, so
+    /// an input built from another (`..other`) cannot inherit its runs.
+    runs: OnceLock<Runs>,
+}
+
+/// Runs worked out for one range of one schedule.
+#[derive(Debug)]
+struct Runs {
+    from: NaiveDate,
+    to: NaiveDate,
+    runs: Vec<(NaiveDate, Decimal)>,
+}
+
+/// A copy starts without the cached runs (its range may be changed).
+impl Clone for PlanInput<'_> {
+    fn clone(&self) -> Self {
+        Self::new(self.legs, self.schedule, self.from, self.to, self.fill)
+    }
+}
+
+impl<'a> PlanInput<'a> {
+    pub fn new(
+        legs: &'a [(String, Decimal)],
+        schedule: &'a Schedule,
+        from: NaiveDate,
+        to: NaiveDate,
+        fill: Fill,
+    ) -> Self {
+        Self {
+            legs,
+            schedule,
+            from,
+            to,
+            fill,
+            runs: OnceLock::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +189,60 @@ pub fn contributions(input: &PlanInput<'_>) -> Vec<(NaiveDate, Decimal)> {
         .collect()
 }
 
+/// Shares a notional buy of `dollars` at `price` gets: the quotient rounded
+/// down to 9 decimals (as Alpaca books fractional shares), computed exactly
+/// in integers when the figures fit, as most do.
+fn quantity_of(dollars: Decimal, price: Decimal) -> Decimal {
+    let exact = || -> Option<Decimal> {
+        if dollars.is_sign_negative() || !price.is_sign_positive() || price.is_zero() {
+            return None;
+        }
+        let shift = 9 + price.scale() as i32 - dollars.scale() as i32;
+        let numerator = dollars
+            .mantissa()
+            .checked_mul(10_i128.checked_pow(u32::try_from(shift).ok()?)?)?;
+        Decimal::try_from_i128_with_scale(numerator / price.mantissa(), 9).ok()
+    };
+    exact().unwrap_or_else(|| (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero))
+}
+
+/// A day's holdings value, summed exactly: shares × close in integers at one
+/// scale (falling back to decimals for a figure that does not fit).
+#[derive(Default)]
+struct Holdings {
+    /// Σ shares × close at scale [`Holdings::SCALE`].
+    units: i128,
+    spill: Decimal,
+}
+
+impl Holdings {
+    /// Shares carry at most 9 decimals and prices at most 6 here.
+    const SCALE: u32 = 15;
+
+    fn add(&mut self, shares: Decimal, close: Decimal) {
+        let product = || -> Option<i128> {
+            let scale = shares.scale() + close.scale();
+            let up = Self::SCALE.checked_sub(scale)?;
+            shares
+                .mantissa()
+                .checked_mul(close.mantissa())?
+                .checked_mul(10_i128.checked_pow(up)?)
+        };
+        match product().and_then(|p| self.units.checked_add(p)) {
+            Some(sum) => self.units = sum,
+            None => self.spill += shares * close,
+        }
+    }
+
+    fn total(&self) -> Decimal {
+        let unit = 10_i128.pow(Self::SCALE);
+        // Whole dollars and the fraction apart, so any sum converts exactly.
+        Decimal::from_i128_with_scale(self.units / unit, 0)
+            + Decimal::from_i128_with_scale(self.units % unit, Self::SCALE)
+            + self.spill
+    }
+}
+
 /// One symbol's bars as the ledger walks them, oldest first.
 struct Track<'a> {
     symbol: &'a str,
@@ -160,6 +254,11 @@ struct Track<'a> {
     /// The close of the latest bar passed or reached.
     last_close: Option<Decimal>,
     shares: Decimal,
+    /// A running sum of `sum_n` closes ending before `sum_at`, so smart
+    /// DCA's average costs one step per bar, not `n` (0: none yet).
+    sum: Decimal,
+    sum_n: usize,
+    sum_at: usize,
 }
 
 impl Track<'_> {
@@ -174,6 +273,31 @@ impl Track<'_> {
 
     fn at(&self, date: NaiveDate) -> Option<&Bar> {
         self.bars.get(self.cursor).filter(|b| b.date == date)
+    }
+
+    /// The last close before `date` and the average of the `n` closes
+    /// before it (`None` with fewer): the same sum, in exact decimals, as
+    /// `sma_last` over those closes, kept running.
+    fn last_and_average(
+        &mut self,
+        date: NaiveDate,
+        n: usize,
+    ) -> (Option<Decimal>, Option<Decimal>) {
+        self.seek(date);
+        let c = self.cursor;
+        let last = c.checked_sub(1).map(|i| self.closes[i]);
+        if n == 0 || c < n {
+            return (last, None);
+        }
+        if self.sum_n == n && self.sum_at >= n && self.sum_at <= c && c - self.sum_at < n {
+            for i in self.sum_at..c {
+                self.sum += self.closes[i] - self.closes[i - n];
+            }
+        } else {
+            self.sum = self.closes[c - n..c].iter().sum();
+        }
+        (self.sum_n, self.sum_at) = (n, c);
+        (last, Some(self.sum / Decimal::from(n as u64)))
     }
 }
 
@@ -204,6 +328,9 @@ impl<'a> Ledger<'a> {
                     cursor: 0,
                     last_close: None,
                     shares: Decimal::ZERO,
+                    sum: Decimal::ZERO,
+                    sum_n: 0,
+                    sum_at: 0,
                 })
             })
             .collect();
@@ -219,10 +346,6 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn track(&mut self, symbol: &str) -> Option<&mut Track<'a>> {
-        self.tracks.iter_mut().find(|t| t.symbol == symbol)
-    }
-
     fn contribute(&mut self, date: NaiveDate, dollars: Decimal) {
         self.cash += dollars;
         self.contributed += dollars;
@@ -231,9 +354,23 @@ impl<'a> Ledger<'a> {
 
     /// Spends `dollars` on `symbol` at `date`'s fill price.
     fn buy(&mut self, date: NaiveDate, symbol: &str, dollars: Decimal) {
+        match self.tracks.iter().position(|t| t.symbol == symbol) {
+            Some(i) => self.buy_at(date, i, dollars),
+            None => self.skipped.push(Skipped {
+                date,
+                symbol: symbol.to_owned(),
+                dollars,
+                reason: format!("no price for {symbol} on {date}"),
+            }),
+        }
+    }
+
+    /// Spends `dollars` on the `i`-th track's symbol at `date`'s fill price.
+    fn buy_at(&mut self, date: NaiveDate, i: usize, dollars: Decimal) {
         let fill = self.fill;
         let cash = self.cash;
-        let bought = self.track(symbol).and_then(|t| {
+        let symbol = self.tracks[i].symbol;
+        let bought = self.tracks.get_mut(i).and_then(|t| {
             t.seek(date);
             let bar = t.at(date)?;
             let price = match fill {
@@ -241,7 +378,7 @@ impl<'a> Ledger<'a> {
                 Fill::Close => bar.close,
             };
             let dollars = dollars.min(cash);
-            let quantity = (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero);
+            let quantity = quantity_of(dollars, price);
             if !quantity.is_zero() {
                 t.shares += quantity;
             }
@@ -268,29 +405,29 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// Closes before `date` (completed sessions), oldest first.
-    fn closes_before(&mut self, symbol: &str, date: NaiveDate) -> &[Decimal] {
-        match self.tracks.iter_mut().find(|t| t.symbol == symbol) {
-            Some(t) => {
-                t.seek(date);
-                &t.closes[..t.cursor]
-            }
-            None => &[],
-        }
+    /// The `i`-th track's last close before `date` and its `n`-day average.
+    fn last_and_average(
+        &mut self,
+        i: usize,
+        date: NaiveDate,
+        n: usize,
+    ) -> (Option<Decimal>, Option<Decimal>) {
+        self.tracks[i].last_and_average(date, n)
     }
 
     /// Values the books at `date`'s close.
     fn close_day(&mut self, date: NaiveDate) {
-        let mut value = self.cash;
+        let mut holdings = Holdings::default();
         for t in &mut self.tracks {
             t.seek(date);
             if let Some(b) = t.at(date) {
                 t.last_close = Some(b.close);
             }
             if let (false, Some(close)) = (t.shares.is_zero(), t.last_close) {
-                value += t.shares * close;
+                holdings.add(t.shares, close);
             }
         }
+        let value = self.cash + holdings.total();
         self.days.push(DayValue {
             date,
             contributed: self.contributed,
@@ -390,19 +527,24 @@ fn timeline(bars: &Bars, symbols: &[&str], from: NaiveDate, to: NaiveDate) -> Ve
                 b.partition_point(|b| b.date < from),
                 b.partition_point(|b| b.date <= to),
             );
-            dates.extend(b[lo..hi].iter().map(|b| b.date));
+            let slice = &b[lo..hi];
+            // Symbols mostly trade on the same days: merge only when not.
+            if dates.len() == slice.len() && dates.iter().zip(slice).all(|(d, b)| *d == b.date) {
+                continue;
+            }
+            dates.extend(slice.iter().map(|b| b.date));
+            dates.sort_unstable();
+            dates.dedup();
         }
     }
-    dates.sort_unstable();
-    dates.dedup();
     dates
 }
 
-fn check(
-    input: &PlanInput<'_>,
+fn check<'i>(
+    input: &'i PlanInput<'_>,
     bars: &Bars,
     extra: Option<&str>,
-) -> Result<Vec<(NaiveDate, Decimal)>, PlanError> {
+) -> Result<Cow<'i, [(NaiveDate, Decimal)]>, PlanError> {
     if input.legs.is_empty() || input.legs.iter().all(|(_, a)| a.is_zero()) {
         return Err(PlanError::Empty);
     }
@@ -411,7 +553,18 @@ fn check(
             return Err(PlanError::NoBars(s.to_owned()));
         }
     }
-    let runs = contributions(input);
+    let cached = input.runs.get_or_init(|| Runs {
+        from: input.from,
+        to: input.to,
+        runs: contributions(input),
+    });
+    // The fields are public: a range changed since the runs were cached is
+    // worked out afresh.
+    let runs = if (cached.from, cached.to) == (input.from, input.to) {
+        Cow::Borrowed(cached.runs.as_slice())
+    } else {
+        Cow::Owned(contributions(input))
+    };
     if runs.is_empty() {
         return Err(PlanError::NoRuns(input.from, input.to));
     }
@@ -429,21 +582,23 @@ pub fn dca(
     let runs = check(input, bars, None)?;
     let symbols: Vec<&str> = input.legs.iter().map(|(s, _)| s.as_str()).collect();
     let mut ledger = Ledger::new(bars, &symbols, input.fill);
-    let mut carried: HashMap<&str, Decimal> = HashMap::new();
+    // What each leg carries into its next run (smart DCA's skipped money).
+    let mut carried = vec![Decimal::ZERO; input.legs.len()];
     let mut due = runs.iter().peekable();
     for date in timeline(bars, &symbols, runs[0].0, input.to) {
         while let Some((run, dollars)) = due.next_if(|(d, _)| *d <= date) {
             ledger.contribute(*run, *dollars);
-            for (symbol, amount) in input.legs {
-                let held = carried.get(symbol.as_str()).copied().unwrap_or_default();
-                let decision = decide_leg(mode, *amount, held, ledger.closes_before(symbol, *run));
+            for (i, (symbol, amount)) in input.legs.iter().enumerate() {
+                let decision = decide_leg_with(mode, *amount, carried[i], |n| {
+                    ledger.last_and_average(i, *run, n)
+                });
                 match decision {
                     LegDecision::Buy { spend } => {
-                        carried.insert(symbol.as_str(), Decimal::ZERO);
-                        ledger.buy(*run, symbol, spend);
+                        carried[i] = Decimal::ZERO;
+                        ledger.buy_at(*run, i, spend);
                     }
                     LegDecision::Skip { reason, carry } => {
-                        carried.insert(symbol.as_str(), carry);
+                        carried[i] = carry;
                         ledger.skipped.push(Skipped {
                             date: *run,
                             symbol: symbol.clone(),

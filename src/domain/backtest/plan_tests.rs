@@ -51,13 +51,13 @@ fn daily() -> Schedule {
 }
 
 fn input<'a>(legs: &'a [(String, Decimal)], schedule: &'a Schedule) -> PlanInput<'a> {
-    PlanInput {
+    PlanInput::new(
         legs,
         schedule,
-        from: date("2026-01-05"),
-        to: date("2026-01-09"),
-        fill: Fill::NextOpen,
-    }
+        date("2026-01-05"),
+        date("2026-01-09"),
+        Fill::NextOpen,
+    )
 }
 
 fn legs() -> Vec<(String, Decimal)> {
@@ -162,10 +162,15 @@ fn a_run_due_on_a_holiday_contributes_on_the_next_trading_day() {
     )
     .unwrap();
     let legs = legs();
-    let runs = contributions(&PlanInput {
-        from: date("2025-12-18"),
-        to: date("2026-01-09"),
-        ..input(&legs, &schedule)
+    let runs = contributions(&{
+        let base = input(&legs, &schedule);
+        PlanInput::new(
+            base.legs,
+            base.schedule,
+            date("2025-12-18"),
+            date("2026-01-09"),
+            base.fill,
+        )
     });
     let days: Vec<NaiveDate> = runs.iter().map(|(d, _)| *d).collect();
     assert_eq!(
@@ -187,10 +192,15 @@ fn missing_bars_or_runs_are_errors_that_say_which() {
         dca(&input(&nothing, &schedule), &bars, &Mode::Pure, 0.0).unwrap_err(),
         PlanError::NoBars("ZZZ".into())
     );
-    let early = PlanInput {
-        to: date("2026-01-02"),
-        from: date("2026-01-01"),
-        ..input(&legs, &schedule)
+    let early = {
+        let base = input(&legs, &schedule);
+        PlanInput::new(
+            base.legs,
+            base.schedule,
+            date("2026-01-01"),
+            date("2026-01-02"),
+            base.fill,
+        )
     };
     assert!(matches!(
         dca(&early, &bars, &Mode::Pure, 0.0),
@@ -199,4 +209,59 @@ fn missing_bars_or_runs_are_errors_that_say_which() {
     assert!(
         matches!(benchmark(&input(&legs, &schedule), &bars, "SPY", 0.0), Err(PlanError::NoBars(s)) if s == "SPY")
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(crate::domain::testing::seeded())]
+
+    /// The integer fast path gives the shares the decimal quotient, rounded
+    /// down to 9 places, gives.
+    #[test]
+    fn quantities_in_integers_equal_the_decimal_quotient(
+        cents in 1i64..10_000_000,
+        price in 1i64..100_000_000,
+        price_scale in 0u32..6,
+    ) {
+        let dollars = Decimal::new(cents, 2);
+        let price = Decimal::new(price, price_scale);
+        let slow = (dollars / price).round_dp_with_strategy(9, RoundingStrategy::ToZero);
+        proptest::prop_assert_eq!(quantity_of(dollars, price), slow);
+    }
+
+    /// Holdings summed in integers equal the decimal sum of shares × close.
+    #[test]
+    fn holdings_in_integers_equal_the_decimal_sum(
+        lots in proptest::collection::vec((1i64..1_000_000_000_000, 1i64..10_000_000, 0u32..7), 0..12),
+    ) {
+        let mut h = Holdings::default();
+        let mut exact = Decimal::ZERO;
+        for (shares, close, scale) in lots {
+            let (shares, close) = (Decimal::new(shares, 9), Decimal::new(close, scale));
+            h.add(shares, close);
+            exact += shares * close;
+        }
+        proptest::prop_assert_eq!(h.total(), exact);
+    }
+}
+
+#[test]
+fn a_leg_average_kept_running_equals_the_average_of_its_closes() {
+    let bars = bars();
+    let symbols = ["AAA"];
+    let closes: Vec<Decimal> = bars["AAA"].iter().map(|b| b.close).collect();
+    // Day after day with one window (the running sum), and switching windows
+    // every day (summed afresh).
+    for windows in [vec![3], vec![1, 2, 3]] {
+        let mut ledger = Ledger::new(&bars, &symbols, Fill::NextOpen);
+        for (c, bar) in bars["AAA"].iter().enumerate() {
+            for &n in &windows {
+                let (last, average) = ledger.last_and_average(0, bar.date, n);
+                assert_eq!(last, c.checked_sub(1).map(|i| closes[i]));
+                assert_eq!(
+                    average,
+                    crate::domain::strategy::indicators::sma_last(&closes[..c], n)
+                );
+            }
+        }
+    }
 }

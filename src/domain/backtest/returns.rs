@@ -52,17 +52,21 @@ pub fn twr_pct(days: &[Day]) -> Option<f64> {
 }
 
 fn npv(flows: &[(f64, f64)], rate: f64) -> f64 {
-    flows
-        .iter()
-        .map(|(years, cf)| cf / (1.0 + rate).powf(*years))
-        .sum()
+    npv_and_slope(flows, rate).0
 }
 
-fn npv_slope(flows: &[(f64, f64)], rate: f64) -> f64 {
-    flows
-        .iter()
-        .map(|(years, cf)| -years * cf / (1.0 + rate).powf(years + 1.0))
-        .sum()
+/// The net present value of `flows` (years, amount) at `rate` and its
+/// derivative in the rate, in one pass: (1 + rate)^−t is exp(−t · ln(1 + rate))
+/// with the logarithm taken once, not once per flow as `powf` would.
+fn npv_and_slope(flows: &[(f64, f64)], rate: f64) -> (f64, f64) {
+    let log = rate.ln_1p();
+    let (mut value, mut slope) = (0.0, 0.0);
+    for (years, cf) in flows {
+        let discounted = cf * (-years * log).exp();
+        value += discounted;
+        slope -= years * discounted;
+    }
+    (value, slope / (1.0 + rate))
 }
 
 /// The money-weighted yearly return, in percent, of `flows` (date, amount:
@@ -85,11 +89,10 @@ pub fn xirr_pct(flows: &[(NaiveDate, f64)]) -> Option<f64> {
     let scale: f64 = years.iter().map(|(_, a)| a.abs()).sum::<f64>().max(1.0);
     let mut rate = 0.1;
     for _ in 0..100 {
-        let value = npv(&years, rate);
+        let (value, slope) = npv_and_slope(&years, rate);
         if (value / scale).abs() < tolerance {
             return Some(rate * 100.0);
         }
-        let slope = npv_slope(&years, rate);
         if slope == 0.0 || !slope.is_finite() {
             break;
         }

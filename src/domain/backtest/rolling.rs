@@ -73,11 +73,7 @@ pub fn rolling(
         ) else {
             continue;
         };
-        let at = PlanInput {
-            schedule: &schedule,
-            from: start,
-            ..input.clone()
-        };
+        let at = PlanInput::new(input.legs, &schedule, start, input.to, input.fill);
         let outcomes = match approaches(&at, bars, mode, benchmark) {
             Ok(o) => o,
             Err(PlanError::NoRuns(..)) => continue,
@@ -180,13 +176,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let input = PlanInput {
-            legs: &legs,
-            schedule: &schedule,
-            from: days[0],
-            to: days[9],
-            fill: Fill::NextOpen,
-        };
+        let input = PlanInput::new(&legs, &schedule, days[0], days[9], Fill::NextOpen);
         let starts = every(&days, days[0], days[9], 3);
         assert_eq!(starts, [days[0], days[3], days[6], days[9]]);
         let r = rolling(&input, &all, &Mode::Pure, Some("BBB"), &starts).unwrap();

@@ -3,7 +3,8 @@
 //! [`super::smart_dca`]) and may carry a skipped run's amount to the next run
 //! that buys. The live engine's pre-flight and the backtester both decide here.
 
-use super::{Gate, smart_dca};
+use super::indicators::sma_last;
+use super::{Gate, smart_dca_on};
 use crate::domain::plan::Mode;
 use rust_decimal::Decimal;
 
@@ -25,9 +26,25 @@ pub fn decide_leg(
     carried: Decimal,
     closes: &[Decimal],
 ) -> LegDecision {
+    decide_leg_with(mode, amount, carried, |n| {
+        (closes.last().copied(), sma_last(closes, n))
+    })
+}
+
+/// [`decide_leg`] for a caller that keeps its own average: `history(n)` gives
+/// the last completed close and its `n`-day average, and is asked only in
+/// smart mode.
+pub fn decide_leg_with(
+    mode: &Mode,
+    amount: Decimal,
+    carried: Decimal,
+    history: impl FnOnce(usize) -> (Option<Decimal>, Option<Decimal>),
+) -> LegDecision {
     let carried = carried.clamp(Decimal::ZERO, mode.carry_ceiling(amount));
     if let Mode::Smart { sma_days, .. } = mode
-        && let Gate::Skip { reason } = smart_dca(closes, usize::from(*sma_days))
+        && let n = usize::from(*sma_days)
+        && let (last, average) = history(n)
+        && let Gate::Skip { reason } = smart_dca_on(last, average, n)
     {
         return LegDecision::Skip {
             reason,

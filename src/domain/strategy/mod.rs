@@ -64,14 +64,21 @@ pub enum Gate {
 /// (both over completed sessions: `closes` must not include a session in
 /// progress). With too little history the run buys, and says so.
 pub fn smart_dca(closes: &[Decimal], n: usize) -> Gate {
-    let (Some(last), Some(average)) = (closes.last(), sma_last(closes, n)) else {
+    smart_dca_on(closes.last().copied(), sma_last(closes, n), n)
+}
+
+/// [`smart_dca`] on the last close and its `n`-day average, for a caller that
+/// keeps the average itself (the backtester's running sum); either unknown
+/// means too little history, and the gate buys.
+pub fn smart_dca_on(last: Option<Decimal>, average: Option<Decimal>, n: usize) -> Gate {
+    let (Some(last), Some(average)) = (last, average) else {
         return Gate::Buy {
             note: Some(format!(
                 "fewer than {n} closes of history, so the average could not be checked"
             )),
         };
     };
-    if *last <= average {
+    if last <= average {
         Gate::Buy { note: None }
     } else {
         Gate::Skip {

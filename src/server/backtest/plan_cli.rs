@@ -88,16 +88,16 @@ pub fn run(args: &Args, bars: Vec<Bar>) -> anyhow::Result<()> {
         }
         all.insert(args.benchmark.clone(), read_bars(path)?);
     }
-    let input = PlanInput {
-        legs: &legs,
-        schedule: &schedule,
+    let input = PlanInput::new(
+        &legs,
+        &schedule,
         from,
         to,
-        fill: match args.fill {
+        match args.fill {
             FillArg::NextOpen => Fill::NextOpen,
             FillArg::Close => Fill::Close,
         },
-    };
+    );
     let smart = Mode::smart(args.sma_days, args.carry_skipped).map_err(anyhow::Error::msg)?;
     let mode = match args.strategy {
         StrategyName::SmartDca => smart,

@@ -290,13 +290,7 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn input(&self) -> PlanInput<'_> {
-        PlanInput {
-            legs: &self.legs,
-            schedule: &self.schedule,
-            from: self.from,
-            to: self.to,
-            fill: self.fill,
-        }
+        PlanInput::new(&self.legs, &self.schedule, self.from, self.to, self.fill)
     }
 }
 
