@@ -134,4 +134,6 @@ bench-backtest:
 
 bench-sweep: tools-test
 	cargo build --locked --release --features ssr --bin dripfeed
-	"$(TOOLS_DIR)/venv/bin/python" tests/benches/sweep_vs_backtesting_py.py "$(CARGO_TARGET_DIR)/release/dripfeed"
+	cargo bench --locked --features ssr --bench sweep --no-run
+	"$(TOOLS_DIR)/venv/bin/python" tests/benches/sweep_vs_backtesting_py.py "$(CARGO_TARGET_DIR)/release/dripfeed" \
+	  "$$(ls -t $(CARGO_TARGET_DIR)/release/deps/sweep-* | grep -v '\.d$$' | head -n1)"

@@ -6,9 +6,11 @@ GOOG bars (2,148 days) with the same rules as tests/crosscheck (long only,
 next-open fills, all cash in whole shares, no commission), rank by final
 equity, and must agree on the best pair, its final equity, and its trades.
 Prints both wall-clock times (Dripfeed's includes starting the process and
-reading the CSV) and the ratio. Not a test: it reports, it does not time out.
+reading the CSV) and the ratio; and, like for like, the sweep alone timed in
+process (tests/benches/sweep.rs) against `optimize` alone (both with their data
+already loaded). Not a test: it reports, it does not time out.
 
-usage: sweep_vs_backtesting_py.py RELEASE_DRIPFEED_BINARY   (`make bench-sweep`)
+usage: sweep_vs_backtesting_py.py RELEASE_DRIPFEED_BINARY SWEEP_BENCH_BINARY   (`make bench-sweep`)
 """
 import json
 import subprocess
@@ -51,9 +53,9 @@ def trades_of(stats):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
-    binary = sys.argv[1]
+    binary, bench = sys.argv[1], sys.argv[2]
     csv = Path(__file__).resolve().parent.parent.parent / "target" / "bench-GOOG.csv"
     csv.parent.mkdir(parents=True, exist_ok=True)
     GOOG.to_csv(csv, index_label="Date")
@@ -92,7 +94,15 @@ def main():
           f"trades {'identical' if same else 'DIFFERENT'}")
     print(f"backtesting.py optimize: {theirs:.2f} s; dripfeed (median of 5, whole process): "
           f"{ours * 1000:.1f} ms; {theirs / ours:.0f}x faster")
-    sys.exit(0 if same else 1)
+    alone = json.loads(subprocess.run([bench, "--csv", str(csv)], check=True, capture_output=True,
+                                      text=True).stdout)
+    same_alone = (alone["best"]["fast"], alone["best"]["slow"]) == our_pair and \
+        abs(float(alone["best"]["final_value"]) - our_final) < 0.005
+    print(f"the sweep alone, in process (median of 21): {alone['median_ms']:.1f} ms "
+          f"(fastest {alone['fastest_ms']:.1f} ms) vs optimize alone {theirs:.2f} s: "
+          f"{theirs * 1000 / alone['median_ms']:.0f}x faster; best pair "
+          f"{'the same' if same_alone else 'DIFFERENT'}")
+    sys.exit(0 if same and same_alone else 1)
 
 
 if __name__ == "__main__":

@@ -117,11 +117,10 @@ pub struct Risk {
 pub fn risk(returns: &[f64], risk_free_pct: f64) -> Risk {
     let rf = (1.0 + risk_free_pct / 100.0).powf(1.0 / TRADING_DAYS) - 1.0;
     let stats = mean_sd(returns);
-    let downside = {
-        let below: Vec<f64> = returns.iter().map(|r| (r - rf).min(0.0)).collect();
-        (!below.is_empty())
-            .then(|| (below.iter().map(|x| x * x).sum::<f64>() / below.len() as f64).sqrt())
-    };
+    let downside = (!returns.is_empty()).then(|| {
+        let squares: f64 = returns.iter().map(|r| (r - rf).min(0.0).powi(2)).sum();
+        (squares / returns.len() as f64).sqrt()
+    });
     Risk {
         volatility_pct: stats.map(|(_, sd)| sd * TRADING_DAYS.sqrt() * 100.0),
         sharpe: stats

@@ -253,8 +253,9 @@ pub fn run_with(
     let mut equity = Vec::with_capacity(if keep_equity { bars.len() } else { 0 });
     let mut final_value = config.cash;
     let mut values = Vec::with_capacity(bars.len());
-    // The f64 cash and shares, converted only when they change.
-    let (mut last_cash, mut cash_f, mut shares_f) = (config.cash, metrics::f(config.cash), 0.0);
+    // The f64 cash and shares, converted only when they change: cash and
+    // shares move only when a position opens or a trade closes.
+    let (mut holding, mut cash_f, mut shares_f) = (false, metrics::f(config.cash), 0.0);
     let mut trades_seen = 0;
     let mut bars_in_market = 0;
     let mut pending: Option<Action> = None;
@@ -296,14 +297,10 @@ pub fn run_with(
         if t + 1 == bars.len() {
             account.sell(t, bar.date, bar.close, ExitReason::EndOfData);
         }
-        let shares = account.shares();
-        if account.cash != last_cash
-            || (shares.is_zero() != (shares_f == 0.0))
-            || trades_seen != account.trades.len()
-        {
-            last_cash = account.cash;
+        if account.position.is_some() != holding || trades_seen != account.trades.len() {
+            holding = account.position.is_some();
             cash_f = metrics::f(account.cash);
-            shares_f = metrics::f(shares);
+            shares_f = metrics::f(account.shares());
             trades_seen = account.trades.len();
         }
         values.push(if shares_f == 0.0 {
@@ -315,6 +312,7 @@ pub fn run_with(
         if !keep_equity && t + 1 < bars.len() {
             continue;
         }
+        let shares = account.shares();
         final_value = if shares.is_zero() {
             account.cash
         } else {

@@ -10,21 +10,80 @@ use crate::domain::strategy::indicators::sma;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
-/// The averages every pair of a sweep reads, by window.
+/// What every pair of a sweep reads, by window: each window's rolling sum of
+/// closes as exact integers (the closes' mantissas at one scale), so a pair's
+/// "is the fast average above the slow one" is `fast_sum × slow_n` against
+/// `slow_sum × fast_n`, exact and cheap. Closes that do not fit (more than
+/// 12 decimals, or sums past 128 bits) fall back to the decimal averages.
 pub struct Prepared<'a> {
     pub bars: &'a [Bar],
+    /// Per window, the rolling sums from bar `window - 1` on (earlier bars
+    /// have no average).
+    sums: Option<HashMap<usize, Vec<i64>>>,
     averages: HashMap<usize, Vec<Option<Decimal>>>,
     closes_f64: Vec<f64>,
 }
 
+/// The closes' mantissas at their largest scale, if they all fit.
+fn scaled_closes(bars: &[Bar]) -> Option<Vec<i128>> {
+    let scale = bars.iter().map(|b| b.close.scale()).max().unwrap_or(0);
+    if scale > 12 {
+        return None;
+    }
+    bars.iter()
+        .map(|b| {
+            b.close
+                .mantissa()
+                .checked_mul(10_i128.checked_pow(scale - b.close.scale())?)
+        })
+        .collect()
+}
+
+/// The sum of each run of `n` values, ending at index `n - 1`, `n`, … (none
+/// when there are fewer than `n` values); `None` if a sum leaves the range
+/// where `sum × window` is exact in 64 bits.
+fn rolling_sums(values: &[i128], n: usize) -> Option<Vec<i64>> {
+    if n == 0 || values.len() < n {
+        return Some(Vec::new());
+    }
+    let limit = i128::from(i64::MAX) / 1024;
+    let fit = |s: i128| (s.abs() <= limit).then(|| i64::try_from(s).ok()).flatten();
+    let mut sum: i128 = values[..n]
+        .iter()
+        .try_fold(0_i128, |a, v| a.checked_add(*v))?;
+    let mut out = Vec::with_capacity(values.len() - n + 1);
+    out.push(fit(sum)?);
+    for t in n..values.len() {
+        sum = sum.checked_add(values[t])?.checked_sub(values[t - n])?;
+        out.push(fit(sum)?);
+    }
+    Some(out)
+}
+
 impl<'a> Prepared<'a> {
-    /// Computes each window's average once.
+    /// Prepares each window once.
     pub fn new(bars: &'a [Bar], windows: impl IntoIterator<Item = usize>) -> Self {
-        let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
-        let averages = windows.into_iter().map(|n| (n, sma(&closes, n))).collect();
+        let windows: Vec<usize> = windows.into_iter().collect();
+        // Windows above 1,000 bars are refused by `check`; 1,024 keeps
+        // `sum × window` inside 64 bits.
+        let sums = scaled_closes(bars)
+            .filter(|_| windows.iter().all(|&n| n <= 1024))
+            .and_then(|closes| {
+                windows
+                    .iter()
+                    .map(|&n| Some((n, rolling_sums(&closes, n)?)))
+                    .collect::<Option<HashMap<_, _>>>()
+            });
+        let averages = if sums.is_some() {
+            HashMap::new()
+        } else {
+            let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
+            windows.iter().map(|&n| (n, sma(&closes, n))).collect()
+        };
         let closes_f64 = bars.iter().map(|b| super::metrics::f(b.close)).collect();
         Self {
             bars,
+            sums,
             averages,
             closes_f64,
         }
@@ -45,13 +104,31 @@ impl<'a> Prepared<'a> {
             ..MaCrossover::default()
         };
         strategy.check().ok()?;
-        let lines = Lines {
-            fast: self.averages.get(&fast)?,
-            slow: self.averages.get(&slow)?,
-            volume: None,
-            trend: None,
+        let signals = match &self.sums {
+            Some(sums) => {
+                let (f, s) = (sums.get(&fast)?, sums.get(&slow)?);
+                let (fast_n, slow_n) = (i64::try_from(fast).ok()?, i64::try_from(slow).ok()?);
+                // Bar t's fast sum is f[t - fast + 1], its slow sum s[t - slow + 1];
+                // before bar slow - 1 the slow average is not defined.
+                let offset = slow - fast;
+                let defined = f
+                    .get(offset..)?
+                    .iter()
+                    .zip(s)
+                    .map(|(f, s)| Some((f * slow_n).cmp(&(s * fast_n))));
+                let relations = std::iter::repeat_n(None, slow - 1).chain(defined);
+                MaCrossover::quiet_signals(self.bars, relations)
+            }
+            None => {
+                let lines = Lines {
+                    fast: self.averages.get(&fast)?,
+                    slow: self.averages.get(&slow)?,
+                    volume: None,
+                    trend: None,
+                };
+                strategy.signals_from(self.bars, lines)
+            }
         };
-        let signals = strategy.signals_from(self.bars, lines);
         let result = run_with(self.bars, &self.closes_f64, &signals, config, false);
         Some(of_run(&result, config.cash, risk_free_pct))
     }

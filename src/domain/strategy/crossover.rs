@@ -47,6 +47,33 @@ pub struct Lines<'a> {
     pub trend: Option<&'a [Option<Decimal>]>,
 }
 
+/// The crossover rule, on the fast average's relation to the slow one on the
+/// bar before and on this bar: a cross up (enter) when it was below and is
+/// now above, a cross down (exit) mirrored; touching is not crossing.
+pub fn cross(before: Ordering, now: Ordering) -> Option<Action> {
+    match (before, now) {
+        (Ordering::Less, Ordering::Greater) => Some(Action::Enter),
+        (Ordering::Greater, Ordering::Less) => Some(Action::Exit),
+        _ => None,
+    }
+}
+
+/// Every bar where [`cross`] fires, given each bar's relation (`None` while
+/// an average is not yet defined).
+pub fn crosses(relations: impl IntoIterator<Item = Option<Ordering>>) -> Vec<(usize, Action)> {
+    let mut previous = None;
+    let mut out = Vec::new();
+    for (t, now) in relations.into_iter().enumerate() {
+        if let (Some(before), Some(now)) = (previous, now)
+            && let Some(action) = cross(before, now)
+        {
+            out.push((t, action));
+        }
+        previous = now;
+    }
+    out
+}
+
 impl MaCrossover {
     /// Why these windows cannot work, if they cannot.
     pub fn check(&self) -> Result<(), String> {
@@ -85,23 +112,36 @@ impl MaCrossover {
 
     /// Every signal over `bars`, reading lines already computed for them.
     pub fn signals_from(&self, bars: &[Bar], lines: Lines<'_>) -> Vec<Signal> {
-        // One comparison per bar finds the candidate crosses (sweeps run this
-        // over every bar of every pair); `signal_at` judges each candidate.
-        let relation = |t: usize| Some(lines.fast[t]?.cmp(&lines.slow[t]?));
-        let mut previous = None;
-        let mut out = Vec::new();
-        for t in 0..bars.len().min(lines.fast.len()).min(lines.slow.len()) {
-            let now = relation(t);
-            if now.is_some()
-                && previous.is_some()
-                && now != previous
-                && now != Some(Ordering::Equal)
-            {
-                out.extend(self.signal_at(bars, lines, t));
-            }
-            previous = now;
-        }
-        out
+        // One comparison per bar finds the crosses; `signal_at` explains each
+        // (and applies the entry filters).
+        let n = bars.len().min(lines.fast.len()).min(lines.slow.len());
+        let relations = (0..n).map(|t| Some(lines.fast[t]?.cmp(&lines.slow[t]?)));
+        crosses(relations)
+            .into_iter()
+            .filter_map(|(t, _)| self.signal_at(bars, lines, t))
+            .collect()
+    }
+
+    /// The signals of the bare crossover (no filters) from each bar's
+    /// relation of the fast average to the slow one, without the words and
+    /// values that explain them: what a sweep needs of every pair, found by
+    /// [`crosses`], the same rule [`MaCrossover::signals_from`] applies.
+    pub fn quiet_signals(
+        bars: &[Bar],
+        relations: impl IntoIterator<Item = Option<Ordering>>,
+    ) -> Vec<Signal> {
+        crosses(relations)
+            .into_iter()
+            .filter_map(|(t, action)| {
+                Some(Signal {
+                    bar: t,
+                    date: bars.get(t)?.date,
+                    action,
+                    reason: String::new(),
+                    values: Vec::new(),
+                })
+            })
+            .collect()
     }
 
     /// The signal on bar `t`'s close, if there is one.
@@ -109,12 +149,10 @@ impl MaCrossover {
         let prev = t.checked_sub(1)?;
         let (f0, s0) = (lines.fast[prev]?, lines.slow[prev]?);
         let (f1, s1) = (lines.fast[t]?, lines.slow[t]?);
-        let (down, up) = (f0 > s0 && f1 < s1, f0 < s0 && f1 > s1);
-        if !(down || up) {
-            // Most bars: nothing to say, and nothing allocated (sweeps ask this
-            // of every bar of every pair).
-            return None;
-        }
+        let down = match cross(f0.cmp(&s0), f1.cmp(&s1))? {
+            Action::Exit => true,
+            Action::Enter => false,
+        };
         let bar = &bars[t];
         let (fast, slow) = (self.fast, self.slow);
         let mut values = vec![
