@@ -14,7 +14,6 @@ use dripfeed::domain::tier::TierId;
 use dripfeed::error::AppError;
 use dripfeed::server::broker::exchange::market;
 use leptos::server_fn::ServerFn;
-use rust_decimal::Decimal;
 
 /// Friday 2026-11-20, after the close in New York.
 const NOW: &str = "2026-11-20T21:30:00Z";
@@ -65,14 +64,7 @@ async fn the_page_runs_the_strategy_layers_own_crossover_on_the_brokers_bars() {
     // The same bars and the same code, run here directly.
     let bars: Vec<Bar> = market::daily_bars("SPY", d("2024-01-01"), d("2025-12-31"))
         .into_iter()
-        .map(|b| Bar {
-            date: b.date,
-            open: b.open,
-            high: b.high,
-            low: b.low,
-            close: b.close,
-            volume: Decimal::from(b.volume),
-        })
+        .map(Bar::from)
         .collect();
     let rule = MaCrossover {
         fast: 5,

@@ -78,14 +78,7 @@ impl Source {
             Source::Embedded(_) => {
                 return Ok(market::daily_bars(symbol, from, through)
                     .into_iter()
-                    .map(|b| Bar {
-                        date: b.date,
-                        open: b.open,
-                        high: b.high,
-                        low: b.low,
-                        close: b.close,
-                        volume: Decimal::from(b.volume),
-                    })
+                    .map(Bar::from)
                     .collect());
             }
             Source::Broker { broker, host } => (broker.as_ref(), host.as_str()),

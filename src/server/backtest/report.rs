@@ -49,6 +49,21 @@ pub fn invalid(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
+/// Where buys fill: `next-open` (the default) or `close`.
+pub fn fill_field(raw: &str, errors: &mut Vec<FieldError>) -> Fill {
+    match raw.trim() {
+        "" | "next-open" => Fill::NextOpen,
+        "close" => Fill::Close,
+        other => {
+            errors.push(invalid(
+                "fill",
+                format!("{other} is not next-open or close."),
+            ));
+            Fill::NextOpen
+        }
+    }
+}
+
 pub fn date_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -315,17 +330,7 @@ pub async fn prepare(
             }
         },
     };
-    let fill = match q.fill.trim() {
-        "" | "next-open" => Fill::NextOpen,
-        "close" => Fill::Close,
-        other => {
-            errors.push(invalid(
-                "fill",
-                format!("{other} is not next-open or close."),
-            ));
-            Fill::NextOpen
-        }
-    };
+    let fill = fill_field(&q.fill, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

@@ -6,10 +6,10 @@
 
 use super::cli::Windows;
 use super::labels::{number, strategy_label, strategy_shown};
-use super::report::{date_field, history_error, invalid, range, source_for};
+use super::report::{date_field, fill_field, history_error, invalid, range, source_for};
 use super::sweep::sweep;
 use crate::domain::backtest::metrics::{Metrics, of_run};
-use crate::domain::backtest::{self, Config, ExitReason, Fill, Run, Sizing};
+use crate::domain::backtest::{self, Config, ExitReason, Run, Sizing};
 use crate::domain::entitlement::{self, Feature};
 use crate::domain::money::dollars;
 use crate::domain::plan::Symbol;
@@ -121,17 +121,7 @@ fn asked(q: &StrategyQuery) -> Result<Asked, AppError> {
             }
         },
     };
-    let fill = match q.fill.trim() {
-        "" | "next-open" => Fill::NextOpen,
-        "close" => Fill::Close,
-        other => {
-            errors.push(invalid(
-                "fill",
-                format!("{other} is not next-open or close."),
-            ));
-            Fill::NextOpen
-        }
-    };
+    let fill = fill_field(&q.fill, &mut errors);
     let sizing = match q.sizing.trim() {
         "" | "whole" => Sizing::WholeShares,
         "fractional" => Sizing::Fractional,

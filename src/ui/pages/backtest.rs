@@ -6,6 +6,7 @@
 use crate::api::backtest::{BacktestQuery, BacktestReport, run_backtest};
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
+use crate::ui::components::form_fields::{Choice, TextField};
 use crate::ui::error_template::ErrorNotice;
 use crate::ui::pages::robustness::{MonteCarloPanel, RollingPanel};
 use leptos::prelude::*;
@@ -73,18 +74,13 @@ pub fn BacktestPage() -> impl IntoView {
 
 #[component]
 fn BacktestForm(q: BacktestQuery) -> impl IntoView {
-    let every = if q.every.is_empty() {
-        "weekly:mon".to_owned()
-    } else {
-        q.every.clone()
+    let or = |v: &str, d: &str| {
+        if v.is_empty() {
+            d.to_owned()
+        } else {
+            v.to_owned()
+        }
     };
-    let benchmark = if q.benchmark.is_empty() {
-        "SPY".to_owned()
-    } else {
-        q.benchmark.clone()
-    };
-    let smart = q.mode == "smart";
-    let close = q.fill == "close";
     view! {
         <form method="get" action="/backtest" class="backtest-form" data-testid="backtest-form">
             {match q.plan {
@@ -99,43 +95,21 @@ fn BacktestForm(q: BacktestQuery) -> impl IntoView {
                         <p class="hint">"SYMBOL:dollars, comma separated, as VTI:100, BND:50"</p>
                         <input id="legs" name="legs" type="text" value=q.legs.clone() placeholder="VTI:100" required />
                     </div>
-                    <div class="field">
-                        <label for="every">"Schedule"</label>
-                        <select id="every" name="every">
-                            {SCHEDULES.iter().map(|(v, label)| view! {
-                                <option value=*v selected=every == *v>{*label}</option>
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="mode">"Strategy"</label>
-                        <select id="mode" name="mode">
-                            <option value="pure" selected=!smart>"Pure DCA: buy every run"</option>
-                            <option value="smart" selected=smart>"Smart DCA: skip runs above the 20-day average"</option>
-                        </select>
-                    </div>
+                    <Choice name="every" label="Schedule" options=SCHEDULES.to_vec() selected=q.every.clone() />
+                    <Choice name="mode" label="Strategy" selected=q.mode.clone() options=vec![
+                        ("pure", "Pure DCA: buy every run"),
+                        ("smart", "Smart DCA: skip runs above the 20-day average"),
+                    ] />
                 }.into_any(),
             }}
             <div class="field-row">
-                <div class="field">
-                    <label for="from">"From"</label>
-                    <input id="from" name="from" type="date" value=q.from.clone() />
-                </div>
-                <div class="field">
-                    <label for="to">"To"</label>
-                    <input id="to" name="to" type="date" value=q.to.clone() />
-                </div>
-                <div class="field">
-                    <label for="benchmark">"Benchmark"</label>
-                    <input id="benchmark" name="benchmark" type="text" value=benchmark />
-                </div>
-                <div class="field">
-                    <label for="fill">"Buys fill at"</label>
-                    <select id="fill" name="fill">
-                        <option value="next-open" selected=!close>"the run day's open"</option>
-                        <option value="close" selected=close>"the run day's close"</option>
-                    </select>
-                </div>
+                <TextField name="from" label="From" kind="date" value=q.from.clone() />
+                <TextField name="to" label="To" kind="date" value=q.to.clone() />
+                <TextField name="benchmark" label="Benchmark" value=or(&q.benchmark, "SPY") />
+                <Choice name="fill" label="Buys fill at" selected=q.fill.clone() options=vec![
+                    ("next-open", "the run day's open"),
+                    ("close", "the run day's close"),
+                ] />
             </div>
             <p class="hint">"Leave the dates empty for the last five years."</p>
             <button type="submit" data-testid="run-backtest">"Run backtest"</button>

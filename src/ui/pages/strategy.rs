@@ -6,6 +6,7 @@
 use crate::api::backtest::{StrategyQuery, StrategyReport, Sweep, run_strategy};
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
+use crate::ui::components::form_fields::{Choice, TextField};
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -77,21 +78,6 @@ pub fn StrategyPage() -> impl IntoView {
 }
 
 #[component]
-fn Text(
-    name: &'static str,
-    label: &'static str,
-    value: String,
-    #[prop(optional)] placeholder: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=name>{label}</label>
-            <input id=name name=name type="text" value=value placeholder=placeholder />
-        </div>
-    }
-}
-
-#[component]
 fn StrategyForm(q: StrategyQuery) -> impl IntoView {
     let or = |v: &str, d: &str| {
         if v.is_empty() {
@@ -100,54 +86,32 @@ fn StrategyForm(q: StrategyQuery) -> impl IntoView {
             v.to_owned()
         }
     };
-    let close = q.fill == "close";
-    let fractional = q.sizing == "fractional";
-    let rank = or(&q.rank_by, "final_value");
     view! {
         <form method="get" action="/backtest/strategy" class="backtest-form" data-testid="strategy-form">
             <div class="field-row">
-                <Text name="symbol" label="Symbol" value=or(&q.symbol, "SPY") />
-                <Text name="fast" label="Fast average (bars)" value=or(&q.fast, "5") placeholder="5 or 5..20" />
-                <Text name="slow" label="Slow average (bars)" value=or(&q.slow, "20") placeholder="20 or 20..60:5" />
-                <Text name="cash" label="Starting cash ($)" value=or(&q.cash, "10000") />
+                <TextField name="symbol" label="Symbol" value=or(&q.symbol, "SPY") />
+                <TextField name="fast" label="Fast average (bars)" value=or(&q.fast, "5") placeholder="5 or 5..20" />
+                <TextField name="slow" label="Slow average (bars)" value=or(&q.slow, "20") placeholder="20 or 20..60:5" />
+                <TextField name="cash" label="Starting cash ($)" value=or(&q.cash, "10000") />
             </div>
             <div class="field-row">
-                <Text name="trend_filter" label="Trend filter (bars, optional)" value=q.trend_filter.clone() placeholder="200" />
-                <Text name="volume_filter" label="Volume filter (bars, optional)" value=q.volume_filter.clone() placeholder="20" />
-                <Text name="stop_loss_pct" label="Stop-loss % (optional)" value=q.stop_loss_pct.clone() />
-                <Text name="take_profit_pct" label="Take-profit % (optional)" value=q.take_profit_pct.clone() />
+                <TextField name="trend_filter" label="Trend filter (bars, optional)" value=q.trend_filter.clone() placeholder="200" />
+                <TextField name="volume_filter" label="Volume filter (bars, optional)" value=q.volume_filter.clone() placeholder="20" />
+                <TextField name="stop_loss_pct" label="Stop-loss % (optional)" value=q.stop_loss_pct.clone() />
+                <TextField name="take_profit_pct" label="Take-profit % (optional)" value=q.take_profit_pct.clone() />
             </div>
             <div class="field-row">
-                <div class="field">
-                    <label for="from">"From"</label>
-                    <input id="from" name="from" type="date" value=q.from.clone() />
-                </div>
-                <div class="field">
-                    <label for="to">"To"</label>
-                    <input id="to" name="to" type="date" value=q.to.clone() />
-                </div>
-                <div class="field">
-                    <label for="fill">"Orders fill at"</label>
-                    <select id="fill" name="fill">
-                        <option value="next-open" selected=!close>"the next bar's open"</option>
-                        <option value="close" selected=close>"the signal bar's close"</option>
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="sizing">"Shares"</label>
-                    <select id="sizing" name="sizing">
-                        <option value="whole" selected=!fractional>"whole shares"</option>
-                        <option value="fractional" selected=fractional>"fractional shares"</option>
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="rank_by">"A sweep ranks by"</label>
-                    <select id="rank_by" name="rank_by">
-                        {RANKS.iter().map(|(v, label)| view! {
-                            <option value=*v selected=rank == *v>{*label}</option>
-                        }).collect_view()}
-                    </select>
-                </div>
+                <TextField name="from" label="From" kind="date" value=q.from.clone() />
+                <TextField name="to" label="To" kind="date" value=q.to.clone() />
+                <Choice name="fill" label="Orders fill at" selected=q.fill.clone() options=vec![
+                    ("next-open", "the next bar's open"),
+                    ("close", "the signal bar's close"),
+                ] />
+                <Choice name="sizing" label="Shares" selected=q.sizing.clone() options=vec![
+                    ("whole", "whole shares"),
+                    ("fractional", "fractional shares"),
+                ] />
+                <Choice name="rank_by" label="A sweep ranks by" options=RANKS.to_vec() selected=q.rank_by.clone() />
             </div>
             <button type="submit" data-testid="run-strategy">"Run backtest"</button>
         </form>

@@ -36,6 +36,19 @@ pub struct DailyBar {
     pub volume: u64,
 }
 
+impl From<DailyBar> for crate::domain::strategy::Bar {
+    fn from(b: DailyBar) -> Self {
+        Self {
+            date: b.date,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: Decimal::from(b.volume),
+        }
+    }
+}
+
 /// One minute's prices; `start` is the minute's first instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinuteBar {
