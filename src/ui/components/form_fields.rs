@@ -8,9 +8,17 @@ pub fn TextField(
     name: &'static str,
     label: &'static str,
     #[prop(into)] value: String,
+    /// Shown when `value` is empty (the default the server assumes).
+    #[prop(optional)]
+    or: &'static str,
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] kind: Option<&'static str>,
 ) -> impl IntoView {
+    let value = if value.is_empty() {
+        or.to_owned()
+    } else {
+        value
+    };
     view! {
         <div class="field">
             <label for=name>{label}</label>

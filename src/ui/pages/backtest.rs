@@ -74,13 +74,6 @@ pub fn BacktestPage() -> impl IntoView {
 
 #[component]
 fn BacktestForm(q: BacktestQuery) -> impl IntoView {
-    let or = |v: &str, d: &str| {
-        if v.is_empty() {
-            d.to_owned()
-        } else {
-            v.to_owned()
-        }
-    };
     view! {
         <form method="get" action="/backtest" class="backtest-form" data-testid="backtest-form">
             {match q.plan {
@@ -105,7 +98,7 @@ fn BacktestForm(q: BacktestQuery) -> impl IntoView {
             <div class="field-row">
                 <TextField name="from" label="From" kind="date" value=q.from.clone() />
                 <TextField name="to" label="To" kind="date" value=q.to.clone() />
-                <TextField name="benchmark" label="Benchmark" value=or(&q.benchmark, "SPY") />
+                <TextField name="benchmark" label="Benchmark" value=q.benchmark.clone() or="SPY" />
                 <Choice name="fill" label="Buys fill at" selected=q.fill.clone() options=vec![
                     ("next-open", "the run day's open"),
                     ("close", "the run day's close"),

@@ -79,20 +79,13 @@ pub fn StrategyPage() -> impl IntoView {
 
 #[component]
 fn StrategyForm(q: StrategyQuery) -> impl IntoView {
-    let or = |v: &str, d: &str| {
-        if v.is_empty() {
-            d.to_owned()
-        } else {
-            v.to_owned()
-        }
-    };
     view! {
         <form method="get" action="/backtest/strategy" class="backtest-form" data-testid="strategy-form">
             <div class="field-row">
-                <TextField name="symbol" label="Symbol" value=or(&q.symbol, "SPY") />
-                <TextField name="fast" label="Fast average (bars)" value=or(&q.fast, "5") placeholder="5 or 5..20" />
-                <TextField name="slow" label="Slow average (bars)" value=or(&q.slow, "20") placeholder="20 or 20..60:5" />
-                <TextField name="cash" label="Starting cash ($)" value=or(&q.cash, "10000") />
+                <TextField name="symbol" label="Symbol" value=q.symbol.clone() or="SPY" />
+                <TextField name="fast" label="Fast average (bars)" value=q.fast.clone() or="5" placeholder="5 or 5..20" />
+                <TextField name="slow" label="Slow average (bars)" value=q.slow.clone() or="20" placeholder="20 or 20..60:5" />
+                <TextField name="cash" label="Starting cash ($)" value=q.cash.clone() or="10000" />
             </div>
             <div class="field-row">
                 <TextField name="trend_filter" label="Trend filter (bars, optional)" value=q.trend_filter.clone() placeholder="200" />
