@@ -7,6 +7,7 @@ pub mod entitlement;
 pub mod legal;
 pub mod money;
 pub mod plan;
+pub mod recommendation;
 pub mod run;
 pub mod schedule;
 pub mod strategy;
