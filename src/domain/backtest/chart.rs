@@ -5,7 +5,7 @@
 use super::metrics::f;
 use super::plan::Outcome;
 use super::returns::{Day, time_weighted};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -19,6 +19,18 @@ pub struct Chart {
     pub values: Vec<Vec<Option<f64>>>,
     /// Per approach, percent below its time-weighted peak (0 or less).
     pub drawdowns: Vec<Vec<Option<f64>>>,
+}
+
+/// The indexes of `dates` (sorted) that end a month: the rows of the table
+/// behind a chart.
+pub fn month_ends(dates: &[NaiveDate]) -> Vec<usize> {
+    (0..dates.len())
+        .filter(|&i| {
+            dates
+                .get(i + 1)
+                .is_none_or(|n| n.month() != dates[i].month())
+        })
+        .collect()
 }
 
 /// The percent below the running peak at each point of `index`.
@@ -130,6 +142,16 @@ mod tests {
         assert_eq!(got[1], 0.0);
         assert!((got[2] - -25.0).abs() < 1e-9, "{got:?}");
         assert_eq!(got[3], 0.0);
+    }
+
+    #[test]
+    fn month_ends_are_each_months_last_date_and_the_last_date() {
+        let dates = [
+            d(2),
+            d(31),
+            NaiveDate::from_ymd_opt(2024, 2, 1).expect("a date"),
+        ];
+        assert_eq!(month_ends(&dates), [1, 2]);
     }
 
     #[test]

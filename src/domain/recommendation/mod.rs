@@ -7,8 +7,8 @@
 
 pub mod rails;
 
-use crate::domain::strategy::crossover::{Lines, MaCrossover};
-use crate::domain::strategy::indicators::{atr, average_volume, sma};
+use crate::domain::strategy::crossover::MaCrossover;
+use crate::domain::strategy::indicators::atr;
 use crate::domain::strategy::risk::{AtrSizing, Exits, Levels};
 use crate::domain::strategy::{Action, Bar};
 use chrono::NaiveDate;
@@ -129,19 +129,8 @@ pub fn candidate(
     equity: Decimal,
     held: Decimal,
 ) -> Option<Candidate> {
-    let t = bars.len().checked_sub(1)?;
-    let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
-    let c = &rules.crossover;
-    let (fast, slow) = (sma(&closes, c.fast), sma(&closes, c.slow));
-    let volume = c.volume_window.map(|n| average_volume(bars, n));
-    let trend = c.trend_window.map(|n| sma(&closes, n));
-    let lines = Lines {
-        fast: &fast,
-        slow: &slow,
-        volume: volume.as_deref(),
-        trend: trend.as_deref(),
-    };
-    let signal = c.signal_at(bars, lines, t)?;
+    let signal = rules.crossover.last_signal(bars)?;
+    let t = bars.len() - 1;
     let bar = &bars[t];
     let price = bar.close;
     let (side, quantity, levels) = match signal.action {

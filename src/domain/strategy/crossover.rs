@@ -94,20 +94,29 @@ impl MaCrossover {
 
     /// Every signal over `bars`, oldest first.
     pub fn signals(&self, bars: &[Bar]) -> Vec<Signal> {
+        self.with_lines(bars, |lines| self.signals_from(bars, lines))
+    }
+
+    /// The signal on the last bar's close, if there is one (what a daily
+    /// analysis asks of today's bar).
+    pub fn last_signal(&self, bars: &[Bar]) -> Option<Signal> {
+        let t = bars.len().checked_sub(1)?;
+        self.with_lines(bars, |lines| self.signal_at(bars, lines, t))
+    }
+
+    /// Computes this rule's lines over `bars` and hands them to `f`.
+    fn with_lines<R>(&self, bars: &[Bar], f: impl FnOnce(Lines<'_>) -> R) -> R {
         let closes: Vec<Decimal> = bars.iter().map(|b| b.close).collect();
         let fast = sma(&closes, self.fast);
         let slow = sma(&closes, self.slow);
         let volume = self.volume_window.map(|n| average_volume(bars, n));
         let trend = self.trend_window.map(|n| sma(&closes, n));
-        self.signals_from(
-            bars,
-            Lines {
-                fast: &fast,
-                slow: &slow,
-                volume: volume.as_deref(),
-                trend: trend.as_deref(),
-            },
-        )
+        f(Lines {
+            fast: &fast,
+            slow: &slow,
+            volume: volume.as_deref(),
+            trend: trend.as_deref(),
+        })
     }
 
     /// Every signal over `bars`, reading lines already computed for them.

@@ -7,7 +7,7 @@ use super::history::{HistoryError, Source, last_closed_day};
 use super::labels::{plan_label, plan_shown};
 use super::plan_cli::cadence;
 use crate::domain::backtest::Fill;
-use crate::domain::backtest::chart::chart;
+use crate::domain::backtest::chart::{chart, month_ends};
 use crate::domain::backtest::compare::{Comparison, compare};
 use crate::domain::backtest::plan::{Bars, PlanError, PlanInput};
 use crate::domain::money::dollars;
@@ -20,7 +20,7 @@ use crate::server::auth::CurrentUser;
 use crate::server::broker::BrokerError;
 use crate::server::connections::broker_for_page;
 use crate::server::state::AppState;
-use chrono::{Datelike, Months, NaiveDate, NaiveTime};
+use chrono::{Months, NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 
 /// Points per chart line: enough for a smooth 20-year chart, light to send.
@@ -470,18 +470,7 @@ fn report(
         .collect();
     let plan = c.plan();
     let chart = chart(&c.approaches, CHART_POINTS);
-    let month_ends = chart
-        .dates
-        .iter()
-        .enumerate()
-        .filter(|(i, d)| {
-            chart
-                .dates
-                .get(i + 1)
-                .is_none_or(|next| next.month() != d.month())
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let month_ends = month_ends(&chart.dates);
     BacktestReport {
         title,
         from,

@@ -30,17 +30,13 @@ pub enum Unit {
 fn shown(v: Option<f64>, unit: Unit) -> String {
     match (v, unit) {
         (None, _) => "—".into(),
-        (Some(v), Unit::Dollars) => {
-            let whole = format!("{:.0}", v.abs());
-            let mut grouped = String::new();
-            for (i, c) in whole.chars().enumerate() {
-                if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                    grouped.push(',');
-                }
-                grouped.push(c);
-            }
-            format!("{}${grouped}", if v < 0.0 { "-" } else { "" })
-        }
+        // Whole dollars of the chart's f64 copy; exact amounts are in the
+        // metrics table and the downloads.
+        (Some(v), Unit::Dollars) => format!(
+            "{}${}",
+            if v < 0.0 { "-" } else { "" },
+            crate::domain::money::grouped(v.abs().round() as u64)
+        ),
         (Some(v), Unit::Percent) => format!("{v:.1}%"),
     }
 }

@@ -4,6 +4,7 @@
 //! equity, metrics and trades. A GET form, like the Backtest page.
 
 use crate::api::backtest::{StrategyQuery, StrategyReport, Sweep, run_strategy};
+use crate::domain::backtest::chart::month_ends;
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
 use crate::ui::components::form_fields::{Choice, TextField};
@@ -159,15 +160,7 @@ fn Heatmap(s: Sweep) -> impl IntoView {
 #[component]
 fn StrategyResult(r: StrategyReport) -> impl IntoView {
     let link = r.query.clone();
-    let rows: Vec<usize> = {
-        let d = &r.dates;
-        (0..d.len())
-            .filter(|&i| {
-                d.get(i + 1)
-                    .is_none_or(|n| chrono::Datelike::month(n) != chrono::Datelike::month(&d[i]))
-            })
-            .collect()
-    };
+    let rows = month_ends(&r.dates);
     view! {
         <h2 data-testid="strategy-title">{r.title.clone()}</h2>
         <p>{format!("{} to {}", r.from, r.to)}</p>
