@@ -11,4 +11,5 @@ pub mod broker;
 pub mod catalog;
 pub mod notifications;
 pub mod plans;
+pub mod recommendations;
 pub mod security;

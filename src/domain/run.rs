@@ -50,11 +50,11 @@ macro_rules! state_enum {
         }
 
         impl TryFrom<&str> for $name {
-            type Error = UnknownState;
-            fn try_from(value: &str) -> Result<Self, UnknownState> {
+            type Error = $crate::domain::run::UnknownState;
+            fn try_from(value: &str) -> Result<Self, $crate::domain::run::UnknownState> {
                 match value {
                     $($text => Ok($name::$variant),)+
-                    other => Err(UnknownState { kind: $kind, value: other.to_owned() }),
+                    other => Err($crate::domain::run::UnknownState { kind: $kind, value: other.to_owned() }),
                 }
             }
         }
@@ -72,6 +72,7 @@ macro_rules! state_enum {
         }
     };
 }
+pub(crate) use state_enum;
 
 state_enum!(
     /// The state of one run of a plan.

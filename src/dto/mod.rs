@@ -11,5 +11,6 @@ pub mod broker;
 pub mod catalog;
 pub mod notifications;
 pub mod plans;
+pub mod recommendations;
 pub mod security;
 pub mod stamp;

@@ -23,6 +23,7 @@ pub mod mail;
 pub mod notifications;
 pub mod plans;
 pub mod portfolio;
+pub mod recommendations;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -17,6 +17,7 @@ mod helpers;
 mod pages;
 mod plans;
 mod pricing;
+mod recommendations;
 mod security;
 #[path = "../support/seed.rs"]
 mod seed;

@@ -6,7 +6,9 @@
 //! executed by its user's explicit approval, on the server, after the rails.
 
 pub mod rails;
+pub mod scorecard;
 
+use crate::domain::run::state_enum;
 use crate::domain::strategy::crossover::MaCrossover;
 use crate::domain::strategy::indicators::atr;
 use crate::domain::strategy::risk::{AtrSizing, Exits, Levels};
@@ -15,57 +17,58 @@ use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-/// Where a recommendation stands. Read from storage with [`State::parse`]:
-/// a stored name that is not a state is an error, never a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Waiting for the user, until it expires.
-    Pending,
-    /// The user approved it and its order was placed.
-    Executed,
-    /// The user declined it.
-    Ignored,
-    /// Nobody decided before its expiry.
-    Expired,
-}
+state_enum!(
+    /// Where a recommendation stands. A stored name that is not a state is
+    /// an error, never a default.
+    State, "recommendation state", {
+        // Waiting for the user, until it expires.
+        Pending => "pending",
+        // The user approved it (or, for an exit, their automatic-exit rule
+        // did) and its order was placed.
+        Executed => "executed",
+        // The user declined it.
+        Ignored => "ignored",
+        // Nobody decided before its expiry.
+        Expired => "expired",
+    }
+);
 
 impl State {
-    pub const ALL: [State; 4] = [
-        State::Pending,
-        State::Executed,
-        State::Ignored,
-        State::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Executed => "executed",
-            State::Ignored => "ignored",
-            State::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        State::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a recommendation state"))
-    }
-
     /// Whether a user may still decide on it.
     pub fn is_open(self) -> bool {
         self == State::Pending
     }
 }
 
-/// Buy to open, or sell to close a position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Buy,
-    Sell,
+state_enum!(
+    /// Buy to open, or sell to close a position.
+    Side, "order side", {
+        Buy => "buy",
+        Sell => "sell",
+    }
+);
+
+state_enum!(
+    /// What produced a recommendation: the crossover's entry or exit, or a
+    /// position reaching the stop-loss or take-profit level set at entry.
+    Signal, "recommendation signal", {
+        Entry => "entry",
+        Exit => "exit",
+        StopLoss => "stop_loss",
+        TakeProfit => "take_profit",
+    }
+);
+
+impl Signal {
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Signal::Entry => "MA crossover entry",
+            Signal::Exit => "MA crossover exit",
+            Signal::StopLoss => "Stop-loss reached",
+            Signal::TakeProfit => "Take-profit reached",
+        }
+    }
 }
 
 /// The rules the daily analysis applies (the user's or the defaults).
@@ -100,6 +103,7 @@ impl Default for Rules {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub symbol: String,
+    pub signal: Signal,
     pub side: Side,
     /// The close the signal came from; Execute measures drift against it.
     pub reference_price: Decimal,
@@ -133,16 +137,21 @@ pub fn candidate(
     let t = bars.len() - 1;
     let bar = &bars[t];
     let price = bar.close;
-    let (side, quantity, levels) = match signal.action {
+    let (kind, side, quantity, levels) = match signal.action {
         Action::Enter if held.is_zero() => {
             let atr = atr(bars, rules.sizing.atr_window)[t]?;
             let quantity = rules
                 .sizing
                 .quantity(equity, atr)?
                 .round_dp_with_strategy(0, RoundingStrategy::ToZero);
-            (Side::Buy, quantity, rules.exits.levels(price, Some(atr)))
+            (
+                Signal::Entry,
+                Side::Buy,
+                quantity,
+                rules.exits.levels(price, Some(atr)),
+            )
         }
-        Action::Exit if held > Decimal::ZERO => (Side::Sell, held, Levels::default()),
+        Action::Exit if held > Decimal::ZERO => (Signal::Exit, Side::Sell, held, Levels::default()),
         _ => return None,
     };
     if quantity < Decimal::ONE && side == Side::Buy {
@@ -150,6 +159,7 @@ pub fn candidate(
     }
     Some(Candidate {
         symbol: symbol.to_owned(),
+        signal: kind,
         side,
         reference_price: price,
         date: bar.date,
@@ -159,6 +169,45 @@ pub fn candidate(
         reason: signal.reason,
         values: signal.values,
     })
+}
+
+/// Which of the rules' entry filters are on, as stored and shown
+/// ("volume+trend", "volume", "trend" or "none"): the scorecard groups by it.
+pub fn filters_label(rules: &Rules) -> &'static str {
+    match (rules.crossover.volume_window, rules.crossover.trend_window) {
+        (Some(_), Some(_)) => "volume+trend",
+        (Some(_), None) => "volume",
+        (None, Some(_)) => "trend",
+        (None, None) => "none",
+    }
+}
+
+/// Whether a position entered with `levels` has reached one of them at
+/// `price`: the stop first (it protects), then the target.
+pub fn exit_reached(levels: &Levels, price: Decimal) -> Option<Signal> {
+    if levels.stop.is_some_and(|stop| price <= stop) {
+        return Some(Signal::StopLoss);
+    }
+    if levels.target.is_some_and(|target| price >= target) {
+        return Some(Signal::TakeProfit);
+    }
+    None
+}
+
+/// The return from `reference` to `later`, in percent to two places; for a
+/// sell, the return of having sold (a fall is a gain).
+pub fn forward_return(side: Side, reference: Decimal, later: Decimal) -> Option<Decimal> {
+    if reference <= Decimal::ZERO {
+        return None;
+    }
+    let r = (later - reference) / reference * Decimal::ONE_HUNDRED;
+    Some(
+        match side {
+            Side::Buy => r,
+            Side::Sell => -r,
+        }
+        .round_dp(2),
+    )
 }
 
 #[cfg(test)]

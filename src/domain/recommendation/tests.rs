@@ -31,9 +31,13 @@ fn bare() -> Rules {
 #[test]
 fn states_read_back_exactly_and_an_unknown_one_is_an_error() {
     for s in State::ALL {
-        assert_eq!(State::parse(s.as_str()), Ok(s));
+        assert_eq!(State::try_from(s.as_str()), Ok(*s));
     }
-    assert!(State::parse("approved").is_err());
+    assert!(State::try_from("approved").is_err());
+    for s in Signal::ALL {
+        assert_eq!(Signal::try_from(s.as_str()), Ok(*s));
+    }
+    assert!(Side::try_from("short").is_err());
     assert!(State::Pending.is_open() && !State::Expired.is_open());
 }
 
@@ -123,4 +127,35 @@ fn a_cross_down_proposes_selling_what_is_held() {
         candidate("VTI", &bars, &bare(), Decimal::from(50_000), Decimal::ZERO),
         None
     );
+}
+
+#[test]
+fn a_position_reaches_its_stop_before_its_target() {
+    let levels = Levels {
+        stop: Some(Decimal::from(90)),
+        target: Some(Decimal::from(120)),
+    };
+    assert_eq!(exit_reached(&levels, Decimal::from(100)), None);
+    assert_eq!(
+        exit_reached(&levels, Decimal::from(90)),
+        Some(Signal::StopLoss)
+    );
+    assert_eq!(
+        exit_reached(&levels, Decimal::from(121)),
+        Some(Signal::TakeProfit)
+    );
+    assert_eq!(exit_reached(&Levels::default(), Decimal::ONE), None);
+}
+
+#[test]
+fn a_forward_return_is_the_recommended_sides_gain() {
+    let d = |s: &str| s.parse::<Decimal>().expect("a decimal");
+    assert_eq!(
+        forward_return(Side::Buy, d("100"), d("103.456")),
+        Some(d("3.46"))
+    );
+    assert_eq!(forward_return(Side::Sell, d("100"), d("95")), Some(d("5")));
+    assert_eq!(forward_return(Side::Buy, Decimal::ZERO, d("1")), None);
+    assert_eq!(filters_label(&Rules::default()), "volume+trend");
+    assert_eq!(filters_label(&bare()), "none");
 }

@@ -77,3 +77,24 @@ pub fn trial_days() -> u32 {
 pub fn past_due_grace_days() -> u32 {
     7
 }
+pub fn go_at() -> String {
+    "08:45".to_owned()
+}
+pub fn analyze_at() -> String {
+    "16:30".to_owned()
+}
+pub fn rail_max_position_pct() -> rust_decimal::Decimal {
+    crate::domain::recommendation::rails::Rails::default().max_position_pct
+}
+pub fn rail_max_open_positions() -> u32 {
+    crate::domain::recommendation::rails::Rails::default().max_open_positions
+}
+pub fn rail_min_equity() -> rust_decimal::Decimal {
+    crate::domain::recommendation::rails::Rails::default().min_equity
+}
+pub fn rail_max_drift_pct() -> rust_decimal::Decimal {
+    crate::domain::recommendation::rails::Rails::default().max_drift_pct
+}
+pub fn live_paper_days() -> u32 {
+    30
+}

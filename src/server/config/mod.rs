@@ -186,6 +186,34 @@ pub struct Settings {
     /// The tier table; only settable from the config file (`[[tiers]]`).
     #[serde(default)]
     pub tiers: TierTable,
+    /// When the daily analysis (GO) runs on trading days, New York time
+    /// (HH:MM). `DRIPFEED_GO_AT`.
+    #[serde(default = "defaults::go_at")]
+    pub go_at: String,
+    /// When the after-close review (ANALYZE) runs, New York time (HH:MM).
+    /// `DRIPFEED_ANALYZE_AT`.
+    #[serde(default = "defaults::analyze_at")]
+    pub analyze_at: String,
+    /// Safety rail: the position after a recommended buy, at most this
+    /// percentage of equity. `DRIPFEED_RAIL_MAX_POSITION_PCT`.
+    #[serde(default = "defaults::rail_max_position_pct")]
+    pub rail_max_position_pct: rust_decimal::Decimal,
+    /// Safety rail: open positions after a recommended buy, at most.
+    /// `DRIPFEED_RAIL_MAX_OPEN_POSITIONS`.
+    #[serde(default = "defaults::rail_max_open_positions")]
+    pub rail_max_open_positions: u32,
+    /// Safety rail: equity a recommended buy needs, at least, in dollars.
+    /// `DRIPFEED_RAIL_MIN_EQUITY`.
+    #[serde(default = "defaults::rail_min_equity")]
+    pub rail_min_equity: rust_decimal::Decimal,
+    /// Safety rail: how far the price may have moved from a recommendation's
+    /// reference when it is executed, in percent. `DRIPFEED_RAIL_MAX_DRIFT_PCT`.
+    #[serde(default = "defaults::rail_max_drift_pct")]
+    pub rail_max_drift_pct: rust_decimal::Decimal,
+    /// Days of paper trading on Dripfeed before a live account may execute
+    /// recommendations. `DRIPFEED_LIVE_PAPER_DAYS`.
+    #[serde(default = "defaults::live_paper_days")]
+    pub live_paper_days: u32,
 }
 
 /// Where OAuth-connected accounts trade.
@@ -246,7 +274,32 @@ where
         .collect()
 }
 
+/// A time of day written HH:MM.
+pub fn parse_hh_mm(s: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+}
+
 impl Settings {
+    /// The instance's safety rails (a user may only tighten them).
+    pub fn rails(&self) -> crate::domain::recommendation::rails::Rails {
+        crate::domain::recommendation::rails::Rails {
+            max_position_pct: self.rail_max_position_pct,
+            max_open_positions: self.rail_max_open_positions,
+            min_equity: self.rail_min_equity,
+            max_drift_pct: self.rail_max_drift_pct,
+        }
+    }
+
+    /// When GO runs, New York time (validated at load).
+    pub fn go_time(&self) -> chrono::NaiveTime {
+        parse_hh_mm(&self.go_at).unwrap_or(chrono::NaiveTime::MIN)
+    }
+
+    /// When ANALYZE runs, New York time (validated at load).
+    pub fn analyze_time(&self) -> chrono::NaiveTime {
+        parse_hh_mm(&self.analyze_at).unwrap_or(chrono::NaiveTime::MIN)
+    }
+
     /// Whether "Connect with Alpaca" is the built-in simulation (no real Alpaca
     /// OAuth app is configured).
     pub fn alpaca_oauth_simulated(&self) -> bool {
@@ -313,6 +366,19 @@ impl Settings {
                     .into(),
             ));
         }
+        for (name, value) in [
+            ("DRIPFEED_GO_AT", &self.go_at),
+            ("DRIPFEED_ANALYZE_AT", &self.analyze_at),
+        ] {
+            if parse_hh_mm(value).is_none() {
+                return Err(SettingsError::Invalid(format!(
+                    "{name} must be a time of day as HH:MM (New York time), got {value:?}"
+                )));
+            }
+        }
+        self.rails()
+            .check_bounds()
+            .map_err(|e| SettingsError::Invalid(format!("safety rails (DRIPFEED_RAIL_*): {e}")))?;
         if self.max_amount_per_run < 1 {
             return Err(SettingsError::Invalid(
                 "DRIPFEED_MAX_AMOUNT_PER_RUN must be at least 1".into(),

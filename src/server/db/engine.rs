@@ -69,7 +69,11 @@ impl Store {
 
     /// The rows `sql` selects for every key in `ids`, asked 500 at a time:
     /// `sql` gets the placeholder list for one `IN (…)`.
-    async fn by_ids<T, K>(&self, ids: &[K], sql: impl Fn(&str) -> String) -> anyhow::Result<Vec<T>>
+    pub(super) async fn by_ids<T, K>(
+        &self,
+        ids: &[K],
+        sql: impl Fn(&str) -> String,
+    ) -> anyhow::Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
             + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>

@@ -20,6 +20,7 @@ pub mod connections;
 pub mod engine;
 pub mod notifications;
 pub mod plans;
+pub mod recommendations;
 pub mod rows;
 pub mod sessions;
 pub mod users;

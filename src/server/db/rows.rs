@@ -230,3 +230,6 @@ macro_rules! state_column {
 }
 state_column!(RunStatus);
 state_column!(OrderState);
+state_column!(crate::domain::recommendation::State);
+state_column!(crate::domain::recommendation::Side);
+state_column!(crate::domain::recommendation::Signal);

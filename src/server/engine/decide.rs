@@ -11,6 +11,11 @@ use rust_decimal::Decimal;
 
 /// Why a disabled user's runs buy nothing.
 pub const DISABLED: &str = "This Dripfeed account is disabled, so nothing is bought for it until an administrator enables it again.";
+/// Why nothing is sent while the owner's kill switch is on.
+pub const STOPPED: &str =
+    "You stopped all trading (the kill switch), so nothing is bought until you reset it.";
+/// Why nothing is sent while the instance-wide kill switch is on.
+pub const STOPPED_GLOBALLY: &str = "An administrator stopped all trading on this Dripfeed, so nothing is bought until it is reset.";
 
 /// How long an order whose send went unanswered may be missing from the
 /// broker's books before it is taken as never placed (it may still be in
@@ -33,11 +38,12 @@ pub fn broker_state(status: &OrderStatus) -> OrderState {
 }
 
 /// What may be sent for one order: nothing above `ceiling` (the plan's
-/// per-run maximum for its symbol), and nothing at all unless `may_send`.
+/// per-run maximum for its symbol), and nothing at all while `halt` says why not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub ceiling: Decimal,
-    pub may_send: bool,
+    /// Why nothing may be sent for this account (disabled, a kill switch).
+    pub halt: Option<&'static str>,
 }
 
 /// Whether an intent may go to the broker.
@@ -51,8 +57,8 @@ pub enum SendCheck {
 /// Checks an intent of `notional` dollars of `symbol` against `limits`,
 /// whatever the stored intent says.
 pub fn check_send(symbol: &str, notional: Decimal, limits: Limits) -> SendCheck {
-    if !limits.may_send {
-        return SendCheck::NotPlaced(DISABLED.to_owned());
+    if let Some(why) = limits.halt {
+        return SendCheck::NotPlaced(why.to_owned());
     }
     if notional > limits.ceiling || notional <= Decimal::ZERO {
         return SendCheck::NotPlaced(format!(
@@ -200,7 +206,10 @@ mod tests {
     }
 
     fn limits(ceiling: Decimal, may_send: bool) -> Limits {
-        Limits { ceiling, may_send }
+        Limits {
+            ceiling,
+            halt: (!may_send).then_some(DISABLED),
+        }
     }
 
     #[test]
@@ -534,7 +543,7 @@ mod tests {
             Decimal::TEN,
             Limits {
                 ceiling: Decimal::TEN,
-                may_send: true,
+                halt: None,
             },
         ) {
             return Some(OrderState::NotPlaced);

@@ -35,6 +35,7 @@ use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+pub use decide::broker_state;
 pub use reconcile::{Findings, reconcile};
 pub use run::client_order_id;
 
@@ -164,6 +165,19 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error.cause_chain = ?e, "engine pass failed"),
+        }
+        // The recommendation jobs (GO, ANALYZE) and their orders.
+        match crate::server::recommendations::jobs::daily(&engine.state, &engine.owner, now).await {
+            Ok(r) if r.go_runs + r.analyze_runs + r.settled > 0 => tracing::info!(
+                go = r.go_runs,
+                analyze = r.analyze_runs,
+                created = r.created,
+                exits_placed = r.exits_placed,
+                settled = r.settled,
+                "recommendation jobs"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error.cause_chain = ?e, "recommendation jobs failed"),
         }
     }
 }

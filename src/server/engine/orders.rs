@@ -22,7 +22,7 @@ pub(super) struct Sending<'a> {
     /// they are looked up).
     pub(super) known: Option<(&'a dyn Broker, i64)>,
     /// False when the account's owner is disabled.
-    pub(super) may_send: bool,
+    pub(super) halt: Option<&'static str>,
     /// The orders this pass wrote as intents (sent for the first time).
     pub(super) fresh: &'a HashSet<i64>,
 }
@@ -42,11 +42,7 @@ pub(super) async fn follow(
     sending: Sending<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let Sending {
-        known,
-        may_send,
-        fresh,
-    } = sending;
+    let Sending { known, halt, fresh } = sending;
     let state = engine.state();
     let store = &state.store;
     let loaded;
@@ -70,7 +66,7 @@ pub(super) async fn follow(
             Some((broker, connection_id)) => {
                 let fresh = fresh.contains(&order.id);
                 let ceiling = ceilings.get(&order.symbol).copied().unwrap_or_default();
-                let limits = Limits { ceiling, may_send };
+                let limits = Limits { ceiling, halt };
                 advance(engine, broker, connection_id, order, limits, fresh, now).await?
             }
             None if order.status == OrderState::Intent => {
@@ -219,7 +215,7 @@ pub(super) async fn advance(
     }
     let notional = dec(&row.notional)?;
     if let SendCheck::NotPlaced(why) = decide::check_send(&row.symbol, notional, limits) {
-        if limits.may_send {
+        if limits.halt.is_none() {
             tracing::error!(order = %row.client_order_id, %notional, ceiling = %limits.ceiling, "an intent above the plan's per-run maximum was not sent");
         }
         return end_unsent(store, row, OrderState::NotPlaced, &why, now).await;

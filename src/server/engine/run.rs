@@ -5,7 +5,7 @@
 //! `orders.rs`; what every answer means in `decide.rs`. See the module above
 //! for the rules.
 
-use super::decide::{DISABLED, money};
+use super::decide::{DISABLED, STOPPED, STOPPED_GLOBALLY, money};
 use super::orders::{Sending, follow};
 use super::preflight::{Buys, Carries, Preflight, preflight};
 use super::{Engine, TooLate, too_late};
@@ -90,6 +90,8 @@ pub async fn run_batch(
         .collect();
     let owners: Vec<i64> = connections.values().map(|c| c.user_id).collect();
     let disabled: HashSet<i64> = store.disabled_user_ids(&owners).await?;
+    let stopped: HashSet<i64> = store.trading_stopped_user_ids(&owners).await?;
+    let stopped_globally = store.global_kill_switch().await?.is_some();
 
     let mut groups: BTreeMap<(Option<i64>, i64), Vec<Claimed>> = BTreeMap::new();
     for slot in claimed {
@@ -110,21 +112,31 @@ pub async fn run_batch(
     let work = groups.into_iter().map(|((connection_id, _), group)| {
         let engine = engine.clone();
         let connection = connection_id.and_then(|id| connections.get(&id).cloned());
-        // A disabled user's account places no orders, whatever their plans say.
-        let may_send = connection
-            .as_ref()
-            .is_some_and(|c| !disabled.contains(&c.user_id));
-        async move { run_group(&engine, connection, may_send, group, now).await }
+        // A disabled user's account places no orders, whatever their plans
+        // say, and neither does anyone's while a kill switch is on.
+        let halt = connection.as_ref().and_then(|c| {
+            if disabled.contains(&c.user_id) {
+                Some(DISABLED)
+            } else if stopped_globally {
+                Some(STOPPED_GLOBALLY)
+            } else if stopped.contains(&c.user_id) {
+                Some(STOPPED)
+            } else {
+                None
+            }
+        });
+        async move { run_group(&engine, connection, halt, group, now).await }
     });
     Ok(super::bounded(concurrency, work).await.into_iter().sum())
 }
 
 /// One account's runs due in one minute (one group of [`run_batch`]).
-/// `may_send`: false when the account's owner is disabled.
+/// `halt`: why nothing may be sent for the account (its owner is disabled,
+/// or a kill switch is on).
 async fn run_group(
     engine: &Engine,
     connection: Option<ConnectionRow>,
-    may_send: bool,
+    halt: Option<&'static str>,
     group: Vec<Claimed>,
     now: DateTime<Utc>,
 ) -> usize {
@@ -156,7 +168,7 @@ async fn run_group(
         } = run;
         let sending = Sending {
             known,
-            may_send,
+            halt,
             fresh: &HashSet::new(),
         };
         match follow(engine, (&slot, &plan, &legs), orders, sending, now).await {
@@ -167,7 +179,7 @@ async fn run_group(
     }
     if !fresh.is_empty() {
         let connection = connection.as_ref().zip(broker.as_ref().map(|(b, _)| b));
-        match start(engine, connection, may_send, fresh, now).await {
+        match start(engine, connection, halt, fresh, now).await {
             Ok(n) => finished += n,
             Err(e) => tracing::error!(error.cause_chain = ?e, "runs could not start"),
         }
@@ -180,7 +192,7 @@ async fn run_group(
 async fn start(
     engine: &Engine,
     connection: Option<(&ConnectionRow, &AlpacaBroker)>,
-    may_send: bool,
+    halt: Option<&'static str>,
     fresh: Vec<Fresh>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
@@ -189,7 +201,7 @@ async fn start(
     // Whole-group refusals first: no usable connection or account.
     let group_skip: Option<String> = match &connection {
         None => Some("The plan has no brokerage connection.".into()),
-        Some(_) if !may_send => Some(DISABLED.into()),
+        Some(_) if halt.is_some() => halt.map(str::to_owned),
         Some((c, _)) if c.status != "active" => Some(
             "Alpaca no longer accepts this connection's credentials; reconnect it to resume buying."
                 .into(),
@@ -340,7 +352,7 @@ async fn start(
             let fresh: HashSet<i64> = orders.iter().map(|o| o.id).collect();
             let sending = Sending {
                 known: Some((broker, connection.id)),
-                may_send,
+                halt,
                 fresh: &fresh,
             };
             follow(engine, (&slot, &plan, &legs), orders, sending, now).await
