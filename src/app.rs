@@ -4,9 +4,9 @@
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BacktestPage, BillingPage, BillingSuccessPage,
-    BrokeragePage, DashboardPage, HistoryPage, LandingPage, LogInPage, LoginCodePage, NotFoundPage,
-    NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage, PricingPage,
-    SecurityPage, SettingsPage, SignUpPage, StrategyPage, TermsPage,
+    BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage, LogInPage, LoginCodePage,
+    NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage,
+    PricingPage, ScorecardPage, SecurityPage, SettingsPage, SignUpPage, StrategyPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -67,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("backtest") view=BacktestPage />
                     <Route path=path!("/backtest/strategy") view=StrategyPage />
                     <Route path=StaticSegment("notifications") view=NotificationsPage />
+                    <Route path=StaticSegment("recommendations") view=InboxPage />
+                    <Route path=path!("/recommendations/scorecard") view=ScorecardPage />
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />
                     <Route path=path!("/plans/:id/edit") view=PlanEditPage />

@@ -4,7 +4,6 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 
 pub use crate::dto::recommendations::*;
 
@@ -40,12 +39,51 @@ pub async fn ignore_recommendation(
     recommendations::ignore(&ctx.state, &user, &ctx.client, id, reason, now).await
 }
 
-#[server(input = Json)]
+/// Saves what the daily analysis does for the caller (the page's form:
+/// checkboxes arrive only when ticked); their rails stay as they are.
+#[server]
 pub async fn save_recommendation_settings(
-    input: RecommendationSettingsInput,
+    watchlist: String,
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] auto_exits: Option<String>,
+    #[server(default)] connection_id: String,
 ) -> Result<(), AppError> {
     use crate::server::{auth, recommendations};
     let (ctx, user) = auth::require_user().await?;
+    let connection_id = match connection_id.trim() {
+        "" => None,
+        id => Some(id.parse::<i64>().map_err(|_| {
+            AppError::invalid("connection_id", "Choose one of your connected accounts.")
+        })?),
+    };
+    let input = RecommendationSettingsInput {
+        enabled: enabled.is_some(),
+        watchlist,
+        auto_exits: auto_exits.is_some(),
+        connection_id,
+        ..recommendations::current_input(&ctx.state, &user).await?
+    };
+    recommendations::save_settings(&ctx.state, &user, &ctx.client, input).await
+}
+
+/// Saves the caller's own safety rails (each empty one: the instance's);
+/// they can only be stricter than the instance's.
+#[server]
+pub async fn save_recommendation_rails(
+    #[server(default)] max_position_pct: String,
+    #[server(default)] max_open_positions: String,
+    #[server(default)] min_equity: String,
+    #[server(default)] max_drift_pct: String,
+) -> Result<(), AppError> {
+    use crate::server::{auth, recommendations};
+    let (ctx, user) = auth::require_user().await?;
+    let input = RecommendationSettingsInput {
+        max_position_pct,
+        max_open_positions,
+        min_equity,
+        max_drift_pct,
+        ..recommendations::current_input(&ctx.state, &user).await?
+    };
     recommendations::save_settings(&ctx.state, &user, &ctx.client, input).await
 }
 

@@ -275,9 +275,9 @@ pub struct Shipped {
 
 /// What this build provides (flip each when the feature lands).
 pub const SHIPPED: Shipped = Shipped {
-    recommendations: false,
+    recommendations: true,
     backtests: true,
-    ai_analyst: false,
+    ai_analyst: true,
     api_access: false,
 };
 

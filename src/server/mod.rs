@@ -7,6 +7,7 @@
 //! and the routes.
 
 pub mod admin;
+pub mod analyst;
 pub mod assets;
 pub mod auth;
 pub mod backtest;

@@ -11,7 +11,8 @@ use claims::{assert_matches, assert_ok};
 use dripfeed::api::recommendations::{
     ExecuteOutcome, ExecuteRecommendation, IgnoreRecommendation, LIVE_CONFIRMATION,
     RecommendationScorecard, RecommendationSettingsInput, RecommendationsInbox,
-    RecommendationsPage, SaveRecommendationSettings, ScorecardDto, SetKillSwitch,
+    RecommendationsPage, SaveRecommendationRails, SaveRecommendationSettings, ScorecardDto,
+    SetKillSwitch,
 };
 use dripfeed::domain::calendar;
 use dripfeed::domain::recommendation::{self, Rules, Side, Signal, State};
@@ -122,14 +123,37 @@ fn crossing_up(through: NaiveDate, last: Decimal, days: usize) -> Vec<Bar> {
 }
 
 impl Inbox {
+    /// Saves both forms of the settings, as the page does.
     async fn save(&self, input: RecommendationSettingsInput) -> Result<String, AppError> {
+        let connection = input
+            .connection_id
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let mut form = vec![
+            ("watchlist", input.watchlist.as_str()),
+            ("connection_id", connection.as_str()),
+        ];
+        if input.enabled {
+            form.push(("enabled", "on"));
+        }
+        if input.auto_exits {
+            form.push(("auto_exits", "on"));
+        }
         outcome(
             self.app
-                .call_json_server_fn_as(
-                    &self.client,
-                    SaveRecommendationSettings::PATH,
-                    &SaveRecommendationSettings { input },
-                )
+                .call_server_fn_as(&self.client, SaveRecommendationSettings::PATH, &form)
+                .await,
+        )
+        .await?;
+        let rails = [
+            ("max_position_pct", input.max_position_pct.as_str()),
+            ("max_open_positions", input.max_open_positions.as_str()),
+            ("min_equity", input.min_equity.as_str()),
+            ("max_drift_pct", input.max_drift_pct.as_str()),
+        ];
+        outcome(
+            self.app
+                .call_server_fn_as(&self.client, SaveRecommendationRails::PATH, &rails)
                 .await,
         )
         .await
@@ -756,4 +780,167 @@ async fn with_the_kill_switch_on_an_exit_is_proposed_but_not_placed() {
         .expect("the exit is still proposed");
     assert_eq!(exit.state, State::Pending);
     assert_eq!(inbox.orders_at_broker().await, 1, "only the entry");
+}
+
+mod analyst {
+    //! The optional AI analyst against the local fake Messages API over
+    //! real HTTP: its answer is attached (labelled, validated, cached for
+    //! everyone), and every failure falls back to the rule-based reason.
+
+    use super::*;
+    use dripfeed::server::analyst::fake::{self, FakeState, Mode};
+
+    async fn inbox_with_analyst(mode: Mode, email: &str) -> (Inbox, FakeState) {
+        let fake_state = FakeState::default();
+        fake_state.set_mode(mode);
+        let (url, _server) = fake::serve(fake_state.clone()).await.expect("the fake");
+        let app = app_with(move |s| {
+            s.anthropic_api_key = Some("sk-ant-test-key".to_owned().into());
+            s.anthropic_url = url.parse().expect("URL");
+            s.ai_timeout_secs = 1;
+        })
+        .await;
+        (user(app, email, "SPY").await, fake_state)
+    }
+
+    async fn failures(inbox: &Inbox) -> i64 {
+        inbox
+            .app
+            .count("SELECT COALESCE(SUM(failures), 0) FROM ai_calls")
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_valid_answer_is_attached_cached_and_carries_market_facts_only() {
+        let (inbox, fake_state) = inbox_with_analyst(Mode::Answer, "ai@example.com").await;
+        let id = inbox.spy_entry(spy_now()).await;
+        let page = inbox.page().await;
+        let r = page
+            .recommendations
+            .iter()
+            .find(|r| r.id == id)
+            .expect("it");
+        let ai = r.ai.as_ref().expect("an analysis");
+        assert!(ai.rationale.contains("SPY"), "{}", ai.rationale);
+        assert!(ai.confidence <= 100);
+        assert!(ai.model.starts_with("claude-sonnet-4-5"), "{}", ai.model);
+        // The rule-based reason stays beside it.
+        assert!(!r.reason.is_empty());
+        let request = fake_state.last_request().expect("a request");
+        let text = request.to_string();
+        assert!(text.contains("SPY"));
+        assert!(
+            !text.contains("ai@example.com") && !text.contains("100000"),
+            "{text}"
+        );
+        assert_eq!(request["tool_choice"]["type"], "tool");
+        // A second user's GO on the same bar asks nothing more.
+        let before = fake_state.calls();
+        let (client, connection) = inbox.app.user_with_demo("ai2@example.com").await;
+        let connection = connection.to_string();
+        assert_ok!(
+            outcome(
+                inbox
+                    .app
+                    .call_server_fn_as(
+                        &client,
+                        SaveRecommendationSettings::PATH,
+                        &[
+                            ("watchlist", "SPY"),
+                            ("enabled", "on"),
+                            ("connection_id", connection.as_str())
+                        ],
+                    )
+                    .await
+            )
+            .await
+        );
+        let report = inbox.daily("instance-a", at(MORNING)).await;
+        assert_eq!((report.go_runs, report.created), (1, 1), "{report:?}");
+        assert_eq!(
+            fake_state.calls(),
+            before,
+            "the cached answer serves everyone"
+        );
+        let ai_rows = inbox
+            .app
+            .count("SELECT COUNT(*) FROM recommendations WHERE ai_analysis IS NOT NULL")
+            .await;
+        assert_eq!(ai_rows, 2);
+        assert_eq!(failures(&inbox).await, 0);
+    }
+
+    async fn falls_back(mode: Mode, email: &str) {
+        let (inbox, fake_state) = inbox_with_analyst(mode, email).await;
+        let id = inbox.spy_entry(spy_now()).await;
+        let r = inbox
+            .page()
+            .await
+            .recommendations
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("it");
+        assert!(r.ai.is_none(), "no analysis on failure");
+        assert!(!r.reason.is_empty(), "the rule-based reason stands");
+        assert_eq!(r.state, State::Pending);
+        assert_eq!(fake_state.calls(), 1, "one attempt, no retry loop");
+        assert_eq!(failures(&inbox).await, 1, "the failure is counted");
+        assert_eq!(
+            inbox.app.count("SELECT COUNT(*) FROM ai_analyses").await,
+            0,
+            "a failure is never cached"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timeout_falls_back_to_the_rule_based_reason() {
+        falls_back(
+            Mode::Slow(std::time::Duration::from_secs(3)),
+            "slow@example.com",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_answer_falls_back_to_the_rule_based_reason() {
+        falls_back(Mode::Overloaded, "overloaded@example.com").await;
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_answer_falls_back_to_the_rule_based_reason() {
+        falls_back(Mode::RateLimited, "limited@example.com").await;
+    }
+
+    #[tokio::test]
+    async fn an_answer_outside_the_schema_falls_back_to_the_rule_based_reason() {
+        falls_back(Mode::Garbage, "garbage@example.com").await;
+    }
+
+    #[tokio::test]
+    async fn a_refusal_falls_back_to_the_rule_based_reason() {
+        falls_back(Mode::Refusal, "refusal@example.com").await;
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_skips_the_analyst() {
+        let fake_state = FakeState::default();
+        let (url, _server) = fake::serve(fake_state.clone()).await.expect("the fake");
+        let app = app_with(move |s| {
+            s.anthropic_api_key = Some("sk-ant-test-key".to_owned().into());
+            s.anthropic_url = url.parse().expect("URL");
+            s.ai_daily_budget = 0;
+        })
+        .await;
+        let inbox = user(app, "budget@example.com", "SPY").await;
+        let id = inbox.spy_entry(spy_now()).await;
+        let r = inbox
+            .page()
+            .await
+            .recommendations
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("it");
+        assert!(r.ai.is_none());
+        assert_eq!(fake_state.calls(), 0);
+    }
 }

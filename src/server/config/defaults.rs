@@ -98,3 +98,15 @@ pub fn rail_max_drift_pct() -> rust_decimal::Decimal {
 pub fn live_paper_days() -> u32 {
     30
 }
+pub fn anthropic_url() -> url::Url {
+    url("https://api.anthropic.com")
+}
+pub fn anthropic_model() -> String {
+    "claude-sonnet-4-5".to_owned()
+}
+pub fn ai_daily_budget() -> u32 {
+    200
+}
+pub fn ai_timeout_secs() -> u64 {
+    20
+}

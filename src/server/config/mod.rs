@@ -214,6 +214,25 @@ pub struct Settings {
     /// recommendations. `DRIPFEED_LIVE_PAPER_DAYS`.
     #[serde(default = "defaults::live_paper_days")]
     pub live_paper_days: u32,
+    /// An Anthropic API key turns the AI analyst on: GO then asks the
+    /// Messages API for a rationale, risks and a confidence per signal.
+    /// `DRIPFEED_ANTHROPIC_API_KEY`.
+    #[serde(default)]
+    pub anthropic_api_key: Option<SecretString>,
+    /// The Messages API's base URL. `DRIPFEED_ANTHROPIC_URL`.
+    #[serde(default = "defaults::anthropic_url")]
+    pub anthropic_url: url::Url,
+    /// The model asked. `DRIPFEED_ANTHROPIC_MODEL`.
+    #[serde(default = "defaults::anthropic_model")]
+    pub anthropic_model: String,
+    /// Calls to the AI analyst per day, at most (answers are cached per
+    /// symbol, signal and day, so this bounds cost). `DRIPFEED_AI_DAILY_BUDGET`.
+    #[serde(default = "defaults::ai_daily_budget")]
+    pub ai_daily_budget: u32,
+    /// Seconds the AI analyst may take before GO goes on without it.
+    /// `DRIPFEED_AI_TIMEOUT_SECS`.
+    #[serde(default = "defaults::ai_timeout_secs")]
+    pub ai_timeout_secs: u64,
 }
 
 /// Where OAuth-connected accounts trade.

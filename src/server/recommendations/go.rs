@@ -71,6 +71,7 @@ pub async fn go_for(
         else {
             continue;
         };
+        let ai = super::analysis::analysis_for(state, &c, &bars, tier.ai_analyst, now).await;
         let new = NewRecommendation {
             user_id: row.user_id,
             connection_id: connection.id,
@@ -90,7 +91,7 @@ pub async fn go_for(
                 .map(|v| v.round_dp(2).normalize().to_string()),
             reason: c.reason.clone(),
             snapshot: serde_json::to_string(&c.values)?,
-            ai_analysis: None,
+            ai_analysis: ai,
             created_at: now,
             expires_at: day.close_at(),
             entry_id: None,

@@ -12,6 +12,7 @@
 //!   transaction as the state change.
 //! - this file: the inbox and its settings, Ignore, the kill switches.
 
+mod analysis;
 mod analyze;
 pub mod execute;
 mod go;
@@ -20,7 +21,7 @@ mod settle;
 mod views;
 
 pub use execute::execute;
-pub use views::{page, scorecard};
+pub use views::{current_input, page, scorecard};
 
 use crate::domain::plan::Symbol;
 use crate::domain::recommendation::rails::{Rails, Tighter};

@@ -12,7 +12,7 @@ use crate::dto::recommendations::{
 use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
-use crate::server::db::recommendations::RecommendationRow;
+use crate::server::db::recommendations::{RecommendationRow, RecommendationSettingsRow};
 use crate::server::db::rows::stored_decimal;
 use crate::server::state::AppState;
 use chrono::{DateTime, Utc};
@@ -113,6 +113,32 @@ pub(crate) fn dto(
     })
 }
 
+/// The stored settings as the form shows them.
+pub(crate) fn input_of(settings: &RecommendationSettingsRow) -> RecommendationSettingsInput {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    RecommendationSettingsInput {
+        enabled: settings.enabled,
+        watchlist: watchlist(settings).join(", "),
+        auto_exits: settings.auto_exits,
+        connection_id: settings.connection_id,
+        max_position_pct: text(&settings.max_position_pct),
+        max_open_positions: settings
+            .max_open_positions
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        min_equity: text(&settings.min_equity),
+        max_drift_pct: text(&settings.max_drift_pct),
+    }
+}
+
+/// The user's settings as the form shows them.
+pub async fn current_input(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<RecommendationSettingsInput, AppError> {
+    Ok(input_of(&settings_row(state, user.id).await?))
+}
+
 /// The Recommendations page for the signed-in user.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn page(
@@ -162,21 +188,8 @@ pub async fn page(
     } else {
         None
     };
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     Ok(RecommendationsPage {
-        settings: RecommendationSettingsInput {
-            enabled: settings.enabled,
-            watchlist: watchlist(&settings).join(", "),
-            auto_exits: settings.auto_exits,
-            connection_id: settings.connection_id,
-            max_position_pct: text(&settings.max_position_pct),
-            max_open_positions: settings
-                .max_open_positions
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            min_equity: text(&settings.min_equity),
-            max_drift_pct: text(&settings.max_drift_pct),
-        },
+        settings: input_of(&settings),
         rails: rails_dto(&rails),
         instance_rails: rails_dto(&state.settings.rails()),
         accounts: connections

@@ -84,6 +84,9 @@ fn NavLinks(me: Option<Me>, open: RwSignal<bool>) -> impl IntoView {
                 <A href="/plans">"Plans"</A>
             </li>
             <li>
+                <A href="/recommendations">"Recommendations"</A>
+            </li>
+            <li>
                 <A href="/history">"History"</A>
                 <A href="/backtest">"Backtest"</A>
             </li>
