@@ -20,6 +20,8 @@ const SIGNED_IN_PAGES = [
   "/backtest?legs=VTI:60,BND:40&mode=smart&from=2024-01-01&to=2025-12-31",
   "/backtest/strategy?symbol=SPY&fast=5..8&slow=20..24&from=2024-01-01&to=2025-12-31",
   "/notifications",
+  "/recommendations",
+  "/recommendations/scorecard",
   "/billing",
 ];
 
@@ -47,6 +49,8 @@ test("every public page has no accessibility violations, light and dark", async 
 });
 
 test("every signed-in page has no accessibility violations, light and dark", async ({ page }) => {
+  // Sixteen pages, each checked twice: more than the default 30 s on a small machine.
+  test.setTimeout(120_000);
   const auth = new AuthPages(page);
   await auth.signUp(`axe-${Date.now()}@example.com`, password);
   await auth.expectSignedInAs("axe-");
