@@ -112,6 +112,8 @@ pub struct RecommendationsPage {
     pub trading_stopped_at: Option<Stamp>,
     /// An administrator stopped trading for everyone.
     pub global_stop: Option<String>,
+    /// The reader may set or reset the instance-wide kill switch.
+    pub is_admin: bool,
     /// `None` once live execution is open (or there is no live account).
     pub live_gate: Option<LiveGateDto>,
     /// When GO and ANALYZE run, New York time.

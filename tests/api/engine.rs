@@ -1479,3 +1479,75 @@ async fn a_plan_catches_up_after_downtime_only_within_its_window() {
         other => panic!("expected a field error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_global_kill_switch_is_for_admins_and_stops_every_plan_buying_until_reset() {
+    use dripfeed::api::recommendations::SetGlobalKillSwitch;
+    let f = fixture(&[("VTI", "25")]).await;
+    // Not an administrator: refused, nothing set.
+    let refused = crate::helpers::outcome(
+        f.app
+            .call_server_fn_as(
+                &f.client,
+                SetGlobalKillSwitch::PATH,
+                &[("stop", "true"), ("reason", "drill")],
+            )
+            .await,
+    )
+    .await;
+    assert!(matches!(refused, Err(AppError::Forbidden)), "{refused:?}");
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) FROM instance_facts WHERE key = 'kill_switch'")
+            .await,
+        0
+    );
+    f.app
+        .execute_sql("UPDATE users SET role = 'admin' WHERE email = 'engine@example.com'")
+        .await;
+    let set = crate::helpers::outcome(
+        f.app
+            .call_server_fn_as(
+                &f.client,
+                SetGlobalKillSwitch::PATH,
+                &[("stop", "true"), ("reason", "market incident")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(set.as_deref(), Ok("true"));
+
+    f.tick(f.slot).await;
+    let slot = &f.slots().await[0];
+    assert_eq!(slot.status, "skipped");
+    assert!(
+        slot.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("An administrator stopped all trading"),
+        "{:?}",
+        slot.reason
+    );
+    assert!(
+        f.exchange_orders().is_empty(),
+        "nothing bought while stopped"
+    );
+    assert_eq!(
+        f.app
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'trading.stopped_globally'")
+            .await,
+        1
+    );
+
+    // Reset explicitly: the next run buys.
+    let reset = crate::helpers::outcome(
+        f.app
+            .call_server_fn_as(&f.client, SetGlobalKillSwitch::PATH, &[("stop", "false")])
+            .await,
+    )
+    .await;
+    assert_eq!(reset.as_deref(), Ok("true"));
+    let next = f.run(1).await;
+    f.tick(next).await;
+    assert_eq!(f.slots().await[0].status, "filled");
+}

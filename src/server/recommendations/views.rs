@@ -209,6 +209,7 @@ pub async fn page(
             .await?
             .map(|at| Stamp::new(at, zone, now)),
         global_stop,
+        is_admin: user.is_admin,
         live_gate,
         go_at: state.settings.go_at.clone(),
         analyze_at: state.settings.analyze_at.clone(),

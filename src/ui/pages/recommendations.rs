@@ -5,7 +5,7 @@
 use crate::api::recommendations::{
     AccountChoice, ExecuteRecommendation, IgnoreRecommendation, LIVE_CONFIRMATION,
     RecommendationDto, RecommendationsPage, SaveRecommendationRails, SaveRecommendationSettings,
-    SetKillSwitch, recommendation_scorecard, recommendations_inbox,
+    SetGlobalKillSwitch, SetKillSwitch, recommendation_scorecard, recommendations_inbox,
 };
 use crate::domain::recommendation::scorecard::Horizon;
 use crate::domain::recommendation::{Side, Signal, State};
@@ -120,6 +120,7 @@ fn Inbox(
             </p>
         })}
         <KillSwitch stopped=page.trading_stopped_at.clone() kill />
+        {page.is_admin.then(|| view! { <GlobalKillSwitch on=page.global_stop.is_some() decided /> })}
         <div class="filters" role="group" aria-label="Filter recommendations">
             <div class="field">
                 <label for="filter-symbol">"Symbol"</label>
@@ -187,6 +188,30 @@ fn KillSwitch(
                 </ActionForm>
             </details>
         }.into_any(),
+    }
+}
+
+/// The instance-wide kill switch, for administrators.
+#[component]
+fn GlobalKillSwitch(on: bool, decided: RwSignal<u32>) -> impl IntoView {
+    let global = ServerAction::<SetGlobalKillSwitch>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = global.value().get() {
+            decided.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <details class="kill-switch" data-testid="global-kill-switch">
+            <summary>{if on { "Administrator: allow trading again for everyone" } else { "Administrator: stop trading for everyone" }}</summary>
+            <ActionForm action=global>
+                <input type="hidden" name="stop" value=if on { "false" } else { "true" } />
+                {(!on).then(|| view! {
+                    <label>"Reason shown to users " <input type="text" name="reason" maxlength="300" /></label>
+                })}
+                <button type="submit" class="button danger">{if on { "Allow trading for everyone" } else { "Stop trading for everyone" }}</button>
+                {form_error(global)}
+            </ActionForm>
+        </details>
     }
 }
 
