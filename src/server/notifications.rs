@@ -171,20 +171,36 @@ pub async fn run_outcome(
         "{body}\n\nSee the run: {link}\n\nNot investment advice. Change which notices you get in Settings."
     );
     let html = html_email(&title, &when, &bought, total, reason, &link);
-    // E-mail is best effort and sent in the background: a slow or broken mail
-    // server never holds up the engine.
+    email_in_background(state, &user, &title, text, Some(html));
+    Ok(())
+}
+
+/// Sends a notice to the user's notification address (or sign-in address)
+/// in the background: e-mail is best effort, and a slow or broken mail
+/// server never holds up the engine.
+pub fn email_in_background(
+    state: &AppState,
+    user: &crate::server::db::rows::UserRow,
+    subject: &str,
+    text: String,
+    html: Option<String>,
+) {
     let to = user
         .notification_email
         .as_deref()
         .unwrap_or(&user.email)
         .to_owned();
+    let subject = subject.to_owned();
     let mailer = state.mailer.clone();
     tokio::spawn(async move {
-        if let Err(e) = mailer.send_with_html(&to, &title, &text, &html).await {
+        let sent = match html {
+            Some(html) => mailer.send_with_html(&to, &subject, &text, &html).await,
+            None => mailer.send(&to, &subject, &text).await,
+        };
+        if let Err(e) = sent {
             tracing::warn!(error.cause_chain = ?e, "could not send a notification e-mail");
         }
     });
-    Ok(())
 }
 
 /// The notice as HTML: the same facts as the text part, every value escaped.

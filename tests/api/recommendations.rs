@@ -684,9 +684,10 @@ async fn the_kill_switch_blocks_executions_and_pauses_plans_until_reset() {
     assert_eq!(inbox.audit_count("trading.resumed").await, 1);
 }
 
-#[tokio::test]
-async fn an_automatic_exit_fires_exactly_once_when_analyze_runs_on_two_instances() {
-    let inbox = user(app_with(|_| {}).await, "exit@example.com", "SPY").await;
+/// A user holding SPY from an executed recommendation (filled at Monday's
+/// open), with automatic exits on; the entry's id.
+async fn holding_spy_with_auto_exits(email: &str) -> (Inbox, i64) {
+    let inbox = user(app_with(|_| {}).await, email, "SPY").await;
     let id = inbox.spy_entry(spy_now()).await;
     assert_ok!(inbox.execute(id).await);
     let open = at("2026-11-23T14:35:00Z");
@@ -703,6 +704,12 @@ async fn an_automatic_exit_fires_exactly_once_when_analyze_runs_on_two_instances
             })
             .await
     );
+    (inbox, id)
+}
+
+#[tokio::test]
+async fn an_automatic_exit_fires_exactly_once_when_analyze_runs_on_two_instances() {
+    let (inbox, id) = holding_spy_with_auto_exits("exit@example.com").await;
     // The price fell to the stop: the stop now sits above Monday's close.
     inbox
         .app
@@ -736,23 +743,7 @@ async fn an_automatic_exit_fires_exactly_once_when_analyze_runs_on_two_instances
 
 #[tokio::test]
 async fn with_the_kill_switch_on_an_exit_is_proposed_but_not_placed() {
-    let inbox = user(app_with(|_| {}).await, "killexit@example.com", "SPY").await;
-    let id = inbox.spy_entry(spy_now()).await;
-    assert_ok!(inbox.execute(id).await);
-    let open = at("2026-11-23T14:35:00Z");
-    inbox.app.demo_exchange.set_clock(open, 0);
-    inbox.daily("instance-a", open).await;
-    assert_ok!(
-        inbox
-            .save(RecommendationSettingsInput {
-                enabled: true,
-                watchlist: "SPY".into(),
-                auto_exits: true,
-                connection_id: Some(inbox.connection),
-                ..Default::default()
-            })
-            .await
-    );
+    let (inbox, id) = holding_spy_with_auto_exits("killexit@example.com").await;
     inbox
         .app
         .execute_sql(&format!(

@@ -122,18 +122,7 @@ pub(crate) async fn notify(
         "{}\n\nReview them (nothing is traded until you choose Execute): {link}\n\nNot investment advice. Dripfeed is a software tool; you decide every trade.",
         lines.join("\n")
     );
-    let to = user
-        .notification_email
-        .as_deref()
-        .unwrap_or(&user.email)
-        .to_owned();
-    let mailer = state.mailer.clone();
-    let subject = title.to_owned();
-    tokio::spawn(async move {
-        if let Err(e) = mailer.send(&to, &subject, &text).await {
-            tracing::warn!(error.cause_chain = ?e, "could not send a recommendation e-mail");
-        }
-    });
+    crate::server::notifications::email_in_background(state, &user, title, text, None);
     Ok(())
 }
 
