@@ -1,7 +1,7 @@
 //! Wire types for recommendations: the inbox, its settings, the decisions
 //! and the scorecard.
 
-use crate::domain::recommendation::scorecard::{Row, Versus};
+use crate::domain::recommendation::scorecard::{Month, Row, Versus};
 use crate::domain::recommendation::{Side, Signal, State};
 use crate::dto::stamp::Stamp;
 use rust_decimal::Decimal;
@@ -131,6 +131,8 @@ pub struct ExecuteOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScorecardDto {
     pub rows: Vec<Row>,
+    /// The same over time, a row per month of signals.
+    pub months: Vec<Month>,
     pub versus: Versus,
     pub scored: u32,
     pub waiting: u32,

@@ -561,6 +561,11 @@ async fn ignore_keeps_the_reason_and_the_scorecard_counts_it() {
         (State::Ignored, 1)
     );
     assert_eq!(card.waiting, 1);
+    assert_eq!(card.months.len(), 1);
+    assert_eq!(
+        (card.months[0].month.as_str(), card.months[0].count),
+        ("2026-11", 1)
+    );
 }
 
 #[tokio::test]

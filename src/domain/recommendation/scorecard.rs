@@ -16,6 +16,8 @@ pub struct Outcome {
     pub notional: Decimal,
     /// Forward returns in percent after 1, 5 and 20 trading days, when known.
     pub forward: [Option<Decimal>; 3],
+    /// The bar the signal came from.
+    pub date: chrono::NaiveDate,
 }
 
 /// The horizons, in trading days.
@@ -103,6 +105,43 @@ pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
         .collect()
 }
 
+/// One month of the scorecard: how that month's recommendations did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Month {
+    /// "2026-11".
+    pub month: String,
+    pub count: u32,
+    pub executed: u32,
+    pub horizons: [Horizon; 3],
+}
+
+/// The scorecard over time: one row per month of signals, oldest first;
+/// pending recommendations are left out.
+pub fn by_month(outcomes: &[Outcome]) -> Vec<Month> {
+    let mut groups: BTreeMap<String, Vec<&Outcome>> = BTreeMap::new();
+    for o in outcomes.iter().filter(|o| o.state != State::Pending) {
+        groups
+            .entry(o.date.format("%Y-%m").to_string())
+            .or_default()
+            .push(o);
+    }
+    groups
+        .into_iter()
+        .map(|(month, group)| {
+            let at = |i: usize| horizon(group.iter().filter_map(|o| o.forward[i]));
+            Month {
+                month,
+                count: u32::try_from(group.len()).unwrap_or(u32::MAX),
+                executed: u32::try_from(
+                    group.iter().filter(|o| o.state == State::Executed).count(),
+                )
+                .unwrap_or(u32::MAX),
+                horizons: [at(0), at(1), at(2)],
+            }
+        })
+        .collect()
+}
+
 /// The user's decisions against taking every recommendation, at 20 days.
 pub fn versus(outcomes: &[Outcome]) -> Versus {
     let mut v = Versus::default();
@@ -133,7 +172,40 @@ mod tests {
             state,
             notional: d(notional),
             forward: [Some(d("1")), Some(d("-2")), fwd20.map(d)],
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("a date"),
         }
+    }
+
+    #[test]
+    fn the_scorecard_over_time_has_a_row_per_month_of_signals() {
+        let mut october = outcome(State::Ignored, "100", Some("4"));
+        october.date = chrono::NaiveDate::from_ymd_opt(2026, 10, 30).expect("a date");
+        let list = [
+            october,
+            outcome(State::Executed, "100", Some("-2")),
+            outcome(State::Executed, "100", Some("6")),
+            outcome(State::Pending, "100", None),
+        ];
+        let months = by_month(&list);
+        assert_eq!(months.len(), 2);
+        assert_eq!(
+            (
+                months[0].month.as_str(),
+                months[0].count,
+                months[0].executed
+            ),
+            ("2026-10", 1, 0)
+        );
+        assert_eq!(
+            (
+                months[1].month.as_str(),
+                months[1].count,
+                months[1].executed
+            ),
+            ("2026-11", 2, 2)
+        );
+        assert_eq!(months[1].horizons[2].average, Some(d("2")));
+        assert_eq!(months[1].horizons[2].hits, 1);
     }
 
     #[test]

@@ -233,6 +233,7 @@ pub async fn scorecard(state: &AppState, user: &CurrentUser) -> Result<Scorecard
                     optional("forward_5d", &r.forward_5d)?,
                     optional("forward_20d", &r.forward_20d)?,
                 ],
+                date: r.bar_date,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -243,6 +244,7 @@ pub async fn scorecard(state: &AppState, user: &CurrentUser) -> Result<Scorecard
         .count();
     Ok(ScorecardDto {
         rows: scorecard::rows(&outcomes),
+        months: scorecard::by_month(&outcomes),
         versus: scorecard::versus(&outcomes),
         scored: u32::try_from(scored).unwrap_or(u32::MAX),
         waiting: u32::try_from(waiting).unwrap_or(u32::MAX),

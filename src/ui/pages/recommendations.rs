@@ -431,6 +431,29 @@ pub fn ScorecardPage() -> impl IntoView {
                                     </table>
                                 }.into_any()
                             }}
+                            {(!c.months.is_empty()).then(|| view! {
+                                <h2>"Over time"</h2>
+                                <table data-testid="scorecard-months">
+                                    <thead><tr><th>"Month"</th><th>"Recommendations"</th><th>"Executed"</th><th>"1 day"</th><th>"5 days"</th><th>"20 days"</th></tr></thead>
+                                    <tbody>
+                                        {c.months.iter().map(|m| view! {
+                                            <tr>
+                                                <td>{m.month.clone()}</td>
+                                                <td>{m.count}</td>
+                                                <td>{m.executed}</td>
+                                                <td>{horizon_cell(&m.horizons[0])}</td>
+                                                <td>{horizon_cell(&m.horizons[1])}</td>
+                                                <td>{horizon_cell(&m.horizons[2])}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            })}
+                            <p class="hint">
+                                "The same signals over years of history: "
+                                <A href="/backtest/strategy?symbol=SPY&fast=5&slow=20">"replay the MA 5/20 crossover in a strategy backtest"</A>
+                                "."
+                            </p>
                         }.into_any(),
                         Err(AppError::Unauthenticated) => view! {
                             <p>"You are not signed in. " <A href="/login">"Log in"</A></p>
