@@ -170,13 +170,21 @@ impl Store {
         Ok(())
     }
 
-    /// Every enabled user's settings, for users not disabled.
-    pub async fn enabled_recommendation_settings(
+    /// The settings of every enabled, not disabled user whose `kind` job for
+    /// `day` has not run yet (or whose claim's lease ran out at `now`), so
+    /// a pass reads only the users it still has to run.
+    pub async fn due_recommendation_settings(
         &self,
+        kind: JobKind,
+        day: NaiveDate,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<RecommendationSettingsRow>> {
         let sql = format!(
             "SELECT {} FROM recommendation_settings s JOIN users u ON u.id = s.user_id \
-             WHERE s.enabled = $1 AND u.disabled_at IS NULL ORDER BY s.user_id",
+             WHERE s.enabled = $1 AND u.disabled_at IS NULL AND NOT EXISTS (\
+                 SELECT 1 FROM daily_jobs j WHERE j.kind = $2 AND j.user_id = s.user_id \
+                 AND j.trading_date = $3 AND (j.status <> 'running' OR j.lease_until >= $4)) \
+             ORDER BY s.user_id",
             SETTINGS_COLUMNS
                 .split(", ")
                 .map(|c| format!("s.{c}"))
@@ -185,7 +193,7 @@ impl Store {
         );
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, RecommendationSettingsRow>(&sql)
-            .bind(true).fetch_all(pool).await)?,
+            .bind(true).bind(kind.as_str()).bind(day).bind(now).fetch_all(pool).await)?,
         )
     }
 
@@ -232,13 +240,6 @@ impl Store {
             .bind(kind.as_str()).bind(user_id).bind(day)
             .execute(pool).await.map(|_| ()))?;
         Ok(())
-    }
-
-    /// When the `kind` job last finished for anyone.
-    pub async fn last_daily_job(&self, kind: JobKind) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let sql = "SELECT MAX(finished_at) FROM daily_jobs WHERE kind = $1 AND status = 'done'";
-        Ok(with_pool!(self, pool => sqlx::query_scalar(sql)
-            .bind(kind.as_str()).fetch_one(pool).await)?)
     }
 
     /// Writes a recommendation unless that user already has one for this
@@ -611,15 +612,6 @@ impl Store {
         let sql = "UPDATE ai_calls SET failures = failures + 1 WHERE day = $1";
         with_pool!(self, pool => sqlx::query(sql).bind(day).execute(pool).await.map(|_| ()))?;
         Ok(())
-    }
-
-    /// (calls, failures) on `day`.
-    pub async fn ai_calls_on(&self, day: NaiveDate) -> anyhow::Result<(i64, i64)> {
-        let sql =
-            "SELECT CAST(calls AS BIGINT), CAST(failures AS BIGINT) FROM ai_calls WHERE day = $1";
-        let row: Option<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(sql)
-            .bind(day).fetch_optional(pool).await)?;
-        Ok(row.unwrap_or((0, 0)))
     }
 }
 

@@ -66,27 +66,32 @@ pub async fn daily(
         settled: super::settle::settle(state, now).await?,
         ..Default::default()
     };
-    let go = go_day(now, state.settings.go_time());
-    let analyze = analyze_day(now, state.settings.analyze_time());
-    if go.is_none() && analyze.is_none() {
-        return Ok(report);
-    }
-    for row in state.store.enabled_recommendation_settings().await? {
-        let user_id = row.user_id;
-        if let Some(day) = go
-            && claim(state, JobKind::Go, user_id, day, owner, now).await?
+    if let Some(day) = go_day(now, state.settings.go_time()) {
+        for row in state
+            .store
+            .due_recommendation_settings(JobKind::Go, day.date, now)
+            .await?
         {
-            report.go_runs += 1;
-            let outcome = super::go::go_for(state, &row, day, now).await;
-            report.created += finish(state, JobKind::Go, user_id, day, outcome, now).await?;
+            if claim(state, JobKind::Go, row.user_id, day, owner, now).await? {
+                report.go_runs += 1;
+                let outcome = super::go::go_for(state, &row, day, now).await;
+                report.created +=
+                    finish(state, JobKind::Go, row.user_id, day, outcome, now).await?;
+            }
         }
-        if let Some(day) = analyze
-            && claim(state, JobKind::Analyze, user_id, day, owner, now).await?
+    }
+    if let Some(day) = analyze_day(now, state.settings.analyze_time()) {
+        for row in state
+            .store
+            .due_recommendation_settings(JobKind::Analyze, day.date, now)
+            .await?
         {
-            report.analyze_runs += 1;
-            let outcome = super::analyze::analyze_for(state, &row, day, now).await;
-            report.exits_placed +=
-                finish(state, JobKind::Analyze, user_id, day, outcome, now).await?;
+            if claim(state, JobKind::Analyze, row.user_id, day, owner, now).await? {
+                report.analyze_runs += 1;
+                let outcome = super::analyze::analyze_for(state, &row, day, now).await;
+                report.exits_placed +=
+                    finish(state, JobKind::Analyze, row.user_id, day, outcome, now).await?;
+            }
         }
     }
     Ok(report)
