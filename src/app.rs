@@ -5,8 +5,9 @@ use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
     AccountPage, AdminAuditPage, AdminUsersPage, BacktestPage, BillingPage, BillingSuccessPage,
     BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage, LogInPage, LoginCodePage,
-    NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage, PlanWizardPage, PlansPage,
-    PricingPage, ScorecardPage, SecurityPage, SettingsPage, SignUpPage, StrategyPage, TermsPage,
+    NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage, PlanPerformancePage,
+    PlanWizardPage, PlansPage, PricingPage, ScorecardPage, SecurityPage, SettingsPage, SignUpPage,
+    StrategyPage, TermsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/plans/new") view=PlanWizardPage />
                     <Route path=path!("/plans/:id") view=PlanDetailPage />
                     <Route path=path!("/plans/:id/edit") view=PlanEditPage />
+                    <Route path=path!("/plans/:id/performance") view=PlanPerformancePage />
                     <Route path=path!("/login/code") view=LoginCodePage />
                     <Route path=path!("/account/security") view=SecurityPage />
                     <Route path=path!("/account/settings") view=SettingsPage />

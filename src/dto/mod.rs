@@ -10,6 +10,7 @@ pub mod billing;
 pub mod broker;
 pub mod catalog;
 pub mod notifications;
+pub mod performance;
 pub mod plans;
 pub mod recommendations;
 pub mod security;

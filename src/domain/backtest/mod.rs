@@ -21,6 +21,7 @@
 //!
 //! Cash, shares and fills are exact decimals.
 
+pub mod actual;
 pub mod chart;
 pub mod compare;
 pub mod metrics;

@@ -173,6 +173,8 @@ pub enum PlanError {
     NoRuns(NaiveDate, NaiveDate),
     #[error("the plan buys nothing per run")]
     Empty,
+    #[error("nothing has been bought yet")]
+    NothingBought,
 }
 
 /// The plan's contribution dates and amounts between `from` and `to`.
@@ -303,7 +305,7 @@ impl Track<'_> {
 
 /// The books of one approach as it buys and is valued day by day, in date
 /// order: each symbol's bars are walked once (a cursor, not a search).
-struct Ledger<'a> {
+pub(super) struct Ledger<'a> {
     tracks: Vec<Track<'a>>,
     fill: Fill,
     cash: Decimal,
@@ -316,7 +318,7 @@ struct Ledger<'a> {
 
 impl<'a> Ledger<'a> {
     /// A ledger for `symbols` (each must have bars in `bars`).
-    fn new(bars: &'a Bars, symbols: &[&'a str], fill: Fill) -> Self {
+    pub(super) fn new(bars: &'a Bars, symbols: &[&'a str], fill: Fill) -> Self {
         let tracks = symbols
             .iter()
             .filter_map(|s| {
@@ -346,14 +348,14 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    fn contribute(&mut self, date: NaiveDate, dollars: Decimal) {
+    pub(super) fn contribute(&mut self, date: NaiveDate, dollars: Decimal) {
         self.cash += dollars;
         self.contributed += dollars;
         self.flows.push((date, dollars));
     }
 
     /// Spends `dollars` on `symbol` at `date`'s fill price.
-    fn buy(&mut self, date: NaiveDate, symbol: &str, dollars: Decimal) {
+    pub(super) fn buy(&mut self, date: NaiveDate, symbol: &str, dollars: Decimal) {
         match self.tracks.iter().position(|t| t.symbol == symbol) {
             Some(i) => self.buy_at(date, i, dollars),
             None => self.skipped.push(Skipped {
@@ -416,15 +418,22 @@ impl<'a> Ledger<'a> {
     }
 
     /// Values the books at `date`'s close.
-    fn close_day(&mut self, date: NaiveDate) {
+    pub(super) fn close_day(&mut self, date: NaiveDate) {
+        self.close_day_at(date, &HashMap::new());
+    }
+
+    /// Values the books at `date`, each symbol at its price in `live` if it
+    /// has one there (today's last trade), else at its last close.
+    pub(super) fn close_day_at(&mut self, date: NaiveDate, live: &HashMap<String, Decimal>) {
         let mut holdings = Holdings::default();
         for t in &mut self.tracks {
             t.seek(date);
             if let Some(b) = t.at(date) {
                 t.last_close = Some(b.close);
             }
-            if let (false, Some(close)) = (t.shares.is_zero(), t.last_close) {
-                holdings.add(t.shares, close);
+            let price = live.get(t.symbol).copied().or(t.last_close);
+            if let (false, Some(price)) = (t.shares.is_zero(), price) {
+                holdings.add(t.shares, price);
             }
         }
         let value = self.cash + holdings.total();
@@ -436,7 +445,65 @@ impl<'a> Ledger<'a> {
         });
     }
 
-    fn finish(self, name: String, risk_free_pct: f64) -> Outcome {
+    /// Books a buy that really happened: `quantity` of the `i`-th track's
+    /// symbol for `dollars` at `price`, paid from a contribution of the same
+    /// dollars that day.
+    pub(super) fn record(&mut self, buy: &Buy) -> bool {
+        let Some(t) = self.tracks.iter_mut().find(|t| t.symbol == buy.symbol) else {
+            return false;
+        };
+        t.shares += buy.quantity;
+        self.contribute(buy.date, buy.dollars);
+        self.cash -= buy.dollars;
+        self.buys.push(buy.clone());
+        true
+    }
+
+    /// Cash the holdings paid (a dividend): a return, not a contribution.
+    pub(super) fn income(&mut self, dollars: Decimal) {
+        self.cash += dollars;
+    }
+
+    /// Spends `dollars` on `symbol` at `price` (a day without a bar: today,
+    /// at its last trade).
+    pub(super) fn buy_priced(
+        &mut self,
+        date: NaiveDate,
+        symbol: &str,
+        dollars: Decimal,
+        price: Decimal,
+    ) {
+        let Some(t) = self.tracks.iter_mut().find(|t| t.symbol == symbol) else {
+            return;
+        };
+        let dollars = dollars.min(self.cash);
+        let quantity = quantity_of(dollars, price);
+        if quantity.is_zero() {
+            return;
+        }
+        t.shares += quantity;
+        self.cash -= dollars;
+        self.buys.push(Buy {
+            date,
+            symbol: symbol.to_owned(),
+            dollars,
+            quantity,
+            price,
+        });
+    }
+
+    /// Whether `symbol` has a bar dated `date`.
+    pub(super) fn has_bar(&mut self, symbol: &str, date: NaiveDate) -> bool {
+        self.tracks
+            .iter_mut()
+            .find(|t| t.symbol == symbol)
+            .is_some_and(|t| {
+                t.seek(date);
+                t.at(date).is_some()
+            })
+    }
+
+    pub(super) fn finish(self, name: String, risk_free_pct: f64) -> Outcome {
         let metrics = plan_metrics(
             &self.days,
             &self.flows,
@@ -518,7 +585,12 @@ fn plan_metrics(
 }
 
 /// The trading days with a bar for any of `symbols`, from `from` to `to`.
-fn timeline(bars: &Bars, symbols: &[&str], from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+pub(super) fn timeline(
+    bars: &Bars,
+    symbols: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<NaiveDate> {
     let mut dates: Vec<NaiveDate> = Vec::new();
     for s in symbols {
         if let Some(b) = bars.get(*s) {

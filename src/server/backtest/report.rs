@@ -217,6 +217,7 @@ pub fn plan_error(e: PlanError) -> AppError {
             format!("The plan has no run between {from} and {to}."),
         ),
         PlanError::Empty => AppError::invalid("legs", "The plan buys nothing per run."),
+        PlanError::NothingBought => AppError::invalid("plan", "The plan has bought nothing yet."),
     }
 }
 

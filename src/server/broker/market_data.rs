@@ -87,11 +87,11 @@ impl AssetCache {
 mod tests {
     use super::*;
     use crate::server::broker::{
-        Account, Asset, Bar, BrokerError, MarketClock, MarketDay, Order, OrderFilter, OrderRequest,
-        Position,
+        Account, Activity, Asset, Bar, BrokerError, MarketClock, MarketDay, Order, OrderFilter,
+        OrderRequest, Position,
     };
     use async_trait::async_trait;
-    use chrono::{NaiveDate, Utc};
+    use chrono::{DateTime, NaiveDate, Utc};
     use rust_decimal::Decimal;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -142,6 +142,14 @@ mod tests {
             nothing()
         }
         async fn daily_bars(&self, _: &str, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<Bar>> {
+            nothing()
+        }
+        async fn activities(
+            &self,
+            _: Option<DateTime<Utc>>,
+            _: Option<&str>,
+            _: u32,
+        ) -> BrokerResult<Vec<Activity>> {
             nothing()
         }
         async fn latest_trades(&self, symbols: &[String]) -> BrokerResult<HashMap<String, Trade>> {

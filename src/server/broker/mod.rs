@@ -254,6 +254,72 @@ pub struct Trade {
     pub price: Decimal,
 }
 
+/// What an account activity is, by Alpaca's `activity_type`. Alpaca lists
+/// dozens and adds more; those the ledger does not read are kept as
+/// [`ActivityKind::Other`] and ignored, never a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivityKind {
+    /// An order fill (whole or partial).
+    Fill,
+    /// Cash paid in (`CSD`).
+    Deposit,
+    /// Cash taken out (`CSW`).
+    Withdrawal,
+    /// A dividend of any sort (`DIV`, `DIVCGL`, `DIVROC`, ...; withholding
+    /// adjustments too: their `net_amount` is negative).
+    Dividend,
+    /// A fee (`FEE`, `CFEE`, `DIVFEE`, `PTC`).
+    Fee,
+    /// A stock split (`SPLIT`): `qty` is the change in shares.
+    Split,
+    Other(String),
+}
+
+impl ActivityKind {
+    pub fn of(activity_type: &str) -> Self {
+        match activity_type {
+            "FILL" => Self::Fill,
+            "CSD" => Self::Deposit,
+            "CSW" => Self::Withdrawal,
+            "DIV" | "DIVCGL" | "DIVCGS" | "DIVFT" | "DIVNRA" | "DIVROC" | "DIVTW" | "DIVTXEX" => {
+                Self::Dividend
+            }
+            "FEE" | "CFEE" | "DIVFEE" | "PTC" => Self::Fee,
+            "SPLIT" => Self::Split,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// One account activity as the broker reported it, with the fields the
+/// ledger reads parsed (exact decimals) and the object itself kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// The broker's id; also the page token of the next page.
+    pub id: String,
+    /// As sent (`FILL`, `DIV`, ...).
+    pub activity_type: String,
+    /// The trading day: a fill's New York date, otherwise its `date`.
+    pub date: NaiveDate,
+    /// A fill's `transaction_time`, or a non-trade activity's `created_at`.
+    pub at: Option<DateTime<Utc>>,
+    pub symbol: Option<String>,
+    pub side: Option<Side>,
+    pub qty: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub net_amount: Option<Decimal>,
+    pub per_share_amount: Option<Decimal>,
+    pub order_id: Option<String>,
+    /// The JSON object as received.
+    pub raw: serde_json::Value,
+}
+
+impl Activity {
+    pub fn kind(&self) -> ActivityKind {
+        ActivityKind::of(&self.activity_type)
+    }
+}
+
 /// What the app needs from a brokerage. Implementations map their errors to
 /// [`BrokerError`] and their numbers to exact decimals.
 #[async_trait]
@@ -286,4 +352,12 @@ pub trait Broker: Send + Sync {
     ) -> BrokerResult<Vec<Bar>>;
     /// The latest trade per symbol; unknown symbols are left out.
     async fn latest_trades(&self, symbols: &[String]) -> BrokerResult<HashMap<String, Trade>>;
+    /// One page of account activities, oldest first: those after
+    /// `after` (when given), following the activity `page_token` names.
+    async fn activities(
+        &self,
+        after: Option<DateTime<Utc>>,
+        page_token: Option<&str>,
+        page_size: u32,
+    ) -> BrokerResult<Vec<Activity>>;
 }

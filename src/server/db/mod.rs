@@ -18,6 +18,7 @@ pub mod bars;
 pub mod billing;
 pub mod connections;
 pub mod engine;
+pub mod ledger;
 pub mod notifications;
 pub mod plans;
 pub mod recommendations;

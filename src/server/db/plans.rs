@@ -236,6 +236,18 @@ impl Store {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)?)
     }
 
+    /// What plan `plan_id` bought: per filled order, its run's trading day,
+    /// the symbol, filled quantity and average price; oldest first.
+    pub async fn plan_purchases(
+        &self,
+        plan_id: i64,
+    ) -> anyhow::Result<Vec<(chrono::NaiveDate, String, String, Option<String>)>> {
+        let sql = "SELECT s.trading_date, o.symbol, o.filled_qty, o.filled_avg_price \
+                   FROM slot_orders o JOIN plan_slots s ON s.id = o.slot_id \
+                   WHERE s.plan_id = $1 AND o.filled_qty <> '0' ORDER BY s.trading_date, o.id";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(plan_id).fetch_all(pool).await)?)
+    }
+
     /// Whether any of the user's plans has bought anything yet.
     pub async fn has_purchase(&self, user_id: i64) -> anyhow::Result<bool> {
         let sql = "SELECT EXISTS (SELECT 1 FROM slot_orders o \

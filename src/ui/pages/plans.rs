@@ -309,6 +309,8 @@ fn PlanHistory(
             })}
             " "
             <A href=format!("/backtest?plan={}", p.id) attr:class="button" attr:data-testid="backtest-plan">"Backtest"</A>
+            " "
+            <A href=format!("/plans/{}/performance", p.id) attr:class="button" attr:data-testid="performance-link">"Performance"</A>
         </p>
         <PlanControls p=p.clone() pause resume stop />
         <h2>"Runs"</h2>

@@ -286,6 +286,104 @@ query: Some({
     q.finish().into()
 }));
 
+/// `GET /v2/account/activities`, oldest first (`direction=asc`); each item
+/// kept as JSON (a mix of trade and non-trade shapes, and types to come).
+#[derive(Debug, Clone, Copy)]
+pub struct ListActivities;
+
+#[derive(Debug, Clone)]
+pub struct ActivitiesInput {
+    pub after: Option<DateTime<Utc>>,
+    pub page_token: Option<String>,
+    pub page_size: u32,
+}
+
+json_get!(ListActivities, ActivitiesInput, Vec<serde_json::Value>, |i| path: "/v2/account/activities".into(),
+query: Some({
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("direction", "asc")
+        .append_pair("page_size", &i.page_size.to_string());
+    if let Some(after) = i.after {
+        q.append_pair("after", &after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    if let Some(t) = &i.page_token {
+        q.append_pair("page_token", t);
+    }
+    q.finish().into()
+}));
+
+/// Reads one activity object: the fields the ledger uses, exactly; the
+/// object itself is kept. What it cannot read is an error naming the field.
+pub fn activity_of(raw: serde_json::Value) -> Result<crate::server::broker::Activity, String> {
+    use crate::server::broker::{Activity, Side};
+    let text = |name: &str| raw.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    let id = text("id").ok_or("an activity has no id")?;
+    let activity_type =
+        text("activity_type").ok_or_else(|| format!("activity {id} has no activity_type"))?;
+    let number = |name: &str| -> Result<Option<Decimal>, String> {
+        match raw.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => {
+                let t = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    other => return Err(format!("activity {id}: {name} is not a number: {other}")),
+                };
+                Decimal::from_str(&t)
+                    .or_else(|_| Decimal::from_scientific(&t))
+                    .map(Some)
+                    .map_err(|_| format!("activity {id}: {name} is not a number: {t}"))
+            }
+        }
+    };
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
+        text(name)
+            .map(|t| {
+                DateTime::parse_from_rfc3339(&t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| format!("activity {id}: {name} is not a time: {t}"))
+            })
+            .transpose()
+    };
+    let at = match time("transaction_time")? {
+        Some(t) => Some(t),
+        None => time("created_at")?,
+    };
+    let date = match (text("date"), time("transaction_time")?) {
+        // `date` is a day ("2019-08-01") or a date-time; its day is what counts.
+        (Some(d), _) => d
+            .get(..10)
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            .ok_or_else(|| format!("activity {id}: date is not a date: {d}"))?,
+        (None, Some(t)) => t.with_timezone(&chrono_tz::America::New_York).date_naive(),
+        (None, None) => {
+            return Err(format!(
+                "activity {id} has neither date nor transaction_time"
+            ));
+        }
+    };
+    let side = match text("side").as_deref() {
+        None => None,
+        Some("buy") => Some(Side::Buy),
+        Some("sell" | "sell_short") => Some(Side::Sell),
+        Some(other) => return Err(format!("activity {id}: side is not buy or sell: {other}")),
+    };
+    Ok(Activity {
+        activity_type,
+        date,
+        at,
+        symbol: text("symbol"),
+        side,
+        qty: number("qty")?,
+        price: number("price")?,
+        net_amount: number("net_amount")?,
+        per_share_amount: number("per_share_amount")?,
+        order_id: text("order_id"),
+        id,
+        raw,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +395,49 @@ mod tests {
         )
         .unwrap();
         assert_eq!(body.trades["AAPL"].p, Decimal::new(17278, 2));
+    }
+
+    fn reference(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../shared/reference/alpaca/trading/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_recorded_fill_and_dividend_activities_read_exactly() {
+        use crate::server::broker::{ActivityKind, Side};
+        let fill = activity_of(reference("activity.fill.json")).unwrap();
+        assert_eq!(fill.kind(), ActivityKind::Fill);
+        assert_eq!(
+            fill.id,
+            "20220202135509981::2d7be4ff-d1f3-43e9-856a-0f5cf5c5088e"
+        );
+        // 18:55 UTC on 2 February 2022 is that day in New York.
+        assert_eq!(fill.date, "2022-02-02".parse().unwrap());
+        assert_eq!(fill.side, Some(Side::Buy));
+        assert_eq!(fill.qty, Some(Decimal::from(2)));
+        assert_eq!(fill.price, Some(Decimal::new(17478, 2)));
+        assert_eq!(
+            fill.order_id.as_deref(),
+            Some("b5abe576-6a8a-49f3-a353-46b72c1ccae9")
+        );
+        let div = activity_of(reference("activity.dividend.json")).unwrap();
+        assert_eq!(div.kind(), ActivityKind::Dividend);
+        assert_eq!(div.date, "2019-08-01".parse().unwrap());
+        assert_eq!(div.net_amount, Some(Decimal::new(102, 2)));
+        assert_eq!(div.per_share_amount, Some(Decimal::new(51, 2)));
+        assert_eq!(div.symbol.as_deref(), Some("T"));
+        // A type Dripfeed does not read is kept, as itself.
+        let mut odd = reference("activity.dividend.json");
+        odd["activity_type"] = "OPEXP".into();
+        assert_eq!(
+            activity_of(odd).unwrap().kind(),
+            ActivityKind::Other("OPEXP".into())
+        );
+        let mut bad = reference("activity.fill.json");
+        bad["price"] = "a lot".into();
+        assert!(activity_of(bad).unwrap_err().contains("price"));
     }
 }

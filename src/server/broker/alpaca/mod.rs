@@ -7,13 +7,14 @@ pub mod endpoints;
 pub mod transport;
 
 use super::{
-    Account, Amount, Asset, Bar, Broker, BrokerError, BrokerResult, MarketClock, MarketDay, Order,
-    OrderFilter, OrderKind, OrderRequest, OrderStatus, Position, Side, TimeInForce, Trade,
+    Account, Activity, Amount, Asset, Bar, Broker, BrokerError, BrokerResult, MarketClock,
+    MarketDay, Order, OrderFilter, OrderKind, OrderRequest, OrderStatus, Position, Side,
+    TimeInForce, Trade,
 };
 use apca::api::v2::{asset, calendar, clock, order, orders, positions};
 use apca::data::v2::bars;
 use async_trait::async_trait;
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use num_decimal::Num;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -339,6 +340,26 @@ impl Broker for AlpacaBroker {
                 )
             })
             .collect())
+    }
+
+    async fn activities(
+        &self,
+        after: Option<DateTime<Utc>>,
+        page_token: Option<&str>,
+        page_size: u32,
+    ) -> BrokerResult<Vec<Activity>> {
+        let input = endpoints::ActivitiesInput {
+            after,
+            page_token: page_token.map(str::to_owned),
+            page_size,
+        };
+        let page = self
+            .transport
+            .issue::<endpoints::ListActivities>(Host::Trading, &input)
+            .await?;
+        page.into_iter()
+            .map(|raw| endpoints::activity_of(raw).map_err(BrokerError::Decode))
+            .collect()
     }
 }
 

@@ -23,6 +23,7 @@ use uuid::Uuid;
 pub(super) fn routes() -> Router<Exchange> {
     Router::new()
         .route("/v2/account", get(account))
+        .route("/v2/account/activities", get(activities))
         .route("/v2/positions", get(positions))
         .route("/v2/positions/{symbol}", get(position))
         .route("/v2/orders", get(list_orders).post(submit_order))
@@ -245,6 +246,60 @@ async fn list_orders(
                 .map(wire::order)
                 .collect(),
         ))
+    })?)
+}
+
+fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, Refusal> {
+    q.get(name)
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .or_else(|_| {
+                    NaiveDate::from_str(s).map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+                })
+                .map_err(|_| Refusal::invalid(format!("invalid {name}: {s}")))
+        })
+        .transpose()
+}
+
+/// `GET /v2/account/activities`: `direction` (desc by default), `page_size`
+/// (1 to 100, default 100), `page_token`, `after`, `until`, `activity_types`.
+async fn activities(
+    State(ex): State<Exchange>,
+    Extension(id): Extension<AccountId>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    let descending = match q.get("direction").map(String::as_str) {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(d) => return Err(Refusal::invalid(format!("invalid direction: {d}"))),
+    };
+    let page_size = match q.get("page_size") {
+        None => 100,
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .ok_or_else(|| Refusal::invalid("page_size must be between 1 and 100"))?,
+    };
+    let query = ledger::ActivityQuery {
+        after: time_param(&q, "after")?,
+        until: time_param(&q, "until")?,
+        types: q
+            .get("activity_types")
+            .map(|t| {
+                t.split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        descending,
+        page_token: q.get("page_token").cloned(),
+        page_size,
+    };
+    ok(on_account(&ex, id, |a, _| {
+        Ok(Value::Array(a.activities_page(&query)))
     })?)
 }
 

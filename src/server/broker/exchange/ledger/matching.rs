@@ -78,6 +78,7 @@ impl Account {
             self.fill(i, t);
         }
         self.expire_day_orders(now);
+        self.pay_dividends(now);
     }
 
     fn roll_last_equity(&mut self, now: DateTime<Utc>) {
@@ -188,6 +189,8 @@ impl Account {
             o.partial_fill = Some(Decimal::ZERO);
             o.reserved = (o.reserved - value).max(Decimal::ZERO);
         }
+        let o = o.clone();
+        self.record_fill(&o, qty, px, at, wanted);
     }
 
     /// Validates and places an order, filling it at once when the session is

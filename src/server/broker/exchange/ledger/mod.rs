@@ -10,7 +10,10 @@
 //! This file holds the books (accounts, credentials, orders, positions);
 //! `matching.rs` the rules that place, fill, expire and cancel orders.
 
+mod activities;
 mod matching;
+
+pub use activities::{ActivityQuery, DIVIDENDS, ex_dates};
 
 use super::market;
 use crate::domain::calendar;
@@ -156,6 +159,13 @@ pub struct Account {
     pub last_equity_date: Option<NaiveDate>,
     pub positions: BTreeMap<String, Position>,
     pub orders: Vec<Order>,
+    /// Account activities in Alpaca's shapes, in id (time) order.
+    #[serde(default)]
+    pub activities: Vec<serde_json::Value>,
+    /// The last day simulated dividends were paid through (`None`: books
+    /// saved before there were activities).
+    #[serde(default)]
+    pub dividends_through: Option<NaiveDate>,
 }
 
 /// What the caller wants to place; validated by [`Ledger::submit`].
@@ -228,19 +238,20 @@ impl Ledger {
     fn new_account(&mut self, cash: Decimal, now: DateTime<Utc>) -> Uuid {
         let id = Uuid::new_v4();
         let number = format!("PA{}", &id.simple().to_string()[..10].to_ascii_uppercase());
-        self.accounts.insert(
+        let mut account = Account {
             id,
-            Account {
-                id,
-                number,
-                created_at: now,
-                cash,
-                last_equity: cash,
-                last_equity_date: None,
-                positions: BTreeMap::new(),
-                orders: Vec::new(),
-            },
-        );
+            number,
+            created_at: now,
+            cash,
+            last_equity: cash,
+            last_equity_date: None,
+            positions: BTreeMap::new(),
+            orders: Vec::new(),
+            activities: Vec::new(),
+            dividends_through: None,
+        };
+        account.record_funding(cash, now);
+        self.accounts.insert(id, account);
         id
     }
 

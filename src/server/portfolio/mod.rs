@@ -10,6 +10,9 @@
 //! than about a second; when the broker cannot be asked right now, the last
 //! snapshot is shown with its time.
 
+pub mod ledger;
+pub mod performance;
+
 use crate::dto::broker::{
     AccountDto, BrokerageSummary, ConnectionDto, DashboardDto, DashboardState, MarketDto, OrderDto,
     PositionDto,

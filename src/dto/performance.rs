@@ -1,0 +1,98 @@
+//! A plan's real performance: what was put in, what it is worth, how it did
+//! against the same dollars put into a benchmark on the same days, and the
+//! purchases, holdings and dividends behind the figures.
+
+use crate::domain::backtest::chart::Chart;
+use crate::dto::stamp::Stamp;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One approach's figures (the plan, or its shadow).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub name: String,
+    pub contributed: Decimal,
+    pub value: Decimal,
+    /// Value less everything paid in.
+    pub gain: Decimal,
+    /// Gain over contributed, in percent (`None` before anything is paid in).
+    pub gain_pct: Option<Decimal>,
+    /// Time-weighted return, percent: the investments, without the timing
+    /// of the contributions.
+    pub twr_pct: Option<f64>,
+    /// Money-weighted yearly return (XIRR), percent: the saver's own dollars,
+    /// timing included.
+    pub xirr_pct: Option<f64>,
+    /// Deepest fall of the time-weighted index, percent (0 or less).
+    pub max_drawdown_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldingRow {
+    pub symbol: String,
+    pub shares: Decimal,
+    pub cost: Decimal,
+    pub average_cost: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub value: Option<Decimal>,
+}
+
+/// One purchase, in today's shares (split-adjusted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseRow {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub dollars: Decimal,
+    pub shares: Decimal,
+    pub price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DividendRow {
+    pub date: NaiveDate,
+    pub symbol: String,
+    pub amount: Decimal,
+}
+
+/// A plan's performance page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanPerformance {
+    pub plan_id: i64,
+    pub plan_name: String,
+    /// The benchmark symbol, or `None` for cash at 0 %.
+    pub benchmark: Option<String>,
+    /// Nothing bought yet: no figures.
+    pub nothing_yet: bool,
+    pub plan: Option<Figures>,
+    pub shadow: Option<Figures>,
+    /// "$X ahead of SPY bought on the same days".
+    pub headline: String,
+    /// The plan's value less the shadow's.
+    pub ahead_by: Decimal,
+    pub holdings: Vec<HoldingRow>,
+    /// Oldest first.
+    pub purchases: Vec<PurchaseRow>,
+    pub dividends: Vec<DividendRow>,
+    /// Plan value, contributions and shadow value; drawdowns.
+    pub chart: Chart,
+    /// Month-end rows of the chart, for the table behind it.
+    pub month_ends: Vec<usize>,
+    pub chart_src: String,
+    /// When the value was taken (the last trade prices).
+    pub valued_at: Stamp,
+    /// Set when today's prices could not be had: the value is at the last close.
+    pub prices_note: Option<String>,
+}
+
+/// One plan's row on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummaryRow {
+    pub plan_id: i64,
+    pub plan_name: String,
+    pub contributed: Decimal,
+    pub value: Option<Decimal>,
+    pub gain: Option<Decimal>,
+    /// "$12.40 ahead of SPY" (the default benchmark), when it could be worked out.
+    pub versus: Option<String>,
+}
