@@ -2,4 +2,5 @@
 //! the pages use. Components reach it from their effects only, so the server
 //! render never depends on it.
 
+pub mod events;
 pub mod uplot;

@@ -96,3 +96,72 @@ pub struct PlanSummaryRow {
     /// "$12.40 ahead of SPY" (the default benchmark), when it could be worked out.
     pub versus: Option<String>,
 }
+
+/// Which stretch of an account's equity the dashboard charts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Period {
+    Day,
+    Week,
+    #[default]
+    Month,
+    Year,
+    All,
+}
+
+impl Period {
+    pub const ALL: [Period; 5] = [
+        Period::Day,
+        Period::Week,
+        Period::Month,
+        Period::Year,
+        Period::All,
+    ];
+
+    /// As Alpaca names it (and the page's query string): 1D, 1W, 1M, 1A, all.
+    pub fn code(self) -> &'static str {
+        match self {
+            Period::Day => "1D",
+            Period::Week => "1W",
+            Period::Month => "1M",
+            Period::Year => "1A",
+            Period::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.code().eq_ignore_ascii_case(s))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Period::Day => "Today",
+            Period::Week => "Week",
+            Period::Month => "Month",
+            Period::Year => "Year",
+            Period::All => "All",
+        }
+    }
+}
+
+/// One account's equity chart and its returns since it was opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountPerformance {
+    pub connection_id: i64,
+    pub period: Period,
+    /// Window starts, UNIX seconds (daily windows: the day at 00:00 UTC).
+    pub times: Vec<i64>,
+    /// Whether the windows are days (else minutes or hours).
+    pub daily: bool,
+    pub equity: Vec<f64>,
+    /// Net deposits so far at each point.
+    pub deposits: Vec<f64>,
+    /// Since the account opened: deposits less withdrawals as contributed.
+    pub figures: Option<Figures>,
+    pub shadow: Option<Figures>,
+    pub headline: String,
+    pub chart_src: String,
+    /// Why there is no chart (the broker could not be asked), if so.
+    pub unavailable: Option<String>,
+}

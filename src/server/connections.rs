@@ -133,6 +133,41 @@ pub fn broker_for(state: &AppState, row: &ConnectionRow) -> anyhow::Result<(Alpa
     broker_with(state, row, None)
 }
 
+/// Where a connection's trade-updates stream is (the trading host's
+/// `/stream`, as `ws`/`wss`) and the credentials it authenticates with.
+pub fn stream_target(
+    state: &AppState,
+    row: &ConnectionRow,
+) -> anyhow::Result<(url::Url, Credentials)> {
+    let env = Environment::parse(&row.environment).ok_or_else(|| {
+        anyhow::anyhow!("connection {} has environment {}", row.id, row.environment)
+    })?;
+    let (mut url, _) = endpoints(state, env);
+    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    url.set_scheme(scheme)
+        .map_err(|()| anyhow::anyhow!("the trading URL cannot be a websocket URL"))?;
+    // Under the trading URL's own path (the embedded exchange is mounted at one).
+    let path = format!("{}/stream", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Ok((url, credentials_of(state, row)?))
+}
+
+fn credentials_of(state: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
+    let plain = state
+        .secrets
+        .open(&row.credentials_sealed, &credentials_context(row.user_id))?;
+    let stored: Stored = serde_json::from_slice(&plain)?;
+    Ok(match stored {
+        Stored::ApiKey { key_id, secret } => Credentials::ApiKey {
+            key_id,
+            secret: SecretString::from(secret),
+        },
+        Stored::Oauth { access_token } => Credentials::OAuth {
+            access_token: SecretString::from(access_token),
+        },
+    })
+}
+
 fn broker_with(
     state: &AppState,
     row: &ConnectionRow,
@@ -141,19 +176,7 @@ fn broker_with(
     let env = Environment::parse(&row.environment).ok_or_else(|| {
         anyhow::anyhow!("connection {} has environment {}", row.id, row.environment)
     })?;
-    let plain = state
-        .secrets
-        .open(&row.credentials_sealed, &credentials_context(row.user_id))?;
-    let stored: Stored = serde_json::from_slice(&plain)?;
-    let credentials = match stored {
-        Stored::ApiKey { key_id, secret } => Credentials::ApiKey {
-            key_id,
-            secret: SecretString::from(secret),
-        },
-        Stored::Oauth { access_token } => Credentials::OAuth {
-            access_token: SecretString::from(access_token),
-        },
-    };
+    let credentials = credentials_of(state, row)?;
     let t = transport_with(state, env, credentials, max_rate_wait);
     let data_host = t.config().data_url.to_string();
     Ok((AlpacaBroker::new(t), data_host))

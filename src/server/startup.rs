@@ -210,6 +210,7 @@ pub fn app_state(
         trade_cache: Arc::new(TradeCache::default()),
         asset_cache: Arc::new(AssetCache::default()),
         snapshots: Arc::default(),
+        live: Arc::default(),
         mailer: Arc::new(mailer),
         billing,
     };
@@ -333,6 +334,7 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
         .route(alpaca_oauth::START, get(alpaca_oauth::start))
         .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
         .route("/plans/{id}/runs.csv", get(exports::plan_runs_csv))
+        .route("/events", get(crate::server::routes::live::events))
         .route("/backtest/report.json", get(exports::backtest_json))
         .route("/backtest/report.html", get(exports::backtest_html))
         .route("/backtest/export/{file}", get(exports::backtest_csv))

@@ -43,6 +43,8 @@ pub struct AppState {
     pub asset_cache: Arc<AssetCache>,
     /// Each connection's last account snapshot, shared by its page views.
     pub snapshots: Arc<crate::server::portfolio::Snapshots>,
+    /// The trade-updates streams open dashboards follow.
+    pub live: Arc<crate::server::portfolio::live::LiveHub>,
     /// Stripe, when billing is on.
     #[from_ref(skip)]
     pub billing: Option<Arc<crate::server::billing::client::StripeClient>>,

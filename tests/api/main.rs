@@ -24,6 +24,7 @@ mod security;
 mod seed;
 mod status_codes;
 mod strategy_backtests;
+mod stream;
 mod subscriptions;
 mod time_zones;
 mod transport;

@@ -366,3 +366,84 @@ async fn a_split_in_the_ledger_restates_the_plans_shares_without_changing_the_co
         }]
     );
 }
+
+#[tokio::test]
+async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_contributions() {
+    use dripfeed::api::broker::{DashboardDto, PortfolioDashboards};
+    use dripfeed::api::performance::{AccountPerformance, GetAccountPerformance};
+    let s = saver("account@example.com", &[("SPY", "100")]).await;
+    let runs = s.runs(2).await;
+    for at in &runs {
+        s.tick(*at).await;
+    }
+    let now = runs[1] + Duration::days(1) + Duration::hours(2);
+    s.app.demo_exchange.set_clock(now, 0);
+    let ask = |client: &reqwest::Client, connection: i64, period: &str| {
+        let (client, app) = (client.clone(), &s.app);
+        let period = period.to_owned();
+        async move {
+            outcome(
+                app.call_server_fn_as(
+                    &client,
+                    GetAccountPerformance::PATH,
+                    &[
+                        ("connection_id", &connection.to_string()),
+                        ("period", &period),
+                    ],
+                )
+                .await,
+            )
+            .await
+            .map(|body| serde_json::from_str::<AccountPerformance>(&body).expect("JSON"))
+        }
+    };
+    let month = ask(&s.client, s.connection, "1M").await.expect("a month");
+    assert!(month.unavailable.is_none(), "{:?}", month.unavailable);
+    assert!(month.daily && !month.times.is_empty());
+    assert_eq!(month.times.len(), month.equity.len());
+    let dashboards = outcome(
+        s.app
+            .call_server_fn_as(&s.client, PortfolioDashboards::PATH, &[])
+            .await,
+    )
+    .await
+    .expect("dashboards");
+    let dashboards: Vec<DashboardDto> = serde_json::from_str(&dashboards).unwrap();
+    let equity = dashboards[0].account.clone().expect("an account").equity;
+    let figures = month.figures.clone().expect("figures");
+    // The demo account was funded once with $100,000: that is what was put in.
+    assert_eq!(figures.contributed, Decimal::from(100_000));
+    assert_eq!(figures.value, equity);
+    assert_eq!(figures.gain, equity - Decimal::from(100_000));
+    assert_eq!(month.deposits.last().copied(), Some(100_000.0));
+    let last = *month.equity.last().unwrap();
+    assert!((last - equity.to_string().parse::<f64>().unwrap()).abs() < 0.005);
+    let shadow = month.shadow.clone().expect("a shadow");
+    assert_eq!(shadow.contributed, Decimal::from(100_000));
+    assert!(
+        month.headline.contains("SPY bought on the same days"),
+        "{}",
+        month.headline
+    );
+
+    // Today, in 15-minute windows from the open: no deposits line.
+    let today = ask(&s.client, s.connection, "1D").await.expect("a day");
+    assert!(!today.daily && today.deposits.is_empty() && !today.times.is_empty());
+    let open = runs[1] + Duration::days(1) - Duration::minutes(30);
+    assert!(
+        today
+            .times
+            .iter()
+            .all(|t| *t >= open.timestamp() - 86_400 * 4 && *t <= now.timestamp())
+    );
+
+    match ask(&s.client, s.connection, "2Y").await {
+        Err(AppError::Invalid(e)) => assert!(e.iter().any(|f| f.field == "period")),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let (other, _) = s.app.user_with_demo("nosy@example.com").await;
+    assert_eq!(
+        ask(&other, s.connection, "1M").await.unwrap_err(),
+        AppError::NotFound
+    );
+}

@@ -521,6 +521,24 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// An account's story from its days (date, paid in so far, value) and its
+/// dated contributions, with the same metrics as every approach here.
+pub fn outcome_of(
+    name: String,
+    days: Vec<DayValue>,
+    flows: &[(NaiveDate, Decimal)],
+    risk_free_pct: f64,
+) -> Outcome {
+    let metrics = plan_metrics(&days, flows, 0, 0, risk_free_pct);
+    Outcome {
+        name,
+        buys: Vec::new(),
+        skipped: Vec::new(),
+        days,
+        metrics,
+    }
+}
+
 fn plan_metrics(
     days: &[DayValue],
     flows: &[(NaiveDate, Decimal)],

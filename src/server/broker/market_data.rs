@@ -87,8 +87,8 @@ impl AssetCache {
 mod tests {
     use super::*;
     use crate::server::broker::{
-        Account, Activity, Asset, Bar, BrokerError, MarketClock, MarketDay, Order, OrderFilter,
-        OrderRequest, Position,
+        Account, Activity, Asset, Bar, BrokerError, HistoryRequest, MarketClock, MarketDay, Order,
+        OrderFilter, OrderRequest, PortfolioHistory, Position,
     };
     use async_trait::async_trait;
     use chrono::{DateTime, NaiveDate, Utc};
@@ -142,6 +142,9 @@ mod tests {
             nothing()
         }
         async fn daily_bars(&self, _: &str, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<Bar>> {
+            nothing()
+        }
+        async fn portfolio_history(&self, _: &HistoryRequest) -> BrokerResult<PortfolioHistory> {
             nothing()
         }
         async fn activities(

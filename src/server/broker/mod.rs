@@ -320,6 +320,36 @@ impl Activity {
     }
 }
 
+/// Which stretch of an account's equity history to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRequest {
+    /// `1D`, `1W`, `1M`, `1A`, ... back from now; or, with `start`, none.
+    pub period: Option<String>,
+    pub start: Option<DateTime<Utc>>,
+    /// `15Min`, `1H`, `1D`.
+    pub timeframe: String,
+}
+
+/// One window of an account's equity history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPoint {
+    /// The window's start (daily windows: the trading day).
+    pub at: DateTime<Utc>,
+    pub equity: Decimal,
+    /// The change from the point before (the first: from the base value).
+    pub profit_loss: Decimal,
+    /// Cash paid in less taken out during the window (deposits, withdrawals).
+    pub net_deposits: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortfolioHistory {
+    /// Equity at the close before the first point.
+    pub base_value: Decimal,
+    pub timeframe: String,
+    pub points: Vec<HistoryPoint>,
+}
+
 /// What the app needs from a brokerage. Implementations map their errors to
 /// [`BrokerError`] and their numbers to exact decimals.
 #[async_trait]
@@ -360,4 +390,6 @@ pub trait Broker: Send + Sync {
         page_token: Option<&str>,
         page_size: u32,
     ) -> BrokerResult<Vec<Activity>>;
+    /// The account's equity over time, with deposits and withdrawals per window.
+    async fn portfolio_history(&self, request: &HistoryRequest) -> BrokerResult<PortfolioHistory>;
 }

@@ -10,7 +10,9 @@
 //! than about a second; when the broker cannot be asked right now, the last
 //! snapshot is shown with its time.
 
+pub mod account;
 pub mod ledger;
+pub mod live;
 pub mod performance;
 
 use crate::dto::broker::{
@@ -63,6 +65,15 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
+    /// Drops what is kept of connection `id` (its orders changed): the next
+    /// page view asks the broker.
+    pub fn forget(&self, id: i64) {
+        self.by_connection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(connection, _, _), _| *connection != id);
+    }
+
     fn slot(&self, row: &ConnectionRow) -> std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>> {
         self.by_connection
             .lock()

@@ -9,7 +9,9 @@ use crate::domain::backtest::actual::{self, Books, Event};
 use crate::domain::backtest::chart::{chart, month_ends};
 use crate::domain::backtest::plan::{Buy, Outcome, headline};
 use crate::domain::money::cents;
-use crate::dto::performance::{DividendRow, Figures, HoldingRow, PlanPerformance, PurchaseRow};
+use crate::dto::performance::{
+    DividendRow, Figures, HoldingRow, PlanPerformance, PlanSummaryRow, PurchaseRow,
+};
 use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
@@ -111,7 +113,7 @@ pub fn events_of(entries: &[LedgerEntry], symbols: &[String]) -> Vec<Event> {
     out
 }
 
-fn figures(o: &Outcome) -> Figures {
+pub(super) fn figures(o: &Outcome) -> Figures {
     let m = &o.metrics;
     Figures {
         name: o.name.clone(),
@@ -317,6 +319,49 @@ pub async fn plan_performance(
         prices_note,
         ..empty
     })
+}
+
+/// The dashboard's row per plan: contributed, value, gain and how it stands
+/// against the default benchmark bought on the same days. A plan whose
+/// figures cannot be worked out right now shows what it put in, no value.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn plan_rows(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<PlanSummaryRow>, AppError> {
+    let mut rows = Vec::new();
+    for plan in state.store.plans_of(user.id).await? {
+        let mut row = PlanSummaryRow {
+            plan_id: plan.id,
+            plan_name: plan.name.clone(),
+            contributed: Decimal::ZERO,
+            value: None,
+            gain: None,
+            versus: None,
+        };
+        match plan_performance(state, user, plan.id, Some(DEFAULT_BENCHMARK.to_owned())).await {
+            Ok(p) => {
+                if let (Some(mine), Some(_)) = (&p.plan, &p.shadow) {
+                    row.contributed = mine.contributed;
+                    row.value = Some(mine.value);
+                    row.gain = Some(mine.gain);
+                    let by = crate::domain::money::dollars(p.ahead_by.abs());
+                    row.versus = Some(if p.ahead_by.is_zero() {
+                        format!("level with {DEFAULT_BENCHMARK}")
+                    } else if p.ahead_by > Decimal::ZERO {
+                        format!("{by} ahead of {DEFAULT_BENCHMARK}")
+                    } else {
+                        format!("{by} behind {DEFAULT_BENCHMARK}")
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(plan_id = plan.id, error = %e, "no performance for a plan row")
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Each of `symbols`' bars from `from` through `through`, from the shared

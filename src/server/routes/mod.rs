@@ -3,3 +3,4 @@
 pub mod alpaca_oauth;
 pub mod exports;
 pub mod health;
+pub mod live;

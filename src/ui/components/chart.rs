@@ -1,4 +1,5 @@
-//! A line chart drawn by uPlot (`crate::browser::uplot`) over dated series,
+//! A line chart drawn by uPlot (`crate::browser::uplot`) over dated (or
+//! timed) series,
 //! with the same figures as an accessible table behind it (a chart alone
 //! tells a screen reader nothing). The page renders and hydrates the same
 //! markup; the canvas is drawn after hydration.
@@ -41,8 +42,21 @@ fn shown(v: Option<f64>, unit: Unit) -> String {
     }
 }
 
-/// uPlot's options and data for `lines` over `dates`, as JSON.
-fn spec(title: &str, dates: &[NaiveDate], lines: &[Line]) -> (String, String) {
+/// A date's midnight UTC, in UNIX seconds (uPlot's x values).
+fn midnight(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp())
+}
+
+/// An instant in UNIX seconds as the table shows it: `2024-01-02 14:30 UTC`.
+fn time_label(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// uPlot's options and data for `lines` over `xs` (UNIX seconds), as JSON.
+fn spec(title: &str, xs: &[i64], lines: &[Line]) -> (String, String) {
     let mut colour = PALETTE.iter().cycle();
     let mut series = vec![json!({})];
     for l in lines {
@@ -59,13 +73,6 @@ fn spec(title: &str, dates: &[NaiveDate], lines: &[Line]) -> (String, String) {
         "series": series,
         "axes": [{}, {"size": 70}],
     });
-    let xs: Vec<i64> = dates
-        .iter()
-        .map(|d| {
-            d.and_hms_opt(0, 0, 0)
-                .map_or(0, |t| t.and_utc().timestamp())
-        })
-        .collect();
     let mut data = vec![json!(xs)];
     data.extend(lines.iter().map(|l| json!(l.values)));
     (options.to_string(), json!(data).to_string())
@@ -90,13 +97,28 @@ pub fn LineChart(
     /// Where uPlot is served.
     src: String,
     dates: Vec<NaiveDate>,
+    /// Instants (UNIX seconds) to use instead of `dates`, for intraday
+    /// series; the caller then passes no dates.
+    #[prop(optional)]
+    times: Option<Vec<i64>>,
     lines: Vec<Line>,
     unit: Unit,
-    /// Which dates the table behind the chart lists (month ends, say).
+    /// Which points the table behind the chart lists (month ends, say):
+    /// indexes into `times` when given, else into `dates`.
     table_rows: Vec<usize>,
     #[prop(into)] testid: String,
 ) -> impl IntoView {
-    let (options, data) = spec(&title, &dates, &lines);
+    let (xs, labels): (Vec<i64>, Vec<String>) = match times {
+        Some(times) => {
+            let labels = times.iter().copied().map(time_label).collect();
+            (times, labels)
+        }
+        None => (
+            dates.iter().copied().map(midnight).collect(),
+            dates.iter().map(NaiveDate::to_string).collect(),
+        ),
+    };
+    let (options, data) = spec(&title, &xs, &lines);
     let node = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         if let Some(target) = node.get() {
@@ -115,9 +137,9 @@ pub fn LineChart(
                         {head.into_iter().map(|h| view! { <th scope="col">{h}</th> }).collect_view()}
                     </tr></thead>
                     <tbody>
-                        {table_rows.into_iter().filter_map(|i| dates.get(i).map(|d| (i, *d))).map(|(i, d)| view! {
+                        {table_rows.into_iter().filter_map(|i| labels.get(i).map(|l| (i, l.clone()))).map(|(i, label)| view! {
                             <tr>
-                                <th scope="row">{d.to_string()}</th>
+                                <th scope="row">{label}</th>
                                 {lines.iter().map(|l| view! { <td>{shown(l.values.get(i).copied().flatten(), unit)}</td> }).collect_view()}
                             </tr>
                         }).collect_view()}
@@ -142,7 +164,8 @@ mod tests {
 
     #[test]
     fn each_line_is_one_uplot_series_after_the_dates() {
-        let dates = [NaiveDate::from_ymd_opt(2024, 1, 2).expect("a date")];
+        let date = NaiveDate::from_ymd_opt(2024, 1, 2).expect("a date");
+        let xs = [midnight(date)];
         let lines = [
             Line {
                 name: "Paid in".into(),
@@ -155,10 +178,16 @@ mod tests {
                 reference: false,
             },
         ];
-        let (options, data) = spec("Value", &dates, &lines);
+        let (options, data) = spec("Value", &xs, &lines);
         let options: serde_json::Value = serde_json::from_str(&options).expect("JSON");
         assert_eq!(options["series"].as_array().map(Vec::len), Some(3));
         assert_eq!(options["series"][1]["dash"], json!([6, 4]));
         assert_eq!(data, "[[1704153600],[100.0],[null]]");
+    }
+
+    #[test]
+    fn times_read_as_utc_to_the_minute() {
+        assert_eq!(time_label(1704209400), "2024-01-02 15:30 UTC");
+        assert_eq!(time_label(i64::MAX), "—");
     }
 }

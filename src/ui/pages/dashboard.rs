@@ -1,11 +1,18 @@
 //! The portfolio dashboard: per connection, the account, P&L, positions and
-//! recent orders. Refreshes itself every 30 seconds without reloading the
-//! page, and says plainly when the market is closed, the connection needs
-//! reconnecting, or the broker cannot be reached.
+//! recent orders, with the account's value over a chosen period; above them,
+//! how each plan stands. Refreshes itself every 30 seconds without reloading
+//! the page (the plans and the account charts load once), and says plainly
+//! when the market is closed, the connection needs reconnecting, or the
+//! broker cannot be reached.
 
 use crate::api::auth::getting_started;
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
+use crate::api::performance::{
+    AccountPerformance, Figures, Period, PlanSummaryRow, get_account_performance, plan_summary_rows,
+};
 use crate::api::plans::list_plans;
+use crate::error::AppError;
+use crate::ui::components::chart::{Line, LineChart, Unit};
 use crate::ui::components::format::{When, money, qty, signed_money, signed_pct};
 use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
@@ -13,6 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use rust_decimal::Decimal;
+use std::collections::HashMap;
 
 pub const REFRESH_SECS: u64 = 30;
 
@@ -23,6 +31,11 @@ pub fn DashboardPage() -> impl IntoView {
     let plans = Resource::new(move || tick.get(), |_| list_plans());
     // Once per visit: the steps change only by what the user does elsewhere.
     let steps = Resource::new(|| (), |_| getting_started());
+    // Once per visit too: valuing every plan is slow, and moves little in 30 s.
+    let plan_rows = Resource::new(|| (), |_| plan_summary_rows());
+    let charts = AccountCharts::new();
+    // Whether the live stream is up (else the 30 s refresh is all there is).
+    let live = RwSignal::new(false);
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || tick.update(|n| *n += 1),
@@ -30,12 +43,19 @@ pub fn DashboardPage() -> impl IntoView {
         ) {
             on_cleanup(move || handle.clear());
         }
+        follow_updates(tick, live);
     });
     view! {
         <Title text="Dashboard" />
         <section class="page wide">
             <h1>"Dashboard"</h1>
-            <p class="hint">"Updates every " {REFRESH_SECS} " seconds."</p>
+            <p class="hint" data-testid="live-state">
+                {move || if live.get() {
+                    "Live: orders and fills appear as they happen.".to_owned()
+                } else {
+                    format!("Updates every {REFRESH_SECS} seconds.")
+                }}
+            </p>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     steps.await.ok().map(|steps| view! { <GettingStartedSteps steps /> })
@@ -59,6 +79,15 @@ pub fn DashboardPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    plan_rows
+                        .await
+                        .ok()
+                        .filter(|rows| !rows.is_empty())
+                        .map(|rows| view! { <PlanRows rows /> })
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match dashboards.await {
@@ -66,7 +95,7 @@ pub fn DashboardPage() -> impl IntoView {
                             <p data-testid="no-connections">"Connect a brokerage account to see it here. "
                                 <A href="/brokerage">"Connect an account"</A></p>
                         }.into_any(),
-                        Ok(list) => list.into_iter().map(|d| view! { <ConnectionDashboard d /> }).collect_view().into_any(),
+                        Ok(list) => list.into_iter().map(|d| view! { <ConnectionDashboard d charts /> }).collect_view().into_any(),
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}
@@ -74,6 +103,145 @@ pub fn DashboardPage() -> impl IntoView {
         </section>
     }
 }
+
+/// A connection's chosen period and the chart of it.
+#[derive(Clone, Copy)]
+struct AccountChart {
+    period: RwSignal<Period>,
+    performance: Resource<Result<AccountPerformance, AppError>>,
+}
+
+/// The connections' account charts, owned by the page rather than by the
+/// dashboards it redraws every 30 seconds: a refresh neither resets the
+/// chosen period nor fetches the chart again.
+#[derive(Clone, Copy)]
+struct AccountCharts {
+    /// The page's owner (weakly: the map below is in its keeping).
+    owner: StoredValue<WeakOwner>,
+    charts: StoredValue<HashMap<i64, AccountChart>>,
+}
+
+impl AccountCharts {
+    fn new() -> Self {
+        Self {
+            owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
+            charts: StoredValue::new(HashMap::new()),
+        }
+    }
+
+    /// Connection `connection_id`'s chart, made the first time it is asked for.
+    fn for_connection(self, connection_id: i64) -> AccountChart {
+        if let Some(chart) = self.charts.with_value(|m| m.get(&connection_id).copied()) {
+            return chart;
+        }
+        let make = move || {
+            let period = RwSignal::new(Period::Month);
+            let performance = Resource::new(
+                move || (connection_id, period.get()),
+                |(id, period)| get_account_performance(id, period.code().to_string()),
+            );
+            AccountChart {
+                period,
+                performance,
+            }
+        };
+        let chart = match self.owner.get_value().upgrade() {
+            Some(owner) => owner.with(make),
+            None => make(),
+        };
+        self.charts.update_value(|m| {
+            m.insert(connection_id, chart);
+        });
+        chart
+    }
+}
+
+/// A percentage to two places, or a dash when there is none.
+fn pct(p: Option<f64>) -> String {
+    match p.filter(|p| p.is_finite()) {
+        // Adding zero turns a rounded -0.00 into 0.00.
+        Some(p) => format!("{:.2}%", (p * 100.0).round() / 100.0 + 0.0),
+        None => "—".into(),
+    }
+}
+
+/// An amount, or a dash when it is not known.
+fn money_or_dash(d: Option<Decimal>) -> String {
+    d.map(money).unwrap_or_else(|| "—".into())
+}
+
+/// The gain in dollars, with its percentage of what was put in when there is one.
+fn gain_text(f: &Figures) -> String {
+    match f.gain_pct {
+        Some(p) => format!("{} ({})", signed_money(f.gain), signed_pct(p)),
+        None => signed_money(f.gain),
+    }
+}
+
+/// The points of a `len`-point account chart its table lists (there are no
+/// month ends to go by): all of a short chart, else every fifth and the last.
+fn sampled_rows(len: usize) -> Vec<usize> {
+    if len <= 31 {
+        return (0..len).collect();
+    }
+    let mut rows: Vec<usize> = (0..len).step_by(5).collect();
+    if rows.last() != Some(&(len - 1)) {
+        rows.push(len - 1);
+    }
+    rows
+}
+
+/// Each plan: what went in, what it is worth, and how it stands against SPY.
+#[component]
+fn PlanRows(rows: Vec<PlanSummaryRow>) -> impl IntoView {
+    view! {
+        <h2>"Your plans"</h2>
+        <div class="table-scroll">
+            <table class="table numeric" data-testid="plan-rows">
+                <thead><tr>
+                    <th scope="col">"Plan"</th><th scope="col">"Put in"</th><th scope="col">"Worth now"</th>
+                    <th scope="col">"Gain"</th><th scope="col">"Versus SPY on the same days"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr data-testid="plan-row">
+                            <th scope="row"><A href=format!("/plans/{}/performance", r.plan_id)>{r.plan_name}</A></th>
+                            <td>{money(r.contributed)}</td>
+                            <td>{money_or_dash(r.value)}</td>
+                            <td class=r.gain.map(gain_class).unwrap_or_default()>{r.gain.map(signed_money).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.versus.unwrap_or_else(|| "—".into())}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Follows `/events`: each update (an order changed, or the stream came
+/// back and anything missed must be re-read) refreshes the dashboard; a
+/// stream that is down leaves the 30 s refresh to do the work.
+#[cfg(feature = "hydrate")]
+fn follow_updates(tick: RwSignal<u64>, live: RwSignal<bool>) {
+    let id = crate::browser::events::follow(
+        "/events",
+        move |data| {
+            if data.contains("\"kind\":\"down\"") {
+                live.set(false);
+            } else {
+                live.set(true);
+                tick.update(|n| *n += 1);
+            }
+        },
+        move |up| live.set(up),
+    );
+    if let Some(id) = id {
+        on_cleanup(move || crate::browser::events::close(id));
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn follow_updates(_: RwSignal<u64>, _: RwSignal<bool>) {}
 
 fn gain_class(d: Decimal) -> &'static str {
     if d > Decimal::ZERO {
@@ -86,7 +254,7 @@ fn gain_class(d: Decimal) -> &'static str {
 }
 
 #[component]
-fn ConnectionDashboard(d: DashboardDto) -> impl IntoView {
+fn ConnectionDashboard(d: DashboardDto, charts: AccountCharts) -> impl IntoView {
     let live = d.connection.environment == "live";
     view! {
         <article class="card dashboard" data-testid="dashboard">
@@ -108,14 +276,14 @@ fn ConnectionDashboard(d: DashboardDto) -> impl IntoView {
                         "Broker unreachable: " {why} " We will try again at the next refresh."
                     </p>
                 }.into_any(),
-                DashboardState::Ok => view! { <DashboardBody d=d.clone() /> }.into_any(),
+                DashboardState::Ok => view! { <DashboardBody d=d.clone() charts /> }.into_any(),
             }}
         </article>
     }
 }
 
 #[component]
-fn DashboardBody(d: DashboardDto) -> impl IntoView {
+fn DashboardBody(d: DashboardDto, charts: AccountCharts) -> impl IntoView {
     let market = d.market.clone().map(|m| {
         if m.is_open {
             view! { <p class="market open" data-testid="market-status">"Market open · closes " <When at=m.next_close.clone() /></p> }.into_any()
@@ -136,9 +304,11 @@ fn DashboardBody(d: DashboardDto) -> impl IntoView {
             <div><dt>"Account status"</dt><dd>{a.status.clone()} " · " {a.number.clone()}</dd></div>
         </dl>
     });
+    let chart = charts.for_connection(d.connection.id);
     view! {
         {market}
         {account}
+        <AccountValue chart />
         <h3>"Positions"</h3>
         {if d.positions.is_empty() {
             view! { <p data-testid="no-positions">"No positions yet."</p> }.into_any()
@@ -195,5 +365,120 @@ fn DashboardBody(d: DashboardDto) -> impl IntoView {
                 </table>
             }.into_any()
         }}
+    }
+}
+
+/// The period switcher over the account's value chart.
+#[component]
+fn AccountValue(chart: AccountChart) -> impl IntoView {
+    let AccountChart {
+        period,
+        performance,
+    } = chart;
+    view! {
+        <h3>"Account value"</h3>
+        <div class="subnav" role="group" aria-label="Period">
+            {Period::ALL.into_iter().map(move |p| view! {
+                <button type="button" class="button small-plain" data-testid=format!("period-{}", p.code())
+                    aria-pressed=move || (period.get() == p).to_string()
+                    on:click=move |_| period.set(p)>
+                    {p.label()}
+                </button>
+            }).collect_view()}
+        </div>
+        <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match performance.await {
+                    Ok(p) => view! { <AccountValueChart p /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The account's equity (and deposits) over the period, then its returns
+/// since it opened.
+#[component]
+fn AccountValueChart(p: AccountPerformance) -> impl IntoView {
+    let AccountPerformance {
+        times,
+        equity,
+        deposits,
+        figures,
+        headline,
+        chart_src,
+        unavailable,
+        ..
+    } = p;
+    if let Some(why) = unavailable {
+        return view! { <p class="hint" data-testid="equity-unavailable">{why}</p> }.into_any();
+    }
+    let series = |v: Vec<f64>| -> Vec<Option<f64>> {
+        v.into_iter().map(|x| x.is_finite().then_some(x)).collect()
+    };
+    let mut lines = Vec::new();
+    if !deposits.is_empty() {
+        lines.push(Line {
+            name: "Deposits".into(),
+            values: series(deposits),
+            reference: true,
+        });
+    }
+    lines.push(Line {
+        name: "Equity".into(),
+        values: series(equity),
+        reference: false,
+    });
+    let chart = if times.is_empty() {
+        view! { <p class="hint" data-testid="no-equity">"No account history for this period yet."</p> }
+            .into_any()
+    } else {
+        let table_rows = sampled_rows(times.len());
+        view! {
+            <LineChart
+                title="Account value".into()
+                src=chart_src
+                dates=Vec::new()
+                times=times
+                lines
+                unit=Unit::Dollars
+                table_rows
+                testid="equity-chart"
+            />
+        }
+        .into_any()
+    };
+    let figures = figures.map(|f| {
+        view! {
+            <dl class="figures" data-testid="account-figures">
+                <div><dt>"Put in"</dt><dd data-testid="account-contributed">{money(f.contributed)}</dd></div>
+                <div><dt>"Worth now"</dt><dd data-testid="account-value">{money(f.value)}</dd></div>
+                <div><dt>"Gain"</dt><dd class=gain_class(f.gain) data-testid="account-gain">{gain_text(&f)}</dd></div>
+                <div><dt>"Time-weighted"</dt><dd>{pct(f.twr_pct)}</dd></div>
+                <div><dt>"Money-weighted (a year)"</dt><dd>{pct(f.xirr_pct)}</dd></div>
+            </dl>
+        }
+    });
+    let versus =
+        (!headline.is_empty()).then(|| view! { <p data-testid="account-versus">{headline}</p> });
+    view! {
+        {chart}
+        {figures}
+        {versus}
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sampled_rows;
+
+    #[test]
+    fn a_short_chart_lists_every_point_a_long_one_every_fifth_and_the_last() {
+        assert_eq!(sampled_rows(0), Vec::<usize>::new());
+        assert_eq!(sampled_rows(31), (0..31).collect::<Vec<_>>());
+        assert_eq!(sampled_rows(32), vec![0, 5, 10, 15, 20, 25, 30, 31]);
+        assert_eq!(sampled_rows(36), vec![0, 5, 10, 15, 20, 25, 30, 35]);
     }
 }

@@ -312,6 +312,66 @@ query: Some({
     q.finish().into()
 }));
 
+/// `GET /v2/account/portfolio/history` with deposits and withdrawals.
+#[derive(Debug, Clone, Copy)]
+pub struct GetPortfolioHistory;
+
+fn numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Option<Decimal>>, D::Error> {
+    let values = Vec::<serde_json::Value>::deserialize(d)?;
+    values
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::Null => Ok(None),
+            v => decimal_from_number(v)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        })
+        .collect()
+}
+
+fn number_lists<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<HashMap<String, Vec<Option<Decimal>>>, D::Error> {
+    #[derive(Deserialize)]
+    struct List(#[serde(deserialize_with = "numbers")] Vec<Option<Decimal>>);
+    let lists = Option::<HashMap<String, List>>::deserialize(d)?;
+    Ok(lists
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, List(v))| (k, v))
+        .collect())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PortfolioHistoryBody {
+    pub timestamp: Vec<i64>,
+    #[serde(deserialize_with = "numbers")]
+    pub equity: Vec<Option<Decimal>>,
+    #[serde(deserialize_with = "numbers")]
+    pub profit_loss: Vec<Option<Decimal>>,
+    #[serde(deserialize_with = "decimal_from_number")]
+    pub base_value: Decimal,
+    pub timeframe: String,
+    #[serde(default, deserialize_with = "number_lists")]
+    pub cashflow: HashMap<String, Vec<Option<Decimal>>>,
+}
+
+json_get!(GetPortfolioHistory, crate::server::broker::HistoryRequest, PortfolioHistoryBody,
+|i| path: "/v2/account/portfolio/history".into(),
+query: Some({
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("timeframe", &i.timeframe)
+        .append_pair("intraday_reporting", "market_hours")
+        .append_pair("cashflow_types", "CSD,CSW");
+    if let Some(p) = &i.period {
+        q.append_pair("period", p);
+    }
+    if let Some(s) = i.start {
+        q.append_pair("start", &s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    q.finish().into()
+}));
+
 /// Reads one activity object: the fields the ledger uses, exactly; the
 /// object itself is kept. What it cannot read is an error naming the field.
 pub fn activity_of(raw: serde_json::Value) -> Result<crate::server::broker::Activity, String> {
@@ -403,6 +463,26 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_recorded_portfolio_history_reads_with_its_cash_flows() {
+        let spec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "{}/../shared/reference/alpaca/openapi/trading-api.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let example =
+            &spec["components"]["schemas"]["PortfolioHistory"]["x-examples"]["example-cashflows"];
+        let body: PortfolioHistoryBody = serde_json::from_value(example.clone()).unwrap();
+        assert_eq!(body.timestamp.len(), 4);
+        assert_eq!(body.equity[1], Some(Decimal::new(863977, 2)));
+        assert_eq!(body.base_value, Decimal::new(841304, 2));
+        assert_eq!(body.cashflow["CSD"][0], Some(Decimal::new(993, 2)));
+        assert_eq!(body.timeframe, "1D");
     }
 
     #[test]

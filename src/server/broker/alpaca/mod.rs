@@ -7,9 +7,9 @@ pub mod endpoints;
 pub mod transport;
 
 use super::{
-    Account, Activity, Amount, Asset, Bar, Broker, BrokerError, BrokerResult, MarketClock,
-    MarketDay, Order, OrderFilter, OrderKind, OrderRequest, OrderStatus, Position, Side,
-    TimeInForce, Trade,
+    Account, Activity, Amount, Asset, Bar, Broker, BrokerError, BrokerResult, HistoryPoint,
+    HistoryRequest, MarketClock, MarketDay, Order, OrderFilter, OrderKind, OrderRequest,
+    OrderStatus, PortfolioHistory, Position, Side, TimeInForce, Trade,
 };
 use apca::api::v2::{asset, calendar, clock, order, orders, positions};
 use apca::data::v2::bars;
@@ -340,6 +340,45 @@ impl Broker for AlpacaBroker {
                 )
             })
             .collect())
+    }
+
+    async fn portfolio_history(&self, request: &HistoryRequest) -> BrokerResult<PortfolioHistory> {
+        let body = self
+            .transport
+            .issue::<endpoints::GetPortfolioHistory>(Host::Trading, request)
+            .await?;
+        let flow = |kind: &str, i: usize| {
+            body.cashflow
+                .get(kind)
+                .and_then(|v| v.get(i).copied().flatten())
+                .unwrap_or_default()
+        };
+        let mut points = Vec::with_capacity(body.timestamp.len());
+        for (i, t) in body.timestamp.iter().enumerate() {
+            // A window without a value (before the account had any) is left out.
+            let Some(equity) = body.equity.get(i).copied().flatten() else {
+                continue;
+            };
+            let at = DateTime::from_timestamp(*t, 0)
+                .ok_or_else(|| BrokerError::Decode(format!("timestamp {t} is out of range")))?;
+            points.push(HistoryPoint {
+                at,
+                equity,
+                profit_loss: body
+                    .profit_loss
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .unwrap_or_default(),
+                // CSW amounts are negative.
+                net_deposits: flow("CSD", i) + flow("CSW", i),
+            });
+        }
+        Ok(PortfolioHistory {
+            base_value: body.base_value,
+            timeframe: body.timeframe,
+            points,
+        })
     }
 
     async fn activities(

@@ -128,6 +128,10 @@ struct Inner {
     oauth: Mutex<oauth::Grants>,
     /// Trading and market-data requests received (for tests and demos).
     requests: std::sync::atomic::AtomicU64,
+    /// Trade updates, per account, for the stream (`wire::trade_update`'s data).
+    updates: tokio::sync::broadcast::Sender<(Uuid, serde_json::Value)>,
+    /// Bumped to drop every open stream (fault injection).
+    stream_epoch: tokio::sync::watch::Sender<u64>,
 }
 
 /// The shared handle to one exchange.
@@ -169,6 +173,8 @@ impl Exchange {
                 rate: Mutex::new(http::RateWindows::default()),
                 oauth: Mutex::new(oauth::Grants::default()),
                 requests: std::sync::atomic::AtomicU64::new(0),
+                updates: tokio::sync::broadcast::channel(1024).0,
+                stream_epoch: tokio::sync::watch::channel(0).0,
             }),
         })
     }
@@ -234,16 +240,39 @@ impl Exchange {
     /// it find their change already on disk. Unchanged books are not
     /// rewritten.
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> anyhow::Result<T> {
-        let (out, version) = {
+        let (out, version, events) = {
             let mut books = lock(&self.inner.ledger);
             let out = f(&mut books.ledger);
             books.version += 1;
-            (out, books.version)
+            let mut events = Vec::new();
+            for (id, a) in books.ledger.accounts.iter_mut() {
+                events.extend(a.events.drain(..).map(|e| (*id, e)));
+            }
+            (out, books.version, events)
         };
         if let Some(path) = &self.inner.file {
             self.persist_through(path, version)?;
         }
+        // Told once the change is on disk; nobody listening is fine.
+        for (id, e) in events {
+            let _ = self.inner.updates.send((id, wire::trade_update(&e)));
+        }
         Ok(out)
+    }
+
+    /// Trade updates as they happen: (account, the message's `data`).
+    pub fn trade_updates(&self) -> tokio::sync::broadcast::Receiver<(Uuid, serde_json::Value)> {
+        self.inner.updates.subscribe()
+    }
+
+    /// Drops every open trade-updates stream (as a network failure would);
+    /// clients may reconnect at once.
+    pub fn drop_streams(&self) {
+        self.inner.stream_epoch.send_modify(|e| *e += 1);
+    }
+
+    fn stream_epoch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.stream_epoch.subscribe()
     }
 
     /// Makes sure the books as of `version` (or later) are on disk.

@@ -57,6 +57,22 @@ fn tif(t: TimeInForce) -> &'static str {
     }
 }
 
+/// The `data` of a `trade_updates` message (`stream/trade_updates.fill.json`).
+pub fn trade_update(e: &super::ledger::OrderEvent) -> Value {
+    let mut data = json!({
+        "event": e.event,
+        "order": order(&e.order),
+        "timestamp": e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    });
+    if let Some((price, qty)) = e.fill {
+        data["execution_id"] = json!(uuid::Uuid::new_v4().to_string());
+        data["price"] = json!(price.to_string());
+        data["qty"] = json!(qty.to_string());
+        data["position_qty"] = json!(e.position_qty.to_string());
+    }
+    data
+}
+
 pub fn order(o: &Order) -> Value {
     json!({
         "id": o.id.to_string(),
@@ -67,6 +83,8 @@ pub fn order(o: &Order) -> Value {
         "filled_at": opt_time(o.filled_at),
         "expired_at": opt_time(o.expired_at),
         "canceled_at": opt_time(o.canceled_at),
+        // A cancel here takes effect at once: requested when it happened.
+        "cancel_requested_at": opt_time(o.canceled_at),
         "failed_at": null,
         "replaced_at": null,
         "replaced_by": null,

@@ -8,6 +8,7 @@
 //! snapshots); both sit behind the same gate.
 
 mod data;
+mod stream;
 mod trading;
 
 use super::ledger::{self, Refusal};
@@ -108,7 +109,9 @@ pub fn router(exchange: Exchange, extras: Extras) -> Router {
         .merge(data::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(exchange.clone(), gate));
-    let mut router = Router::new().merge(v2);
+    let mut router = Router::new()
+        .merge(v2)
+        .route("/stream", axum::routing::get(stream::stream));
     if let Some(policy) = extras.oauth_fake {
         router = router.merge(oauth::router(policy));
     }

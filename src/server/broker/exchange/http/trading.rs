@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<Exchange> {
     Router::new()
         .route("/v2/account", get(account))
         .route("/v2/account/activities", get(activities))
+        .route("/v2/account/portfolio/history", get(portfolio_history))
         .route("/v2/positions", get(positions))
         .route("/v2/positions/{symbol}", get(position))
         .route("/v2/orders", get(list_orders).post(submit_order))
@@ -300,6 +301,98 @@ async fn activities(
     };
     ok(on_account(&ex, id, |a, _| {
         Ok(Value::Array(a.activities_page(&query)))
+    })?)
+}
+
+/// A period such as `1D`, `2W`, `3M` or `1A`, as a span back from `end`.
+fn period_start(period: &str, end: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
+    let bad = || Refusal::invalid(format!("invalid period: {period}"));
+    let (n, unit) = period.split_at(period.len().saturating_sub(1));
+    let n: u32 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 1000)
+        .ok_or_else(bad)?;
+    let start = match unit {
+        "D" => end.checked_sub_signed(Duration::days(i64::from(n))),
+        "W" => end.checked_sub_signed(Duration::weeks(i64::from(n))),
+        "M" => end.checked_sub_months(chrono::Months::new(n)),
+        "A" => end.checked_sub_months(chrono::Months::new(n.saturating_mul(12))),
+        _ => None,
+    };
+    start.ok_or_else(bad)
+}
+
+/// `GET /v2/account/portfolio/history`: `period` (default 1M), `timeframe`
+/// (1Min, 5Min, 15Min, 1H or 1D; by default 1Min under 7 days, 15Min under
+/// 30, else 1D), `start`, `end` (two of start, end and period at most),
+/// `cashflow_types` (ALL, NONE, or a comma-separated list).
+async fn portfolio_history(
+    State(ex): State<Exchange>,
+    Extension(id): Extension<AccountId>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    let now = ex.now();
+    let (start, end, period) = (
+        time_param(&q, "start")?,
+        time_param(&q, "end")?,
+        q.get("period"),
+    );
+    if start.is_some() && end.is_some() && period.is_some() {
+        return Err(Refusal::invalid(
+            "only two of start, end and period can be specified",
+        ));
+    }
+    let (start, end) = match (start, end, period) {
+        (Some(s), Some(e), _) => (s, e),
+        (Some(s), None, Some(p)) => {
+            // The period forward from start: end is where a period back lands on start.
+            let span = now - period_start(p, now)?;
+            (s, s + span)
+        }
+        (Some(s), None, None) => (s, now),
+        (None, e, p) => {
+            let e = e.unwrap_or(now);
+            (period_start(p.map_or("1M", String::as_str), e)?, e)
+        }
+    };
+    if end < start {
+        return Err(Refusal::invalid("end must not be before start"));
+    }
+    let days = (end - start).num_days();
+    let step_minutes = match q.get("timeframe").map(String::as_str) {
+        None if days < 7 => Some(1),
+        None if days < 30 => Some(15),
+        None | Some("1D") => None,
+        Some("1Min") => Some(1),
+        Some("5Min") => Some(5),
+        Some("15Min") => Some(15),
+        Some("1H") => Some(60),
+        Some(t) => return Err(Refusal::invalid(format!("invalid timeframe: {t}"))),
+    };
+    if step_minutes.is_some() && days > 30 {
+        return Err(Refusal::invalid(
+            "for intraday timeframes only 30 days or less can be queried",
+        ));
+    }
+    let cashflow_types: Vec<String> = match q.get("cashflow_types").map(String::as_str) {
+        None | Some("NONE") => Vec::new(),
+        Some("ALL") => ["CSD", "CSW", "DIV", "FEE", "JNLC"]
+            .map(str::to_owned)
+            .to_vec(),
+        Some(list) => list
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let query = ledger::HistoryQuery {
+        start,
+        end,
+        step_minutes,
+    };
+    ok(on_account(&ex, id, |a, now| {
+        Ok(a.portfolio_history(&query, now, &cashflow_types))
     })?)
 }
 

@@ -21,7 +21,7 @@ fn activity_id(at: DateTime<Utc>) -> String {
 
 /// Where an activity sits in time: a fill's `transaction_time`, otherwise
 /// its `created_at`, or its `date` at midnight UTC.
-fn activity_time(a: &Value) -> Option<DateTime<Utc>> {
+pub(super) fn activity_time(a: &Value) -> Option<DateTime<Utc>> {
     let text = |k: &str| a.get(k).and_then(Value::as_str);
     text("transaction_time")
         .or_else(|| text("created_at"))
@@ -69,6 +69,7 @@ impl Account {
             "status": "executed",
             "description": "Paper account funding",
         }));
+        self.move_cash(now, cash);
         self.dividends_through = Some(new_york_date(now));
     }
 
@@ -150,6 +151,7 @@ impl Account {
                 }
                 self.cash += cash;
                 let at = session.open_at();
+                self.move_cash(at, cash);
                 self.activities.push(json!({
                     "activity_sub_type": "CDIV",
                     "activity_type": "DIV",

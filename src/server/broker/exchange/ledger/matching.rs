@@ -96,6 +96,7 @@ impl Account {
     }
 
     fn expire_day_orders(&mut self, now: DateTime<Utc>) {
+        let mut expired = Vec::new();
         for o in self.orders.iter_mut() {
             if o.status.is_open() && o.time_in_force == TimeInForce::Day {
                 let close = session_close_for(o.created_at);
@@ -104,7 +105,13 @@ impl Account {
                     o.expired_at = Some(close);
                     o.updated_at = close;
                     o.reserved = Decimal::ZERO;
+                    expired.push((close, o.id));
                 }
+            }
+        }
+        for (close, id) in expired {
+            if let Some(i) = self.orders.iter().position(|o| o.id == id) {
+                self.tell("expired", i, close, None);
             }
         }
     }
@@ -146,6 +153,7 @@ impl Account {
         match side {
             Side::Buy => {
                 self.cash -= value;
+                self.move_cash(at, -value);
                 let p = self.positions.entry(symbol).or_insert(Position {
                     qty: Decimal::ZERO,
                     cost_basis: Decimal::ZERO,
@@ -155,6 +163,7 @@ impl Account {
             }
             Side::Sell => {
                 self.cash += value;
+                self.move_cash(at, value);
                 if let Some(p) = self.positions.get_mut(&symbol) {
                     let basis_sold = if p.qty.is_zero() {
                         Decimal::ZERO
@@ -191,6 +200,12 @@ impl Account {
         }
         let o = o.clone();
         self.record_fill(&o, qty, px, at, wanted);
+        let event = if o.status == Status::Filled {
+            "fill"
+        } else {
+            "partial_fill"
+        };
+        self.tell(event, i, at, Some((px, qty)));
     }
 
     /// Validates and places an order, filling it at once when the session is
@@ -382,6 +397,7 @@ impl Account {
         };
         self.orders.push(order);
         let i = self.orders.len() - 1;
+        self.tell("new", i, now, None);
         if open {
             self.fill(i, now);
         }
@@ -407,7 +423,32 @@ impl Account {
         o.canceled_at = Some(now);
         o.updated_at = now;
         o.reserved = Decimal::ZERO;
+        if let Some(i) = self.orders.iter().position(|o| o.id == id) {
+            self.tell("canceled", i, now, None);
+        }
         Ok(())
+    }
+
+    /// Queues a trade update about order `i` for the stream.
+    fn tell(
+        &mut self,
+        event: &'static str,
+        i: usize,
+        at: DateTime<Utc>,
+        fill: Option<(Decimal, Decimal)>,
+    ) {
+        let order = self.orders[i].clone();
+        let position_qty = self
+            .positions
+            .get(&order.symbol)
+            .map_or(Decimal::ZERO, |p| p.qty);
+        self.events.push(OrderEvent {
+            event,
+            order,
+            at,
+            fill,
+            position_qty,
+        });
     }
 
     /// Orders newest first, filtered by status and symbols.

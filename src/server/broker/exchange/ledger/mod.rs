@@ -11,9 +11,11 @@
 //! `matching.rs` the rules that place, fill, expire and cancel orders.
 
 mod activities;
+mod history;
 mod matching;
 
 pub use activities::{ActivityQuery, DIVIDENDS, ex_dates};
+pub use history::HistoryQuery;
 
 use super::market;
 use crate::domain::calendar;
@@ -166,6 +168,26 @@ pub struct Account {
     /// saved before there were activities).
     #[serde(default)]
     pub dividends_through: Option<NaiveDate>,
+    /// Every change in cash and when (for the equity history).
+    #[serde(default)]
+    pub cash_moves: Vec<(DateTime<Utc>, Decimal)>,
+    /// Trade updates not yet handed to the stream (never saved).
+    #[serde(skip)]
+    pub events: Vec<OrderEvent>,
+}
+
+/// A change to an order, as the trade-updates stream reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderEvent {
+    /// `new`, `fill`, `partial_fill`, `canceled`, `expired`.
+    pub event: &'static str,
+    /// The order as it is after the change.
+    pub order: Order,
+    pub at: DateTime<Utc>,
+    /// A fill's price and quantity.
+    pub fill: Option<(Decimal, Decimal)>,
+    /// The position's quantity after the change.
+    pub position_qty: Decimal,
 }
 
 /// What the caller wants to place; validated by [`Ledger::submit`].
@@ -249,6 +271,8 @@ impl Ledger {
             orders: Vec::new(),
             activities: Vec::new(),
             dividends_through: None,
+            cash_moves: Vec::new(),
+            events: Vec::new(),
         };
         account.record_funding(cash, now);
         self.accounts.insert(id, account);
