@@ -1,17 +1,12 @@
 import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
-import { BrokeragePages } from "./fixtures/brokerage_page";
+import { BrokeragePages, userWithDemo } from "./fixtures/brokerage_page";
 import { PlanPages } from "./fixtures/plan_wizard_page";
 
 const password = "violet tractor harbour 42";
 
 test("open a plan, press Backtest, see it against SPY bought on the same days", async ({ page }) => {
-  const auth = new AuthPages(page);
-  await auth.signUp(`backtest-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("backtest-");
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
+  await userWithDemo(page, "backtest");
 
   const plans = new PlanPages(page);
   await plans.startWizard();

@@ -1,33 +1,16 @@
 import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures/test";
-import { AuthPages } from "./fixtures/auth_page";
-import { BrokeragePages } from "./fixtures/brokerage_page";
+import { userWithDemo } from "./fixtures/brokerage_page";
 import { PlanPages } from "./fixtures/plan_wizard_page";
 import { SitePage } from "./fixtures/site_page";
-import { clockControlToken, sessionClock } from "./fixtures/alpaca_fake";
-
-const password = "violet tractor harbour 42";
-
-async function moveClock(page: Page, at: string) {
-  const moved = await page.request.post("/paper-exchange/_control/clock", {
-    data: { at, speed: 0 },
-    headers: { authorization: `Bearer ${clockControlToken}` },
-  });
-  expect(moved.ok()).toBeTruthy();
-}
+import { moveClock, sessionClock } from "./fixtures/alpaca_fake";
 
 test.afterEach(async ({ page }) => {
   await moveClock(page, sessionClock);
 });
 
 test("a plan buys twice, its fills appear on the open dashboard, its page compares it with SPY", async ({ page }) => {
-  const auth = new AuthPages(page);
-  await auth.signUp(`perf-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("perf-");
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
+  const brokerage = await userWithDemo(page, "perf");
 
   // A daily VTI plan at 10:00 New York time (the demo exchange stands at
   // Friday 20 November 2026, 10:30: the first run is Monday's).

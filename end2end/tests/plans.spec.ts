@@ -1,22 +1,7 @@
-import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures/test";
-import { AuthPages } from "./fixtures/auth_page";
-import { BrokeragePages } from "./fixtures/brokerage_page";
+import { userWithDemo } from "./fixtures/brokerage_page";
 import { PlanPages } from "./fixtures/plan_wizard_page";
 import { clockControlToken } from "./fixtures/alpaca_fake";
-
-const password = "violet tractor harbour 42";
-
-/** A new user, signed up, with the demo paper account connected. */
-async function userWithDemo(page: Page, prefix: string): Promise<BrokeragePages> {
-  const auth = new AuthPages(page);
-  await auth.signUp(`${prefix}-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs(`${prefix}-`);
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
-  return brokerage;
-}
 
 test("create a plan with the wizard, let the engine run it, see the purchase", async ({ page }) => {
   const brokerage = await userWithDemo(page, "plans");

@@ -1,31 +1,14 @@
-import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures/test";
-import { AuthPages } from "./fixtures/auth_page";
-import { BrokeragePages } from "./fixtures/brokerage_page";
+import { userWithDemo } from "./fixtures/brokerage_page";
 import { SitePage } from "./fixtures/site_page";
-import { clockControlToken, sessionClock } from "./fixtures/alpaca_fake";
-
-const password = "violet tractor harbour 42";
-
-async function moveClock(page: Page, at: string) {
-  const moved = await page.request.post("/paper-exchange/_control/clock", {
-    data: { at, speed: 0 },
-    headers: { authorization: `Bearer ${clockControlToken}` },
-  });
-  expect(moved.ok()).toBeTruthy();
-}
+import { moveClock, sessionClock } from "./fixtures/alpaca_fake";
 
 test.afterEach(async ({ page }) => {
   await moveClock(page, sessionClock);
 });
 
 test("a recommendation arrives, one is executed on the demo account, another ignored, both show up", async ({ page }) => {
-  const auth = new AuthPages(page);
-  await auth.signUp(`recs-${Date.now()}@example.com`, password);
-  await auth.expectSignedInAs("recs-");
-  const brokerage = new BrokeragePages(page);
-  await brokerage.openConnections();
-  await brokerage.connectDemo();
+  const brokerage = await userWithDemo(page, "recs");
 
   // Tuesday 17 November 2026, 10:30 in New York: GO's morning has come, and
   // Monday's close crossed SOXX's and VGT's 5-day averages above their 20-day ones.

@@ -47,6 +47,28 @@ pub fn qty(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
+/// A percentage (of 100) to two places, or a dash when there is none.
+pub fn pct_or_dash(p: Option<f64>) -> String {
+    match p.filter(|p| p.is_finite()) {
+        // Adding zero turns a rounded -0.00 into 0.00.
+        Some(p) => format!("{:.2}%", (p * 100.0).round() / 100.0 + 0.0),
+        None => "—".into(),
+    }
+}
+
+/// An amount, or a dash when it is not known.
+pub fn money_or_dash(d: Option<Decimal>) -> String {
+    d.map(money).unwrap_or_else(|| "—".into())
+}
+
+/// A gain in dollars, with its percentage of what was put in when there is one.
+pub fn gain_text(gain: Decimal, gain_pct: Option<Decimal>) -> String {
+    match gain_pct {
+        Some(p) => format!("{} ({})", signed_money(gain), signed_pct(p)),
+        None => signed_money(gain),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal::Decimal;

@@ -8,12 +8,14 @@
 use crate::api::auth::getting_started;
 use crate::api::broker::{DashboardDto, DashboardState, portfolio_dashboards};
 use crate::api::performance::{
-    AccountPerformance, Figures, Period, PlanSummaryRow, get_account_performance, plan_summary_rows,
+    AccountPerformance, Period, PlanSummaryRow, get_account_performance, plan_summary_rows,
 };
 use crate::api::plans::list_plans;
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
-use crate::ui::components::format::{When, money, qty, signed_money, signed_pct};
+use crate::ui::components::format::{
+    When, gain_text, money, money_or_dash, pct_or_dash, qty, signed_money, signed_pct,
+};
 use crate::ui::components::getting_started::GettingStartedSteps;
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
@@ -153,28 +155,6 @@ impl AccountCharts {
             m.insert(connection_id, chart);
         });
         chart
-    }
-}
-
-/// A percentage to two places, or a dash when there is none.
-fn pct(p: Option<f64>) -> String {
-    match p.filter(|p| p.is_finite()) {
-        // Adding zero turns a rounded -0.00 into 0.00.
-        Some(p) => format!("{:.2}%", (p * 100.0).round() / 100.0 + 0.0),
-        None => "—".into(),
-    }
-}
-
-/// An amount, or a dash when it is not known.
-fn money_or_dash(d: Option<Decimal>) -> String {
-    d.map(money).unwrap_or_else(|| "—".into())
-}
-
-/// The gain in dollars, with its percentage of what was put in when there is one.
-fn gain_text(f: &Figures) -> String {
-    match f.gain_pct {
-        Some(p) => format!("{} ({})", signed_money(f.gain), signed_pct(p)),
-        None => signed_money(f.gain),
     }
 }
 
@@ -454,9 +434,9 @@ fn AccountValueChart(p: AccountPerformance) -> impl IntoView {
             <dl class="figures" data-testid="account-figures">
                 <div><dt>"Put in"</dt><dd data-testid="account-contributed">{money(f.contributed)}</dd></div>
                 <div><dt>"Worth now"</dt><dd data-testid="account-value">{money(f.value)}</dd></div>
-                <div><dt>"Gain"</dt><dd class=gain_class(f.gain) data-testid="account-gain">{gain_text(&f)}</dd></div>
-                <div><dt>"Time-weighted"</dt><dd>{pct(f.twr_pct)}</dd></div>
-                <div><dt>"Money-weighted (a year)"</dt><dd>{pct(f.xirr_pct)}</dd></div>
+                <div><dt>"Gain"</dt><dd class=gain_class(f.gain) data-testid="account-gain">{gain_text(f.gain, f.gain_pct)}</dd></div>
+                <div><dt>"Time-weighted"</dt><dd>{pct_or_dash(f.twr_pct)}</dd></div>
+                <div><dt>"Money-weighted (a year)"</dt><dd>{pct_or_dash(f.xirr_pct)}</dd></div>
             </dl>
         }
     });

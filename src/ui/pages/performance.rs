@@ -7,35 +7,12 @@ use crate::api::performance::{Figures, PlanPerformance, get_plan_performance};
 use crate::error::AppError;
 use crate::ui::components::chart::{Line, LineChart, Unit};
 use crate::ui::components::form_fields::TextField;
-use crate::ui::components::format::{When, money, qty, signed_money, signed_pct};
+use crate::ui::components::format::{When, gain_text, money, money_or_dash, pct_or_dash, qty};
 use crate::ui::error_template::ErrorNotice;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use rust_decimal::Decimal;
-
-/// A percentage to two places, or a dash when there is none.
-fn pct(p: Option<f64>) -> String {
-    match p.filter(|p| p.is_finite()) {
-        // Adding zero turns a rounded -0.00 into 0.00.
-        Some(p) => format!("{:.2}%", (p * 100.0).round() / 100.0 + 0.0),
-        None => "—".into(),
-    }
-}
-
-/// An amount, or a dash when it is not known.
-fn money_or_dash(d: Option<Decimal>) -> String {
-    d.map(money).unwrap_or_else(|| "—".into())
-}
-
-/// The gain in dollars, with its percentage of what was put in when there is one.
-fn gain_text(f: &Figures) -> String {
-    match f.gain_pct {
-        Some(p) => format!("{} ({})", signed_money(f.gain), signed_pct(p)),
-        None => signed_money(f.gain),
-    }
-}
 
 /// One approach's series of the chart (empty when the chart lacks it).
 fn nth(series: &[Vec<Option<f64>>], i: usize) -> Vec<Option<f64>> {
@@ -179,23 +156,23 @@ fn Bought(p: PlanPerformance, plan: Figures, shadow: Figures) -> impl IntoView {
                     </tr>
                     <tr>
                         <th scope="row">"Gain"</th>
-                        <td data-testid="plan-gain">{gain_text(&plan)}</td>
-                        <td data-testid="shadow-gain">{gain_text(&shadow)}</td>
+                        <td data-testid="plan-gain">{gain_text(plan.gain, plan.gain_pct)}</td>
+                        <td data-testid="shadow-gain">{gain_text(shadow.gain, shadow.gain_pct)}</td>
                     </tr>
                     <tr>
                         <th scope="row">"Time-weighted return"</th>
-                        <td data-testid="plan-twr">{pct(plan.twr_pct)}</td>
-                        <td data-testid="shadow-twr">{pct(shadow.twr_pct)}</td>
+                        <td data-testid="plan-twr">{pct_or_dash(plan.twr_pct)}</td>
+                        <td data-testid="shadow-twr">{pct_or_dash(shadow.twr_pct)}</td>
                     </tr>
                     <tr>
                         <th scope="row">"Money-weighted return (XIRR, a year)"</th>
-                        <td data-testid="plan-xirr">{pct(plan.xirr_pct)}</td>
-                        <td data-testid="shadow-xirr">{pct(shadow.xirr_pct)}</td>
+                        <td data-testid="plan-xirr">{pct_or_dash(plan.xirr_pct)}</td>
+                        <td data-testid="shadow-xirr">{pct_or_dash(shadow.xirr_pct)}</td>
                     </tr>
                     <tr>
                         <th scope="row">"Deepest fall"</th>
-                        <td data-testid="plan-drawdown">{pct(Some(plan.max_drawdown_pct))}</td>
-                        <td data-testid="shadow-drawdown">{pct(Some(shadow.max_drawdown_pct))}</td>
+                        <td data-testid="plan-drawdown">{pct_or_dash(Some(plan.max_drawdown_pct))}</td>
+                        <td data-testid="shadow-drawdown">{pct_or_dash(Some(shadow.max_drawdown_pct))}</td>
                     </tr>
                 </tbody>
             </table>

@@ -257,18 +257,11 @@ mod tests {
 
     #[test]
     fn fills_funding_and_dividends_are_listed_oldest_first_and_paged_by_id() {
-        let mut l = Ledger::default();
-        let id = l.open_with_key("PK", "s", default_funding(), at("2026-12-01T15:00:00Z"));
+        let (mut l, id, o) = super::super::testing::bought_spy(
+            at("2026-12-01T15:00:00Z"),
+            at("2026-12-01T15:00:00Z"),
+        );
         let a = l.account_mut(id).unwrap();
-        let order = NewOrder {
-            symbol: "SPY".into(),
-            side: Some(Side::Buy),
-            order_type: Some(OrderType::Market),
-            time_in_force: Some(TimeInForce::Day),
-            notional: Some(Decimal::from(1000)),
-            ..NewOrder::default()
-        };
-        let o = a.submit(order, at("2026-12-01T15:00:00Z"), None).unwrap();
         let cash_before = a.cash;
         // Friday 18 December 2026 is the ex-date; settle the Monday after.
         a.settle(at("2026-12-21T15:00:00Z"));

@@ -214,18 +214,11 @@ mod tests {
 
     #[test]
     fn daily_equity_is_cash_plus_shares_at_each_close_and_pl_is_the_daily_change() {
-        let mut l = Ledger::default();
-        let id = l.open_with_key("PK", "s", default_funding(), at("2026-11-30T15:00:00Z"));
+        let (mut l, id, o) = super::super::testing::bought_spy(
+            at("2026-11-30T15:00:00Z"),
+            at("2026-12-01T15:00:00Z"),
+        );
         let a = l.account_mut(id).unwrap();
-        let order = NewOrder {
-            symbol: "SPY".into(),
-            side: Some(Side::Buy),
-            order_type: Some(OrderType::Market),
-            time_in_force: Some(TimeInForce::Day),
-            notional: Some(Decimal::from(1000)),
-            ..NewOrder::default()
-        };
-        let o = a.submit(order, at("2026-12-01T15:00:00Z"), None).unwrap();
         let now = at("2026-12-04T22:00:00Z");
         a.settle(now);
         let q = HistoryQuery {

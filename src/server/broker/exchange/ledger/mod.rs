@@ -347,6 +347,30 @@ fn session_close_for(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+
+    /// An account opened at `opened` that bought $1,000 of SPY at `bought`.
+    pub fn bought_spy(opened: DateTime<Utc>, bought: DateTime<Utc>) -> (Ledger, Uuid, Order) {
+        let mut l = Ledger::default();
+        let id = l.open_with_key("PK", "s", default_funding(), opened);
+        let order = NewOrder {
+            symbol: "SPY".into(),
+            side: Some(Side::Buy),
+            order_type: Some(OrderType::Market),
+            time_in_force: Some(TimeInForce::Day),
+            notional: Some(Decimal::from(1000)),
+            ..NewOrder::default()
+        };
+        let o = l
+            .account_mut(id)
+            .and_then(|a| a.submit(order, bought, None).ok())
+            .expect("the order is placed");
+        (l, id, o)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use claims::{assert_err, assert_ok};
