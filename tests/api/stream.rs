@@ -1,5 +1,5 @@
 //! The trade-updates stream: the embedded exchange speaks Alpaca's recorded
-//! protocol (`../shared/reference/alpaca/stream/`), and an open dashboard
+//! protocol (`tests/fixtures/alpaca/stream/`), and an open dashboard
 //! follows it through `/events`: it hears a fill, and after the stream
 //! drops it is told to re-read, which shows what filled meanwhile.
 
@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn recorded(name: &str) -> Value {
     let path = format!(
-        "{}/../shared/reference/alpaca/stream/{name}",
+        "{}/tests/fixtures/alpaca/stream/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).expect("recorded message")).expect("JSON")

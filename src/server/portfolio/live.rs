@@ -1,6 +1,6 @@
 //! Live updates for open dashboards: per connection someone is watching,
 //! one subscription to the broker's trade-updates stream (Alpaca's
-//! websocket, `../shared/reference/alpaca/stream/`), shared by every page
+//! websocket, `tests/fixtures/alpaca/stream/`), shared by every page
 //! of that user that is open, and stopped when the last one closes.
 //!
 //! Each update drops the connection's cached snapshot and tells the pages,

@@ -459,7 +459,7 @@ mod tests {
 
     fn reference(name: &str) -> serde_json::Value {
         let path = format!(
-            "{}/../shared/reference/alpaca/trading/{name}",
+            "{}/tests/fixtures/alpaca/trading/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -469,7 +469,7 @@ mod tests {
     fn the_recorded_portfolio_history_reads_with_its_cash_flows() {
         let spec: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(format!(
-                "{}/../shared/reference/alpaca/openapi/trading-api.json",
+                "{}/tests/fixtures/alpaca/openapi/trading-api.json",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .unwrap(),

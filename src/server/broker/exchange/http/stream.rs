@@ -1,5 +1,5 @@
 //! `GET /stream`: Alpaca's trade-updates websocket
-//! (`../shared/reference/alpaca/stream/`). The client authenticates in band
+//! (`tests/fixtures/alpaca/stream/`). The client authenticates in band
 //! (`{"action":"authenticate","data":{"key_id","secret_key"}}` or
 //! `{"data":{"oauth_token"}}`; apca's `{"action":"auth","key","secret"}`
 //! too), then listens to `trade_updates`; every change to one of its

@@ -2,7 +2,7 @@
 //! a `FILL` for every execution, the `CSD` that funded the account, and
 //! simulated quarterly dividends (`DIV`) on a few funds, paid in cash on the
 //! shares held before the ex-date. Objects are kept in Alpaca's shapes
-//! (`../shared/reference/alpaca/trading/activity.*.json`); ids are
+//! (`tests/fixtures/alpaca/trading/activity.*.json`); ids are
 //! `<yyyyMMddHHmmssSSS>::<uuid>`, so they sort as the activities happened.
 
 use super::*;
