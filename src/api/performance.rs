@@ -7,14 +7,18 @@ use leptos::prelude::*;
 pub use crate::dto::performance::*;
 
 /// The equity chart of the caller's connection `connection_id` over
-/// `period` (1D, 1W, 1M, 1A or all; empty: 1M) and its returns since it opened.
+/// `period` (1D, 1W, 1M, 1A or all; empty: 1M) and its returns since it
+/// opened beside `benchmark` (a symbol, `cash`, or empty for SPY) bought
+/// with the same deposits on the same days.
 #[server]
 pub async fn get_account_performance(
     connection_id: i64,
     #[server(default)] period: String,
+    #[server(default)] benchmark: String,
 ) -> Result<AccountPerformance, AppError> {
-    use crate::server::{auth, portfolio::account};
+    use crate::server::{auth, portfolio::account, portfolio::performance};
     let (ctx, user) = auth::require_user().await?;
+    let benchmark = performance::benchmark_choice(Some(&benchmark))?;
     let period = if period.trim().is_empty() {
         Period::default()
     } else {
@@ -25,7 +29,7 @@ pub async fn get_account_performance(
             )
         })?
     };
-    account::account_performance(&ctx.state, &user, connection_id, period).await
+    account::account_performance(&ctx.state, &user, connection_id, period, benchmark).await
 }
 
 /// A row per plan of the caller's for the dashboard: contributed, value,

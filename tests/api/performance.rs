@@ -378,9 +378,9 @@ async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_co
     }
     let now = runs[1] + Duration::days(1) + Duration::hours(2);
     s.app.demo_exchange.set_clock(now, 0);
-    let ask = |client: &reqwest::Client, connection: i64, period: &str| {
+    let ask_against = |client: &reqwest::Client, connection: i64, period: &str, benchmark: &str| {
         let (client, app) = (client.clone(), &s.app);
-        let period = period.to_owned();
+        let (period, benchmark) = (period.to_owned(), benchmark.to_owned());
         async move {
             outcome(
                 app.call_server_fn_as(
@@ -389,6 +389,7 @@ async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_co
                     &[
                         ("connection_id", &connection.to_string()),
                         ("period", &period),
+                        ("benchmark", &benchmark),
                     ],
                 )
                 .await,
@@ -396,6 +397,9 @@ async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_co
             .await
             .map(|body| serde_json::from_str::<AccountPerformance>(&body).expect("JSON"))
         }
+    };
+    let ask = |client: &reqwest::Client, connection: i64, period: &str| {
+        ask_against(client, connection, period, "")
     };
     let month = ask(&s.client, s.connection, "1M").await.expect("a month");
     assert!(month.unavailable.is_none(), "{:?}", month.unavailable);
@@ -425,6 +429,17 @@ async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_co
         "{}",
         month.headline
     );
+
+    // Against cash, the deposits are worth what they were.
+    let cash = ask_against(&s.client, s.connection, "1M", "cash")
+        .await
+        .expect("cash");
+    let shadow = cash.shadow.expect("a shadow");
+    assert_eq!(
+        (shadow.value, shadow.gain),
+        (Decimal::from(100_000), Decimal::ZERO)
+    );
+    assert!(cash.headline.contains("Cash at 0 %"), "{}", cash.headline);
 
     // Today, in 15-minute windows from the open: no deposits line.
     let today = ask(&s.client, s.connection, "1D").await.expect("a day");

@@ -3,13 +3,14 @@
 //! equity the value, and the same deposits put into the benchmark on the
 //! same days the shadow; the figures are the backtester's.
 
-use super::performance::{DEFAULT_BENCHMARK, figures};
+use super::performance::figures;
 use crate::domain::backtest::actual;
 use crate::domain::backtest::plan::{DayValue, headline, outcome_of};
 use crate::dto::performance::{AccountPerformance, Period};
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::backtest::history::{Source, last_closed_day};
+use crate::server::backtest::report::{history_error, plan_error};
 use crate::server::broker::{Broker, BrokerError, HistoryRequest, PortfolioHistory};
 use crate::server::connections::broker_for_page;
 use crate::server::state::AppState;
@@ -64,13 +65,15 @@ fn days_of(h: &PortfolioHistory) -> (Vec<DayValue>, Vec<(NaiveDate, Decimal)>) {
     (days, flows)
 }
 
-/// Connection `connection_id`'s chart for `period` and its returns since it opened.
+/// Connection `connection_id`'s chart for `period` and its returns since it
+/// opened, beside the same deposits put into `benchmark` (`None`: cash at 0 %).
 #[tracing::instrument(skip_all, fields(user_id = user.id, connection_id))]
 pub async fn account_performance(
     state: &AppState,
     user: &CurrentUser,
     connection_id: i64,
     period: Period,
+    benchmark: Option<String>,
 ) -> Result<AccountPerformance, AppError> {
     let Some(row) = state.store.connection_of(user.id, connection_id).await? else {
         return Err(AppError::NotFound);
@@ -149,49 +152,39 @@ pub async fn account_performance(
         .date_naive();
     let through = last_closed_day(now);
     let first = days[0].date;
-    let source = Source::Broker {
-        broker: Box::new(broker_for_page(state, &row)?.0),
-        host: host.clone(),
-    };
-    let bars = match source
-        .daily_bars(
-            &state.store,
-            DEFAULT_BENCHMARK,
-            first - Duration::days(10),
-            through,
-            today,
-        )
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(error = %e, "no benchmark bars for an account");
-            out.figures = Some(figures(&mine));
-            return Ok(out);
-        }
-    };
-    let bars = std::collections::HashMap::from([(DEFAULT_BENCHMARK.to_owned(), bars)]);
-    let live = state
-        .trade_cache
-        .latest(
-            &host,
-            &broker as &dyn Broker,
-            &[DEFAULT_BENCHMARK.to_owned()],
-        )
-        .await
-        .ok()
-        .and_then(|t| t.get(DEFAULT_BENCHMARK).map(|t| t.price))
-        .filter(|_| today > through)
-        .map(|p| (today, p));
-    let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
-    match actual::shadow(&flows, &dates, &bars, Some(DEFAULT_BENCHMARK), live, 0.0) {
-        Ok(shadow) => {
-            out.headline = headline(&mine, &shadow);
-            out.shadow = Some(figures(&shadow));
-        }
-        Err(e) => tracing::warn!(error = %e, "no shadow benchmark for an account"),
-    }
     out.figures = Some(figures(&mine));
+    let mut bars = std::collections::HashMap::new();
+    let mut live = None;
+    if let Some(symbol) = &benchmark {
+        let source = Source::Broker {
+            broker: Box::new(broker_for_page(state, &row)?.0),
+            host: host.clone(),
+        };
+        let got = source
+            .daily_bars(
+                &state.store,
+                symbol,
+                first - Duration::days(10),
+                through,
+                today,
+            )
+            .await
+            .map_err(history_error)?;
+        bars.insert(symbol.clone(), got);
+        live = state
+            .trade_cache
+            .latest(&host, &broker as &dyn Broker, std::slice::from_ref(symbol))
+            .await
+            .ok()
+            .and_then(|t| t.get(symbol).map(|t| t.price))
+            .filter(|_| today > through)
+            .map(|p| (today, p));
+    }
+    let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+    let shadow = actual::shadow(&flows, &dates, &bars, benchmark.as_deref(), live, 0.0)
+        .map_err(plan_error)?;
+    out.headline = headline(&mine, &shadow);
+    out.shadow = Some(figures(&shadow));
     Ok(out)
 }
 

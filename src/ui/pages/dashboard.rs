@@ -109,7 +109,10 @@ pub fn DashboardPage() -> impl IntoView {
 /// A connection's chosen period and the chart of it.
 #[derive(Clone, Copy)]
 struct AccountChart {
+    connection_id: i64,
     period: RwSignal<Period>,
+    /// What the account is set beside: a symbol, `cash`, or empty for SPY.
+    benchmark: RwSignal<String>,
     performance: Resource<Result<AccountPerformance, AppError>>,
 }
 
@@ -138,12 +141,17 @@ impl AccountCharts {
         }
         let make = move || {
             let period = RwSignal::new(Period::Month);
+            let benchmark = RwSignal::new(String::new());
             let performance = Resource::new(
-                move || (connection_id, period.get()),
-                |(id, period)| get_account_performance(id, period.code().to_string()),
+                move || (connection_id, period.get(), benchmark.get()),
+                |(id, period, benchmark)| {
+                    get_account_performance(id, period.code().to_string(), benchmark)
+                },
             );
             AccountChart {
+                connection_id,
                 period,
+                benchmark,
                 performance,
             }
         };
@@ -352,11 +360,21 @@ fn DashboardBody(d: DashboardDto, charts: AccountCharts) -> impl IntoView {
 #[component]
 fn AccountValue(chart: AccountChart) -> impl IntoView {
     let AccountChart {
+        connection_id,
         period,
+        benchmark,
         performance,
     } = chart;
+    let field = format!("account-benchmark-{connection_id}");
     view! {
         <h3>"Account value"</h3>
+        <p class="inline-field">
+            <label for=field.clone()>"Compare with"</label>
+            " "
+            <input id=field type="text" placeholder="SPY, any symbol, or cash" data-testid="account-benchmark"
+                prop:value=move || benchmark.get()
+                on:change=move |ev| benchmark.set(event_target_value(&ev)) />
+        </p>
         <div class="subnav" role="group" aria-label="Period">
             {Period::ALL.into_iter().map(move |p| view! {
                 <button type="button" class="button small-plain" data-testid=format!("period-{}", p.code())
