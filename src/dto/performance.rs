@@ -152,6 +152,8 @@ pub struct AccountPerformance {
     pub period: Period,
     /// Window starts, UNIX seconds (daily windows: the day at 00:00 UTC).
     pub times: Vec<i64>,
+    /// How the table names each window, in the reader's zone (daily: the day).
+    pub labels: Vec<String>,
     /// Whether the windows are days (else minutes or hours).
     pub daily: bool,
     pub equity: Vec<f64>,

@@ -79,10 +79,12 @@ pub async fn account_performance(
         return Err(AppError::NotFound);
     };
     let (broker, host) = broker_for_page(state, &row)?;
+    let zone = user.zone()?;
     let mut out = AccountPerformance {
         connection_id,
         period,
         times: Vec::new(),
+        labels: Vec::new(),
         daily: matches!(period, Period::Month | Period::Year | Period::All),
         equity: Vec::new(),
         deposits: Vec::new(),
@@ -134,6 +136,11 @@ pub async fn account_performance(
     for p in &chart.points {
         deposits += p.net_deposits;
         out.times.push(p.at.timestamp());
+        out.labels.push(if out.daily {
+            p.at.date_naive().to_string()
+        } else {
+            crate::domain::when::local_dated(p.at, zone)
+        });
         out.equity.push(f(p.equity));
         out.deposits.push(f(deposits));
     }

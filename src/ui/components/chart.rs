@@ -48,13 +48,6 @@ fn midnight(d: NaiveDate) -> i64 {
         .map_or(0, |t| t.and_utc().timestamp())
 }
 
-/// An instant in UNIX seconds as the table shows it: `2024-01-02 14:30 UTC`.
-fn time_label(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "—".into())
-}
-
 /// uPlot's options and data for `lines` over `xs` (UNIX seconds), as JSON.
 fn spec(title: &str, xs: &[i64], lines: &[Line]) -> (String, String) {
     let mut colour = PALETTE.iter().cycle();
@@ -97,10 +90,11 @@ pub fn LineChart(
     /// Where uPlot is served.
     src: String,
     dates: Vec<NaiveDate>,
-    /// Instants (UNIX seconds) to use instead of `dates`, for intraday
-    /// series; the caller then passes no dates.
+    /// Instants (UNIX seconds) to use instead of `dates`, each with how the
+    /// table names it (in the reader's zone), for intraday series; the
+    /// caller then passes no dates.
     #[prop(optional)]
-    times: Option<Vec<i64>>,
+    times: Option<Vec<(i64, String)>>,
     lines: Vec<Line>,
     unit: Unit,
     /// Which points the table behind the chart lists (month ends, say):
@@ -109,10 +103,7 @@ pub fn LineChart(
     #[prop(into)] testid: String,
 ) -> impl IntoView {
     let (xs, labels): (Vec<i64>, Vec<String>) = match times {
-        Some(times) => {
-            let labels = times.iter().copied().map(time_label).collect();
-            (times, labels)
-        }
+        Some(times) => times.into_iter().unzip(),
         None => (
             dates.iter().copied().map(midnight).collect(),
             dates.iter().map(NaiveDate::to_string).collect(),
@@ -183,11 +174,5 @@ mod tests {
         assert_eq!(options["series"].as_array().map(Vec::len), Some(3));
         assert_eq!(options["series"][1]["dash"], json!([6, 4]));
         assert_eq!(data, "[[1704153600],[100.0],[null]]");
-    }
-
-    #[test]
-    fn times_read_as_utc_to_the_minute() {
-        assert_eq!(time_label(1704209400), "2024-01-02 15:30 UTC");
-        assert_eq!(time_label(i64::MAX), "—");
     }
 }

@@ -401,6 +401,7 @@ fn AccountValue(chart: AccountChart) -> impl IntoView {
 fn AccountValueChart(p: AccountPerformance) -> impl IntoView {
     let AccountPerformance {
         times,
+        labels,
         equity,
         deposits,
         figures,
@@ -438,7 +439,7 @@ fn AccountValueChart(p: AccountPerformance) -> impl IntoView {
                 title="Account value".into()
                 src=chart_src
                 dates=Vec::new()
-                times=times
+                times=times.into_iter().zip(labels).collect()
                 lines
                 unit=Unit::Dollars
                 table_rows
