@@ -48,6 +48,12 @@ enum Command {
     /// The scheduling engine.
     #[command(subcommand)]
     Engine(EngineCommand),
+    /// Write a consistent copy of the SQLite database to FILE while the app
+    /// runs (never over an existing file). PostgreSQL: use pg_dump (README).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Apply database migrations, then exit.
     Migrate,
     /// Administration: users, the audit log, the encryption key.
@@ -200,6 +206,7 @@ pub fn main() -> ExitCode {
             Command::Worker => worker(settings).await,
             Command::Engine(EngineCommand::Tick { at }) => engine_tick(settings, at).await,
             Command::Migrate => migrate(settings).await,
+            Command::Backup { to } => backup(settings, to).await,
             Command::Admin(command) => admin(settings, command).await,
             Command::Exchange(args) => exchange(args).await,
             Command::StripeFake(args) => stripe_fake(args).await,
@@ -372,6 +379,25 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!(applied = status.applied, database = %db::redact(url.expose_secret()), "migrations are current");
     println!("migrations are current: {} applied", status.applied);
+    Ok(())
+}
+
+async fn backup(settings: Settings, to: PathBuf) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url(), 1).await?;
+    let done = store.backup_to(&to).await;
+    store.close().await;
+    done?;
+    let bytes = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+    println!("backed up to {} ({bytes} bytes)", to.display());
+    println!(
+        "Broker credentials and the other secrets in it are sealed with the application key \
+         (DRIPFEED_SECRET_KEY, or {}): keep a copy of that key, apart from this file. \
+         Without it the backup's connections cannot be opened.",
+        settings
+            .data_dir
+            .join(crate::server::crypto::KEY_FILE)
+            .display()
+    );
     Ok(())
 }
 

@@ -262,3 +262,66 @@ async fn engine_tick_runs_one_pass_at_the_given_instant() {
     let bad = dripfeed(&app, &["engine", "tick", "--at", "next tuesday"], "");
     assert!(!bad.status.success());
 }
+
+#[tokio::test]
+async fn backup_copies_the_live_database_and_the_copy_restores() {
+    let app = spawn_app().await;
+    let (client, connection) = app.user_with_demo("backup@example.com").await;
+    let plan = app
+        .create_plan(
+            &client,
+            crate::helpers::weekly(connection, &[("VTI", "25")]),
+        )
+        .await
+        .expect("a plan");
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("dripfeed-backup.db");
+    let file_arg = file.to_str().expect("UTF-8");
+    let output = dripfeed(&app, &["backup", "--to", file_arg], "");
+    if app.database_url.starts_with("postgres") {
+        // PostgreSQL is pg_dump's: the command says how, and writes nothing.
+        assert!(!output.status.success());
+        assert!(
+            text(&output).contains("pg_dump --format=custom"),
+            "{}",
+            text(&output)
+        );
+        assert!(!file.exists());
+        return;
+    }
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("keep a copy of that key"),
+        "{}",
+        text(&output)
+    );
+
+    // A second backup never overwrites the first.
+    let before = std::fs::metadata(&file).expect("the backup").len();
+    let again = dripfeed(&app, &["backup", "--to", file_arg], "");
+    assert!(!again.status.success());
+    assert!(text(&again).contains("exists already"), "{}", text(&again));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), before);
+
+    // Restore: the copy is a whole database, current with the migrations,
+    // holding the user, the connection and the plan.
+    let restored = format!("sqlite://{}", file.display());
+    let migrate = Command::new(env!("CARGO_BIN_EXE_dripfeed"))
+        .arg("migrate")
+        .env("DATABASE_URL", &restored)
+        .env("DRIPFEED_DATA_DIR", dir.path())
+        .env("DRIPFEED_LOG", "error")
+        .output()
+        .expect("migrate");
+    assert!(migrate.status.success(), "{}", text(&migrate));
+    let store = dripfeed::server::db::Store::connect(&restored.clone().into(), 1)
+        .await
+        .expect("the backup opens");
+    let user = store
+        .user_by_email("backup@example.com")
+        .await
+        .unwrap()
+        .expect("the user is in the backup");
+    assert!(store.plan_of(user.id, plan).await.unwrap().is_some());
+    assert_eq!(store.connections_of(user.id).await.unwrap().len(), 1);
+}

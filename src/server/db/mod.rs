@@ -212,6 +212,32 @@ impl Store {
         }
     }
 
+    /// Writes a consistent copy of a SQLite database to `to` while it is in
+    /// use (`VACUUM INTO`: one read transaction, so writers carry on and the
+    /// copy is as of one instant); never over an existing file. PostgreSQL
+    /// is backed up with `pg_dump` (README, "Backup and restore").
+    pub async fn backup_to(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        let Store::Sqlite(pool) = self else {
+            anyhow::bail!(
+                "backing up PostgreSQL is pg_dump's job: pg_dump --format=custom --no-owner --file=dripfeed.dump \"$DATABASE_URL\" (README, \"Backup and restore\")"
+            );
+        };
+        anyhow::ensure!(
+            !to.exists(),
+            "{} exists already; a backup never overwrites a file",
+            to.display()
+        );
+        let path = to.to_str().ok_or_else(|| {
+            anyhow::anyhow!("the backup path is not valid UTF-8: {}", to.display())
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(pool)
+            .await
+            .with_context(|| format!("writing the backup {}", to.display()))?;
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Store::Sqlite(_) => Backend::Sqlite,
