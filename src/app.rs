@@ -7,7 +7,7 @@ use crate::ui::pages::{
     BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage, LogInPage, LoginCodePage,
     NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage, PlanPerformancePage,
     PlanWizardPage, PlansPage, PricingPage, ScorecardPage, SecurityPage, SettingsPage, SignUpPage,
-    StrategyPage, TermsPage,
+    StrategyPage, TermsPage, WhatsNewPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=LandingPage />
                     <Route path=StaticSegment("pricing") view=PricingPage />
                     <Route path=StaticSegment("terms") view=TermsPage />
+                    <Route path=path!("/whats-new") view=WhatsNewPage />
                     <Route path=StaticSegment("signup") view=SignUpPage />
                     <Route path=StaticSegment("login") view=LogInPage />
                     <Route path=StaticSegment("account") view=AccountPage />

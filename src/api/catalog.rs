@@ -1,5 +1,6 @@
-//! What Dripfeed sells: the tier table, for the pricing page. Public: no sign-in
-//! is needed to read prices, and nothing here is per-user.
+//! What Dripfeed sells and what is new in it: the tier table for the pricing
+//! page, and the release notes. Public: no sign-in is needed, and nothing here
+//! is per-user.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -23,4 +24,11 @@ pub async fn get_pricing() -> Result<Pricing, AppError> {
         },
         trial_tier: crate::domain::entitlement::TRIAL_TIER,
     })
+}
+
+/// This build's release notes, newest first ("What's new"). Public, like
+/// the prices: nothing in them is per-user.
+#[server]
+pub async fn whats_new() -> Result<Vec<Release>, AppError> {
+    Ok(crate::server::changelog::releases())
 }

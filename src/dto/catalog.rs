@@ -14,3 +14,12 @@ pub struct Pricing {
     /// The tier the trial grants.
     pub trial_tier: TierId,
 }
+
+/// One release of the release notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// "2026-12-02 — How your money is really doing".
+    pub heading: String,
+    /// The notes, rendered from the changelog (no raw HTML passes through).
+    pub html: String,
+}

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod backtest;
 pub mod billing;
 pub mod broker;
+pub mod changelog;
 pub mod cli;
 pub mod config;
 pub mod connections;

@@ -5,6 +5,7 @@ const PAGES: &[&str] = &[
     "/",
     "/pricing",
     "/terms",
+    "/whats-new",
     "/brokerage",
     "/dashboard",
     "/plans",
@@ -165,4 +166,18 @@ async fn the_header_is_rendered_on_the_server_for_whoever_is_asking() {
         .map(|(_, text)| text)
         .unwrap_or_else(|| panic!("no unread count in {nav}"));
     assert!(count.starts_with("2<"), "{count}");
+}
+
+#[tokio::test]
+async fn whats_new_shows_the_release_notes_newest_first_and_every_footer_links_to_it() {
+    let app = spawn_app().await;
+    let releases = dripfeed::server::changelog::releases();
+    let body = app.get("/whats-new").await.text().await.expect("body");
+    let newest = body.find(&releases[0].heading).expect("the newest release");
+    let older = body.find(&releases[1].heading).expect("an older release");
+    assert!(newest < older, "newest first");
+    // Rendered, not shown as Markdown.
+    assert!(body.contains("<strong>Performance</strong>"), "{body}");
+    let home = app.get("/").await.text().await.expect("body");
+    assert!(home.contains(r#"href="/whats-new""#));
 }

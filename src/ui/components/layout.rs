@@ -168,6 +168,8 @@ pub fn SiteFooter() -> impl IntoView {
             </p>
             <p class="footer-links">
                 <a href="/terms">"Terms of Service"</a>
+                " · "
+                <a href="/whats-new">"What's new"</a>
                 " · Market data in demo mode is simulated."
             </p>
         </footer>

@@ -21,6 +21,7 @@ mod security;
 mod settings;
 mod strategy;
 mod terms;
+mod whats_new;
 
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
@@ -42,3 +43,4 @@ pub use security::SecurityPage;
 pub use settings::SettingsPage;
 pub use strategy::StrategyPage;
 pub use terms::TermsPage;
+pub use whats_new::WhatsNewPage;
