@@ -109,18 +109,34 @@ impl Account {
 
     /// Shares of `symbol` the fills recorded before `before`.
     fn held_before(&self, symbol: &str, before: DateTime<Utc>) -> Decimal {
-        self.activities
+        self.held_by_fills(|t| t < before)
+            .get(symbol)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Shares per symbol that the recorded fills whose time `counts` add up to.
+    pub(super) fn held_by_fills(
+        &self,
+        counts: impl Fn(DateTime<Utc>) -> bool,
+    ) -> BTreeMap<String, Decimal> {
+        let mut held: BTreeMap<String, Decimal> = BTreeMap::new();
+        for a in self
+            .activities
             .iter()
-            .filter(|a| a["activity_type"] == "FILL" && a["symbol"] == symbol)
-            .filter(|a| activity_time(a).is_some_and(|t| t < before))
-            .map(|a| {
-                let qty: Decimal = a["qty"]
-                    .as_str()
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or_default();
-                if a["side"] == "sell" { -qty } else { qty }
-            })
-            .sum()
+            .filter(|a| a["activity_type"] == "FILL")
+        {
+            if !activity_time(a).is_some_and(&counts) {
+                continue;
+            }
+            let qty: Decimal = a["qty"]
+                .as_str()
+                .and_then(|q| q.parse().ok())
+                .unwrap_or_default();
+            let symbol = a["symbol"].as_str().unwrap_or_default().to_owned();
+            *held.entry(symbol).or_default() += if a["side"] == "sell" { -qty } else { qty };
+        }
+        held
     }
 
     /// Pays the simulated dividends whose ex-date came since the last

@@ -39,26 +39,7 @@ impl Account {
     }
 
     fn shares_at(&self, t: DateTime<Utc>) -> BTreeMap<String, Decimal> {
-        let mut held: BTreeMap<String, Decimal> = BTreeMap::new();
-        for a in self
-            .activities
-            .iter()
-            .filter(|a| a["activity_type"] == "FILL")
-        {
-            let at = a["transaction_time"]
-                .as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-            if at.is_none_or(|at| at > t) {
-                continue;
-            }
-            let qty: Decimal = a["qty"]
-                .as_str()
-                .and_then(|q| q.parse().ok())
-                .unwrap_or_default();
-            let symbol = a["symbol"].as_str().unwrap_or_default().to_owned();
-            *held.entry(symbol).or_default() += if a["side"] == "sell" { -qty } else { qty };
-        }
-        held
+        self.held_by_fills(|at| at <= t)
     }
 
     /// Equity at `t`, each holding at `price(symbol)`.
