@@ -28,7 +28,7 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e bench-hydration bench-backtest bench-sweep
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck api-contract e2e bench-hydration bench-backtest bench-sweep
 
 help:
 	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
@@ -60,7 +60,7 @@ watch: tools
 	rm -f "$(LEPTOS_SITE_ROOT)/assets.json"
 	cargo leptos watch
 
-test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres crosscheck e2e
+test: layers tools-test fmt-check clippy test-sqlite test-dates test-postgres crosscheck api-contract e2e
 	@echo "All checks passed."
 
 layers:
@@ -104,6 +104,14 @@ crosscheck:
 	@echo "== cross-check: dripfeed backtest vs backtesting.py"
 	cargo test --locked --features ssr --no-run
 	"$(TOOLS_DIR)/venv/bin/python" tests/crosscheck/backtesting_py.py "$(CARGO_TARGET_DIR)/debug/dripfeed"
+
+# The REST API on a running instance against its own OpenAPI document:
+# openapi-spec-validator, then schemathesis (no 5xx, every answer documented
+# and matching its schema; seeded, the seed printed).
+api-contract:
+	@echo "== API contract: openapi-spec-validator and schemathesis against /api/v1"
+	cargo test --locked --features ssr --no-run
+	"$(TOOLS_DIR)/venv/bin/python" tests/contract/api_schema.py "$(CARGO_TARGET_DIR)/debug/dripfeed" "$(TOOLS_DIR)/venv/bin/st"
 
 e2e:
 	@echo "== end-to-end tests (Playwright on /usr/bin/chromium)"

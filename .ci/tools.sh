@@ -6,6 +6,7 @@
 # usage: .ci/tools.sh build   # wasm32 target, wasm-bindgen-cli, wasm-opt (what .ci/site.sh needs)
 #        .ci/tools.sh test    # the build tools + chromium + faketime + the end-to-end npm packages
 #                             # + backtesting.py (PyPI, for the cross-check)
+#                             # + schemathesis, openapi-spec-validator (PyPI, for the API contract)
 #        .ci/tools.sh cargo-leptos   # optional, only for `cargo leptos watch` (~25 minutes)
 set -euo pipefail
 
@@ -142,9 +143,24 @@ backtesting_py() {
   "$venv/bin/pip" install -q --disable-pip-version-check "backtesting==$BACKTESTING_PY_VERSION"
 }
 
+# openapi-spec-validator and schemathesis from PyPI, in the same virtualenv,
+# for `make api-contract` (the REST API against its OpenAPI document).
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+SCHEMATHESIS_VERSION=4.32.5
+api_contract_tools() {
+  local venv="$TOOLS_DIR/venv"
+  if "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$SCHEMATHESIS_VERSION' or m.version('openapi-spec-validator') != '$OPENAPI_SPEC_VALIDATOR_VERSION')" 2>/dev/null; then
+    say "schemathesis $SCHEMATHESIS_VERSION, openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION: present"
+    return
+  fi
+  say "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION from PyPI into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+}
+
 case "${1:-build}" in
   build) wasm_target; wasm_bindgen; wasm_opt ;;
-  test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages; backtesting_py ;;
+  test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages; backtesting_py; api_contract_tools ;;
   cargo-leptos) cargo_leptos ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

@@ -3,11 +3,11 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, BacktestPage, BillingPage, BillingSuccessPage,
-    BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage, LogInPage, LoginCodePage,
-    NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage, PlanPerformancePage,
-    PlanWizardPage, PlansPage, PricingPage, ScorecardPage, SecurityPage, SettingsPage, SignUpPage,
-    StrategyPage, TermsPage, WhatsNewPage,
+    AccountPage, AdminAuditPage, AdminUsersPage, ApiReferencePage, BacktestPage, BillingPage,
+    BillingSuccessPage, BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage,
+    LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage,
+    PlanPerformancePage, PlanWizardPage, PlansPage, PricingPage, ScorecardPage, SecurityPage,
+    SettingsPage, SignUpPage, StrategyPage, TermsPage, WhatsNewPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("pricing") view=PricingPage />
                     <Route path=StaticSegment("terms") view=TermsPage />
                     <Route path=path!("/whats-new") view=WhatsNewPage />
+                    <Route path=StaticSegment("api") view=ApiReferencePage />
                     <Route path=StaticSegment("signup") view=SignUpPage />
                     <Route path=StaticSegment("login") view=LogInPage />
                     <Route path=StaticSegment("account") view=AccountPage />

@@ -6,7 +6,7 @@ import { expect, test } from "./fixtures/test";
 
 const password = "violet tractor harbour 42";
 
-const PUBLIC_PAGES = ["/", "/pricing", "/terms", "/whats-new", "/signup", "/login", "/no/such/page"];
+const PUBLIC_PAGES = ["/", "/pricing", "/terms", "/whats-new", "/api", "/signup", "/login", "/no/such/page"];
 const SIGNED_IN_PAGES = [
   "/account",
   "/account/security",

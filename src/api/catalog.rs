@@ -32,3 +32,9 @@ pub async fn get_pricing() -> Result<Pricing, AppError> {
 pub async fn whats_new() -> Result<Vec<Release>, AppError> {
     Ok(crate::server::changelog::releases())
 }
+
+/// The REST API's operations, for the API page (public, like the document).
+#[server]
+pub async fn get_api_reference() -> Result<ApiReference, AppError> {
+    Ok(crate::server::routes::v1::reference()?)
+}

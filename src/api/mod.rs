@@ -14,3 +14,4 @@ pub mod performance;
 pub mod plans;
 pub mod recommendations;
 pub mod security;
+pub mod tokens;

@@ -125,6 +125,7 @@ pub fn split_total(total: Decimal, weights: &[Decimal]) -> Vec<Decimal> {
 /// Pure DCA buys every run; smart DCA buys only when the last close is at or
 /// below its simple moving average.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Mode {
     Pure,

@@ -32,6 +32,7 @@ pub const BEFORE_CLOSE: Duration = Duration::minutes(15);
 
 /// Which day of the month a monthly plan buys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "day")]
 pub enum MonthDay {
     /// 1 to 28 (29–31 are not offered: not every month has them).
@@ -42,15 +43,20 @@ pub enum MonthDay {
 
 /// How often a plan buys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Cadence {
     /// Every trading day.
     Daily,
     Weekly {
+        /// `Mon` to `Fri` (or the day's full name).
+        #[cfg_attr(feature = "ssr", schema(value_type = String, example = "Mon"))]
         weekday: Weekday,
     },
     /// Every other week on `weekday`, counting from the start date's week.
     Biweekly {
+        /// `Mon` to `Fri` (or the day's full name).
+        #[cfg_attr(feature = "ssr", schema(value_type = String, example = "Mon"))]
         weekday: Weekday,
     },
     Monthly {
@@ -80,6 +86,7 @@ impl Cadence {
 
 /// When in the day a plan buys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum TimeOfDay {
     /// Wall-clock time in the user's zone.

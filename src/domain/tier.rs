@@ -168,7 +168,7 @@ impl Tier {
                 recommendations: true,
                 backtests: true,
                 ai_analyst: false,
-                api_access: false,
+                api_access: true,
                 backtest_limits: None,
             },
             Tier {
@@ -278,7 +278,7 @@ pub const SHIPPED: Shipped = Shipped {
     recommendations: true,
     backtests: true,
     ai_analyst: true,
-    api_access: false,
+    api_access: true,
 };
 
 /// Why a configured tier table was refused.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A backtest request, as the page's form sends it (text, checked on the
 /// server). Either `plan` (one of the caller's plans) or ad-hoc `legs`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BacktestQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<i64>,
@@ -43,6 +44,7 @@ impl BacktestQuery {
 
 /// One metric across the approaches, as shown (and its number, for exports).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MetricRow {
     pub key: String,
     pub label: String,
@@ -52,6 +54,7 @@ pub struct MetricRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BuyRow {
     pub date: NaiveDate,
     pub symbol: String,
@@ -61,6 +64,7 @@ pub struct BuyRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SkippedRow {
     pub date: NaiveDate,
     pub symbol: String,
@@ -69,6 +73,7 @@ pub struct SkippedRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BacktestReport {
     /// "Retirement (VTI $100, BND $50 weekly)".
     pub title: String,
@@ -122,6 +127,7 @@ pub type PathResults = Vec<(rust_decimal::Decimal, rust_decimal::Decimal)>;
 /// sends it. `fast` and `slow` are one window (`5`) or a range (`5..20`, or
 /// `20..60:5` in steps of 5), which sweeps every pair.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StrategyQuery {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub symbol: String,
@@ -165,6 +171,7 @@ impl StrategyQuery {
 
 /// One metric of a strategy run, as shown, and its number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Figure {
     pub key: String,
     pub label: String,
@@ -173,6 +180,7 @@ pub struct Figure {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TradeRow {
     pub entry_date: NaiveDate,
     pub exit_date: NaiveDate,
@@ -186,6 +194,7 @@ pub struct TradeRow {
 /// One pair of a sweep: its ranking figure, and its shade (0 worst to 4 best,
 /// by quintile) for the heatmap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SweepCell {
     pub fast: usize,
     pub slow: usize,
@@ -195,6 +204,7 @@ pub struct SweepCell {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Sweep {
     pub rank_by: String,
     pub rank_label: String,
@@ -205,6 +215,7 @@ pub struct Sweep {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StrategyReport {
     /// "MA 5/20 crossover on VTI".
     pub title: String,

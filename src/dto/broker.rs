@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionDto {
     pub id: i64,
     pub label: String,
@@ -30,6 +31,7 @@ pub struct BrokerageSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountDto {
     pub number: String,
     pub status: String,
@@ -47,6 +49,7 @@ pub struct AccountDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PositionDto {
     pub symbol: String,
     pub qty: Decimal,
@@ -59,6 +62,7 @@ pub struct PositionDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderDto {
     pub id: String,
     pub symbol: String,
@@ -72,6 +76,7 @@ pub struct OrderDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MarketDto {
     pub is_open: bool,
     /// Relative to the broker's clock.
@@ -81,6 +86,7 @@ pub struct MarketDto {
 
 /// What the dashboard could show for a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DashboardState {
     Ok,
     /// The broker refused the credentials: connect again.
@@ -90,6 +96,7 @@ pub enum DashboardState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DashboardDto {
     pub connection: ConnectionDto,
     pub state: DashboardState,

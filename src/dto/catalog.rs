@@ -23,3 +23,33 @@ pub struct Release {
     /// The notes, rendered from the changelog (no raw HTML passes through).
     pub html: String,
 }
+
+/// One operation of the REST API, for the in-app API page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiOperation {
+    /// `GET`, `POST`, `PUT`.
+    pub method: String,
+    /// `/api/v1/plans/{id}`.
+    pub path: String,
+    /// The group it belongs to (`plans`, `account`, ...).
+    pub tag: String,
+    pub operation_id: String,
+    /// What it does, from the handler's documentation.
+    pub summary: String,
+    /// Query, path and header parameters: (name, where, description).
+    pub parameters: Vec<(String, String, String)>,
+    /// The request body's schema name, if it takes one.
+    pub request: Option<String>,
+    /// The success status and its schema name (e.g. `200`, `Page_PlanSummary`).
+    pub success: Option<(String, String)>,
+    /// Needs a token with the `trade` scope.
+    pub needs_trade: bool,
+}
+
+/// The REST API as the API page shows it, generated from the same
+/// document as `/api/v1/openapi.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiReference {
+    pub document_url: String,
+    pub operations: Vec<ApiOperation>,
+}

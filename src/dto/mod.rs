@@ -15,3 +15,4 @@ pub mod plans;
 pub mod recommendations;
 pub mod security;
 pub mod stamp;
+pub mod tokens;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One approach's figures (the plan, or its shadow).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Figures {
     pub name: String,
     pub contributed: Decimal,
@@ -29,6 +30,7 @@ pub struct Figures {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HoldingRow {
     pub symbol: String,
     pub shares: Decimal,
@@ -40,6 +42,7 @@ pub struct HoldingRow {
 
 /// One purchase, in today's shares (split-adjusted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PurchaseRow {
     pub date: NaiveDate,
     pub symbol: String,
@@ -49,6 +52,7 @@ pub struct PurchaseRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DividendRow {
     pub date: NaiveDate,
     pub symbol: String,
@@ -57,6 +61,7 @@ pub struct DividendRow {
 
 /// A plan's performance page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanPerformance {
     pub plan_id: i64,
     pub plan_name: String,
@@ -166,4 +171,27 @@ pub struct AccountPerformance {
     pub chart_src: String,
     /// Why there is no chart (the broker could not be asked), if so.
     pub unavailable: Option<String>,
+}
+
+/// One activity of an account's ledger, as the broker reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LedgerEntryDto {
+    /// The broker's id for it.
+    pub activity_id: String,
+    /// `fill`, `deposit`, `withdrawal`, `dividend`, `fee`, `split`, or the
+    /// broker's own type for one Dripfeed does not read.
+    pub kind: String,
+    /// The trading day it belongs to.
+    pub date: NaiveDate,
+    /// RFC 3339, UTC, when the broker gives a time.
+    pub at: Option<String>,
+    pub symbol: Option<String>,
+    /// `buy` or `sell` for fills.
+    pub side: Option<String>,
+    pub qty: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub net_amount: Option<Decimal>,
+    pub per_share_amount: Option<Decimal>,
+    pub order_id: Option<String>,
 }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LegInput {
     pub symbol: String,
     /// Dollars per run, as typed ("25", "$1,000.50"). Ignored when the plan
@@ -19,6 +20,7 @@ pub struct LegInput {
 
 /// What the wizard submits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanInput {
     pub name: String,
     pub connection_id: i64,
@@ -45,6 +47,7 @@ pub struct PlanInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RunPreview {
     /// In the plan's zone, relative to the engine's clock.
     pub at: Stamp,
@@ -53,6 +56,7 @@ pub struct RunPreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SchedulePreview {
     pub runs: Vec<RunPreview>,
     pub per_run: Decimal,
@@ -60,12 +64,14 @@ pub struct SchedulePreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LegDto {
     pub symbol: String,
     pub amount: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanSummary {
     pub id: i64,
     pub name: String,
@@ -96,6 +102,7 @@ pub struct AssetDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SlotOrderDto {
     pub symbol: String,
     pub notional: Decimal,
@@ -107,6 +114,7 @@ pub struct SlotOrderDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SlotDto {
     /// In the plan's zone.
     pub scheduled_at: Stamp,
@@ -116,6 +124,7 @@ pub struct SlotDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanDetail {
     pub plan: PlanSummary,
     /// Newest first.
@@ -126,6 +135,7 @@ pub struct PlanDetail {
 
 /// One order of the purchase history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PurchaseDto {
     pub plan_id: i64,
     pub plan_name: String,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const LIVE_CONFIRMATION: &str = "I UNDERSTAND THE RISKS";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RecommendationDto {
     pub id: i64,
     pub symbol: String,
@@ -26,6 +27,7 @@ pub struct RecommendationDto {
     pub take_profit: Option<Decimal>,
     pub reason: String,
     /// The indicator values behind it (name, value).
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<(String, String)>))]
     pub values: Vec<(String, Decimal)>,
     pub filters: String,
     /// The AI analyst's view, labelled as AI-written on the page.
@@ -47,6 +49,7 @@ pub struct RecommendationDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AiAnalysisDto {
     pub rationale: String,
     pub risks: Vec<String>,
@@ -123,6 +126,7 @@ pub struct RecommendationsPage {
 
 /// What Execute did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecuteOutcome {
     pub order_status: String,
     pub message: String,

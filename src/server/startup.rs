@@ -46,6 +46,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
+    /// `GET /metrics`, when `DRIPFEED_METRICS_LISTEN` is set.
+    metrics: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -89,8 +91,20 @@ impl Application {
             true,
         )?;
         let router = router(state.clone(), assets);
+        let metrics = match state.settings.metrics_listen {
+            Some(addr) => {
+                crate::server::metrics::handle();
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the metrics listener {addr}"))?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             router,
             state,
         })
@@ -100,6 +114,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|e| unreachable!("a bound listener has an address: {e}"))
+    }
+
+    /// Where `GET /metrics` is served, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -118,10 +137,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics,
             router,
             state,
         } = self;
-        let housekeeping = tokio::spawn(housekeeping(state.store.clone(), state.limits.clone()));
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let metrics = metrics.map(|l| {
+            let app = crate::server::metrics::router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let engine = if state.settings.engine {
             Some(start_engine(&state).await?)
         } else {
@@ -135,6 +163,9 @@ impl Application {
         .await
         .context("serving HTTP")?;
         housekeeping.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(engine) = engine {
             engine.stop().await;
         }
@@ -195,6 +226,7 @@ pub fn app_state(
     let chart_src = Assets::load(&settings.site_root, OUTPUT_NAME)?
         .chart_src("pkg")
         .into();
+    let api_per_minute = settings.api_requests_per_minute;
     let state = AppState {
         leptos_options,
         chart_src,
@@ -203,6 +235,9 @@ pub fn app_state(
         allowed_origin: AllowedOrigin(public.into()),
         secrets: Arc::new(secrets),
         limits: Arc::new(RateLimits::default()),
+        token_limits: Arc::new(crate::server::auth::rate_limit::TokenLimits::per_minute(
+            api_per_minute,
+        )),
         public_url,
         exchange,
         exchange_url,
@@ -217,18 +252,34 @@ pub fn app_state(
     Ok(state)
 }
 
+/// How long a stopping engine waits for the pass under way (well inside
+/// systemd's default 90 s stop timeout).
+pub const DRAIN: Duration = Duration::from_secs(30);
+
 /// The engine running in this process.
 pub struct RunningEngine {
     owner: String,
     task: tokio::task::JoinHandle<()>,
     store: Store,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl RunningEngine {
-    /// Stops the engine and gives its lease up. Work in flight is safe: its
-    /// claims lapse, or this instance takes them back when it restarts.
-    pub async fn stop(self) {
-        self.task.abort();
+    /// Drains the engine, then gives its lease up: the pass under way
+    /// finishes (its orders sent and recorded) and no new one starts. A pass
+    /// still running after [`DRAIN`] is cut short; that is safe too (its
+    /// claims lapse and reconciliation resolves what was sent).
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        // A task that already ended (perhaps awaited by the caller) is not
+        // polled again.
+        if !self.task.is_finished() && tokio::time::timeout(DRAIN, &mut self.task).await.is_err() {
+            tracing::warn!(
+                "the engine pass did not finish within {}s; stopping it, reconciliation resolves the rest",
+                DRAIN.as_secs()
+            );
+            self.task.abort();
+        }
         if let Err(e) = self.store.release_engine_lease(&self.owner).await {
             tracing::warn!(error.cause_chain = ?e, "could not release the engine lease");
         }
@@ -261,10 +312,12 @@ pub async fn start_engine(state: &AppState) -> anyhow::Result<RunningEngine> {
     engine.take_back_claims().await?;
     crate::server::billing::note_settings(state).await?;
     let every = Duration::from_secs(state.settings.engine_interval_secs);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     Ok(RunningEngine {
         owner: engine.owner().to_owned(),
         store: state.store.clone(),
-        task: tokio::spawn(engine_worker(engine, every)),
+        task: tokio::spawn(engine_worker(engine, every, stopped)),
+        stop,
     })
 }
 
@@ -369,6 +422,9 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
             state.allowed_origin.clone(),
             require_same_origin,
         ))
+        // The REST API is for programs: a bearer token authenticates each
+        // request; no session cookie is read and no same-origin rule applies.
+        .merge(crate::server::routes::v1::router(&state))
         // Stripe posts from its own servers: no session, no same-origin rule;
         // the signature is the authentication.
         .route(
@@ -424,6 +480,9 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
             ))
             .layer(exchange_sessions),
         )
+        .layer(axum::middleware::from_fn(
+            crate::server::metrics::track_http,
+        ))
         .layer(middleware)
         .with_state(state)
 }
@@ -463,13 +522,15 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// Periodic clean-up while the server runs: SQLite's WAL is checkpointed
 /// and idle rate-limit keys are forgotten every five minutes, expired
 /// sessions are deleted every half hour (first at start-up + 5 minutes).
-async fn housekeeping(store: Store, limits: Arc<RateLimits>) {
+async fn housekeeping(state: AppState) {
+    let (store, limits) = (state.store.clone(), state.limits.clone());
     // The first round comes one period after start-up, not during it.
     let period = Duration::from_secs(5 * 60);
     let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     for round in 0u64.. {
         every.tick().await;
         limits.prune();
+        state.token_limits.prune();
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error.cause_chain = ?e, "could not checkpoint the database");
         }

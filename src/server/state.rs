@@ -25,6 +25,8 @@ pub struct AppState {
     pub allowed_origin: AllowedOrigin,
     pub secrets: Arc<Secrets>,
     pub limits: Arc<RateLimits>,
+    /// Each API token's requests per minute.
+    pub token_limits: Arc<crate::server::auth::rate_limit::TokenLimits>,
     /// The URL users reach this instance at (configured, or the bound address).
     #[from_ref(skip)]
     pub public_url: url::Url,

@@ -97,6 +97,19 @@ fn start_worker(
     instance: &str,
     concurrency: usize,
 ) -> Process {
+    let level = std::env::var("CRASH_WORKER_LOG").unwrap_or_else(|_| "warn".into());
+    start_worker_logging(app, exchange, at, instance, concurrency, &level)
+}
+
+/// [`start_worker`], logging at `level`.
+fn start_worker_logging(
+    app: &TestApp,
+    exchange: &str,
+    at: DateTime<Utc>,
+    instance: &str,
+    concurrency: usize,
+    level: &str,
+) -> Process {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -112,10 +125,7 @@ fn start_worker(
         .env("DRIPFEED_ENGINE_INTERVAL_SECS", "1")
         .env("DRIPFEED_ENGINE_CONCURRENCY", concurrency.to_string())
         .env("DRIPFEED_INSTANCE_ID", instance)
-        .env(
-            "DRIPFEED_LOG",
-            std::env::var("CRASH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .env("DRIPFEED_LOG", level)
         .stdout(log.try_clone().expect("worker log"))
         .stderr(log)
         .spawn()
@@ -145,6 +155,18 @@ async fn finished_on(app: &TestApp, date: NaiveDate) -> i64 {
         "SELECT COUNT(*) FROM plan_slots WHERE trading_date = '{date}' AND finished_at IS NOT NULL"
     );
     app.count(&sql).await
+}
+
+/// Whether all `all` runs on `date` reach an outcome within `tries` looks
+/// 50 ms apart.
+async fn all_finished(app: &TestApp, date: NaiveDate, all: i64, tries: usize) -> bool {
+    for _ in 0..tries {
+        if finished_on(app, date).await == all {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// Every order the exchange holds for each seeded account, checked against
@@ -285,14 +307,7 @@ async fn sigkilled_workers_never_duplicate_or_lose_a_run() {
         // Then one runs until the day's runs are all done.
         set_exchange_clock(&url, at).await;
         let worker = start_worker(&app, &url, at, "crash-worker", 8);
-        let mut done = false;
-        for _ in 0..300 {
-            if finished_on(&app, date).await == all {
-                done = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let done = all_finished(&app, date, all, 300).await;
         worker.kill();
         assert!(
             done,
@@ -358,4 +373,89 @@ async fn three_workers_on_postgres_share_hundreds_of_runs_and_do_each_once() {
         .await;
     assert!(engines >= 2, "only {engines} engine(s) did any work");
     assert_exactly_once(&app, &seeded, 1, 1, Decimal::from(5)).await;
+}
+
+/// SIGTERM in the middle of a run: the worker drains. The orders it had
+/// decided on (intents) are all sent and recorded before it exits, none is
+/// left half-done, it exits cleanly, and a restarted worker finishes the day
+/// with every run bought exactly once. Before the drain, SIGTERM aborted the
+/// pass and left intents behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_run_drains_the_engine_and_leaves_nothing_half_recorded() {
+    let date = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+    let slot = slot_on(date);
+    // A slow broker: each request takes 400 ms, so a run is under way for
+    // seconds.
+    let (_exchange, url) = start_exchange(slot - Duration::hours(1), 400).await;
+    let app = app_on(&url, slot - Duration::hours(1)).await;
+    let seeded = seed::daily_plans(&app.state, "drain", 0..6, &[("VTI", "7"), ("QQQ", "3")], 8)
+        .await
+        .expect("seed plans");
+    let at = slot + Duration::seconds(5);
+    set_exchange_clock(&url, at).await;
+    let mut worker = start_worker_logging(&app, &url, at, "drain-worker", 8, "info");
+    // Wait until orders have been decided but not all sent: mid-run.
+    let mut mid_run = false;
+    for _ in 0..600 {
+        if app
+            .count("SELECT COUNT(*) FROM slot_orders WHERE status = 'intent'")
+            .await
+            > 0
+        {
+            mid_run = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        mid_run,
+        "no run got under way; log:\n{}",
+        worker_log(&app, "drain-worker")
+    );
+    let pid = worker.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut exited = None;
+    for _ in 0..600 {
+        if let Some(status) = worker.0.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = worker_log(&app, "drain-worker");
+    let Some(status) = exited else {
+        panic!("the worker did not stop within a minute of SIGTERM; log:\n{log}");
+    };
+    assert!(status.success(), "a clean exit: {status}; log:\n{log}");
+    let half = app
+        .text_column(
+            "SELECT client_order_id || ' ' || status FROM slot_orders WHERE status IN ('intent', 'unknown')",
+        )
+        .await;
+    assert!(
+        half.is_empty(),
+        "orders left half-recorded after the drain: {half:?}\n{log}"
+    );
+    let claimed = app
+        .count("SELECT COUNT(*) FROM plan_slots WHERE status = 'running'")
+        .await;
+    assert_eq!(claimed, 0, "no run is left claimed mid-way; log:\n{log}");
+    assert!(log.contains("engine drained"), "{log}");
+
+    // A new worker finishes the day: each run bought exactly once.
+    let all = i64::try_from(seeded.len()).expect("n");
+    let worker = start_worker(&app, &url, at + Duration::seconds(30), "drain-worker-2", 8);
+    set_exchange_clock(&url, at + Duration::seconds(30)).await;
+    let done = all_finished(&app, date, all, 600).await;
+    worker.kill();
+    assert!(
+        done,
+        "runs unfinished after the restart; log:\n{}",
+        worker_log(&app, "drain-worker-2")
+    );
+    assert_exactly_once(&app, &seeded, 1, 2, Decimal::from(10)).await;
 }

@@ -14,10 +14,12 @@ mod engine;
 mod engine_processes;
 mod health;
 mod helpers;
+mod metrics;
 mod pages;
 mod performance;
 mod plans;
 mod pricing;
+mod public_api;
 mod recommendations;
 mod security;
 #[path = "../support/seed.rs"]

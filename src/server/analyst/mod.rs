@@ -160,6 +160,15 @@ impl Analyst {
 
     /// One call: the analysis of `facts`, or why there is none.
     pub async fn analyse(&self, facts: &Facts) -> Result<Analysis, AnalystError> {
+        let result = self.analyse_once(facts).await;
+        crate::server::metrics::ai_call(match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        });
+        result
+    }
+
+    async fn analyse_once(&self, facts: &Facts) -> Result<Analysis, AnalystError> {
         let base = self.config.base_url.as_str().trim_end_matches('/');
         let url = url::Url::parse(&format!("{base}/v1/messages"))
             .map_err(|e| AnalystError::Unreachable(format!("bad base URL: {e}")))?;

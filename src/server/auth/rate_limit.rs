@@ -125,6 +125,37 @@ impl RateLimits {
     }
 }
 
+/// Requests per minute for each personal API token (`/api/v1`).
+pub struct TokenLimits(DefaultKeyedRateLimiter<i64>);
+
+impl std::fmt::Debug for TokenLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenLimits")
+    }
+}
+
+impl TokenLimits {
+    pub fn per_minute(n: u32) -> Self {
+        Self(RateLimiter::keyed(quota(n, Duration::from_secs(60))))
+    }
+
+    /// Counts one request on `token_id`; refuses it with the wait when the
+    /// token's minute is used up.
+    pub fn check(&self, token_id: i64) -> Result<(), AppError> {
+        self.0.check_key(&token_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            AppError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+
+    pub fn prune(&self) {
+        self.0.retain_recent();
+        self.0.shrink_to_fit();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +186,19 @@ mod tests {
                 .check(Attempt::SecondFactor, None, Some("ann@example.com"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_token_is_limited_on_its_own() {
+        let limits = TokenLimits::per_minute(3);
+        for _ in 0..3 {
+            assert!(limits.check(7).is_ok());
+        }
+        assert!(matches!(
+            limits.check(7),
+            Err(AppError::TooManyRequests { retry_after_secs }) if (1..=60).contains(&retry_after_secs)
+        ));
+        assert!(limits.check(8).is_ok());
     }
 
     #[test]

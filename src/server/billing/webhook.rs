@@ -90,7 +90,16 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    handle(&state, &headers, &body).await
+    let answer = handle(&state, &headers, &body).await;
+    // The type only when it is one Dripfeed handles: an unsigned body must
+    // not mint new label values.
+    let kind = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_owned))
+        .filter(|k| HANDLED.contains(&k.as_str()))
+        .unwrap_or_else(|| "other".to_owned());
+    crate::server::metrics::webhook_event(&kind, answer.1);
+    answer
 }
 
 pub async fn handle(

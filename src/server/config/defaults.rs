@@ -23,6 +23,9 @@ pub fn site_root() -> PathBuf {
 pub fn session_idle_minutes() -> u64 {
     12 * 60
 }
+pub fn api_requests_per_minute() -> u32 {
+    120
+}
 pub fn session_absolute_minutes() -> u64 {
     7 * 24 * 60
 }

@@ -90,6 +90,14 @@ pub struct Settings {
     /// `DRIPFEED_SESSION_ABSOLUTE_MINUTES`.
     #[serde(default = "defaults::session_absolute_minutes")]
     pub session_absolute_minutes: u64,
+    /// Requests each API token may make per minute (`/api/v1`).
+    /// `DRIPFEED_API_REQUESTS_PER_MINUTE`.
+    #[serde(default = "defaults::api_requests_per_minute")]
+    pub api_requests_per_minute: u32,
+    /// Where `GET /metrics` (Prometheus) is served: its own listener, never
+    /// the public one. None by default. `DRIPFEED_METRICS_LISTEN`.
+    #[serde(default)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Alpaca's paper trading host. `DRIPFEED_ALPACA_PAPER_URL`.
     #[serde(default = "defaults::alpaca_paper_url")]
     pub alpaca_paper_url: url::Url,
@@ -364,6 +372,11 @@ impl Settings {
         if self.db_max_connections == 0 {
             return Err(SettingsError::Invalid(
                 "DRIPFEED_DB_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        if self.api_requests_per_minute == 0 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_API_REQUESTS_PER_MINUTE must be at least 1".into(),
             ));
         }
         if self.session_idle_minutes == 0 || self.session_absolute_minutes == 0 {

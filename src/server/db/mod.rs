@@ -13,6 +13,7 @@
 //! After adding a migration file, `touch src/server/db/mod.rs` so `migrate!`
 //! embeds it.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod bars;
 pub mod billing;

@@ -138,6 +138,15 @@ impl Store {
         Ok(n)
     }
 
+    /// Signed-in sessions not yet expired (for `/metrics`).
+    pub async fn active_session_count(&self) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND user_id IS NOT NULL";
+        Ok(with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(super::now())
+            .fetch_one(pool)
+            .await)?)
+    }
+
     /// Removes expired sessions. Returns how many.
     pub async fn purge_expired_sessions(&self) -> anyhow::Result<u64> {
         let n = with_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")

@@ -126,17 +126,29 @@ pub fn instance_name(settings: &crate::server::config::Settings) -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Runs a pass every `every` until the task is dropped, and beside it a
+/// Runs a pass every `every` until `stop` turns true, and beside it a
 /// reconciliation at start-up and every [`RECONCILE_INTERVAL`] (so a slow
-/// broker listing never delays due runs). A pass cut short (shutdown, crash)
-/// is safe: leases expire and the next pass resumes.
-pub async fn worker(engine: Engine, every: std::time::Duration) {
+/// broker listing never delays due runs). A stop waits for the pass under
+/// way: its submissions finish and are recorded, and no new pass starts
+/// (draining). A pass cut short all the same (a crash, a drain past its
+/// time) is safe: leases expire and reconciliation resolves what was sent.
+pub async fn worker(
+    engine: Engine,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     // Held (not `_`) so it lives as long as this loop.
     let _reconciler = AbortOnDrop(tokio::spawn(reconciler(engine.clone())));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => break,
+        }
         match engine.hold_lease().await {
             Ok(true) => {}
             Ok(false) => {
@@ -180,6 +192,7 @@ pub async fn worker(engine: Engine, every: std::time::Duration) {
             Err(e) => tracing::error!(error.cause_chain = ?e, "recommendation jobs failed"),
         }
     }
+    tracing::info!("engine drained: the pass under way finished; no new pass starts");
 }
 
 /// Reconciles now and then every [`RECONCILE_INTERVAL`].

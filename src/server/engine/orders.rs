@@ -228,8 +228,14 @@ pub(super) async fn advance(
         time_in_force: TimeInForce::Day,
         client_order_id: row.client_order_id.clone(),
     };
-    let e = match broker.submit_order(&req).await {
-        Ok(o) => return record(engine, row, &o, now).await,
+    let sent = std::time::Instant::now();
+    let answer = broker.submit_order(&req).await;
+    crate::server::metrics::order_submitted(sent.elapsed().as_secs_f64());
+    let e = match answer {
+        Ok(o) => {
+            tracing::info!(order = %row.client_order_id, symbol = %row.symbol, %notional, "order submitted");
+            return record(engine, row, &o, now).await;
+        }
         Err(e) => e,
     };
     Ok(match decide::on_send_error(&e, fresh) {

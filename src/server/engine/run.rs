@@ -446,6 +446,8 @@ pub(super) async fn finish_carrying(
         )
         .await?
     {
+        crate::server::metrics::run_ended(status.as_str());
+        tracing::info!(reason, "run ended");
         crate::server::notifications::run_outcome(
             state,
             plan,

@@ -100,3 +100,48 @@ pub async fn current(
     }
     state.store.ledger_of(connection_id).await
 }
+
+/// The ledger of the user's connection `connection_id`, newest first,
+/// synced first when stale (see [`current`]).
+#[tracing::instrument(skip_all, fields(user_id = user.id, connection_id))]
+pub async fn of_user(
+    state: &AppState,
+    user: &crate::server::auth::CurrentUser,
+    connection_id: i64,
+) -> Result<Vec<crate::dto::performance::LedgerEntryDto>, crate::error::AppError> {
+    use crate::server::broker::{ActivityKind, Side};
+    let Some(row) = state.store.connection_of(user.id, connection_id).await? else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let (broker, _) = crate::server::connections::broker_for_page(state, &row)?;
+    let now = crate::server::engine::engine_now(state);
+    let mut entries = current(state, row.id, &broker, now).await?;
+    entries.sort_by(|a, b| (b.date, &b.activity_id).cmp(&(a.date, &a.activity_id)));
+    Ok(entries
+        .into_iter()
+        .map(|e| crate::dto::performance::LedgerEntryDto {
+            kind: match e.kind {
+                ActivityKind::Fill => "fill".into(),
+                ActivityKind::Deposit => "deposit".into(),
+                ActivityKind::Withdrawal => "withdrawal".into(),
+                ActivityKind::Dividend => "dividend".into(),
+                ActivityKind::Fee => "fee".into(),
+                ActivityKind::Split => "split".into(),
+                ActivityKind::Other(t) => t,
+            },
+            activity_id: e.activity_id,
+            date: e.date,
+            at: e.at.map(crate::domain::when::rfc3339),
+            symbol: e.symbol,
+            side: e.side.map(|s| match s {
+                Side::Buy => "buy".to_owned(),
+                Side::Sell => "sell".to_owned(),
+            }),
+            qty: e.qty,
+            price: e.price,
+            net_amount: e.net_amount,
+            per_share_amount: e.per_share_amount,
+            order_id: e.order_id,
+        })
+        .collect())
+}

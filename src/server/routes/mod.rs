@@ -4,3 +4,4 @@ pub mod alpaca_oauth;
 pub mod exports;
 pub mod health;
 pub mod live;
+pub mod v1;

@@ -170,6 +170,8 @@ pub fn SiteFooter() -> impl IntoView {
                 <a href="/terms">"Terms of Service"</a>
                 " · "
                 <a href="/whats-new">"What's new"</a>
+                " · "
+                <a href="/api">"API"</a>
                 " · Market data in demo mode is simulated."
             </p>
         </footer>

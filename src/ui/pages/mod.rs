@@ -2,6 +2,8 @@
 
 mod account;
 mod admin;
+mod api_reference;
+mod api_tokens;
 mod auth;
 mod backtest;
 mod billing;
@@ -25,6 +27,7 @@ mod whats_new;
 
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
+pub use api_reference::ApiReferencePage;
 pub use auth::{LogInPage, SignUpPage};
 pub use backtest::BacktestPage;
 pub use billing::{BillingPage, BillingSuccessPage};

@@ -1,6 +1,9 @@
-//! Personal settings: time zone (schedules are written in it) and notifications.
+//! Personal settings: time zone (schedules are written in it), notifications
+//! and API tokens.
 
+use super::api_tokens::ApiTokens;
 use crate::api::security::{SaveSettings, get_settings};
+use crate::api::tokens::{CreateApiToken, RevokeApiToken, list_api_tokens};
 use crate::error::AppError;
 use crate::ui::components::action_errors::field_error;
 use crate::ui::components::field::Field;
@@ -30,6 +33,12 @@ fn confirmation_message(outcome: &str) -> Option<(&'static str, &'static str)> {
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveSettings>::new();
     let settings = Resource::new(move || save.version().get(), |_| get_settings());
+    let create_token = ServerAction::<CreateApiToken>::new();
+    let revoke_token = ServerAction::<RevokeApiToken>::new();
+    let tokens = Resource::new(
+        move || (create_token.version().get(), revoke_token.version().get()),
+        |_| list_api_tokens(),
+    );
     let query = use_query_map();
     let confirmation = move || query.with(|q| q.get("email"));
     view! {
@@ -68,6 +77,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 </fieldset>
                                 <button type="submit" class="button primary">"Save"</button>
                             </ActionForm>
+                            <ApiTokens create=create_token revoke=revoke_token tokens />
                         }.into_any(),
                         Err(AppError::Unauthenticated) => view! {
                             <p>"You are not signed in. " <A href="/login">"Log in"</A></p>

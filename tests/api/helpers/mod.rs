@@ -22,6 +22,8 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub address: String,
+    /// `http://…` of the `/metrics` listener, when the test asked for one.
+    pub metrics_address: Option<String>,
     /// The app's data folder (its key file lives here).
     pub data_dir: std::path::PathBuf,
     /// The database URL, for running the `dripfeed` binary against it.
@@ -197,6 +199,7 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
         .await
         .expect("build the application");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let demo_exchange = app.state().exchange.clone();
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -206,6 +209,7 @@ pub async fn spawn_app_configured(migrate: bool, configure: impl FnOnce(&mut Set
     let client = browser_like_client(&address);
     TestApp {
         address,
+        metrics_address,
         data_dir: database.dir.path().to_owned(),
         database_url: secrecy::ExposeSecret::expose_secret(&database.url).to_owned(),
         client,

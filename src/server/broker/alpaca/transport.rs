@@ -154,6 +154,22 @@ impl Transport {
         E: Endpoint,
         E::ConversionError: std::fmt::Display,
     {
+        let answer = self.issue_once::<E>(host, input).await;
+        if let Err(e) = &answer {
+            let host = match host {
+                Host::Trading => "trading",
+                Host::Data => "data",
+            };
+            crate::server::metrics::broker_error(host, e);
+        }
+        answer
+    }
+
+    async fn issue_once<E>(&self, host: Host, input: &E::Input) -> Result<E::Output, BrokerError>
+    where
+        E: Endpoint,
+        E::ConversionError: std::fmt::Display,
+    {
         let method = E::method();
         let base = match host {
             Host::Trading => &self.config.trading_url,
