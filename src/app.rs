@@ -3,11 +3,11 @@
 
 use crate::ui::components::layout::{SiteFooter, SiteHeader};
 use crate::ui::pages::{
-    AccountPage, AdminAuditPage, AdminUsersPage, ApiReferencePage, BacktestPage, BillingPage,
-    BillingSuccessPage, BrokeragePage, DashboardPage, HistoryPage, InboxPage, LandingPage,
-    LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage, PlanEditPage,
-    PlanPerformancePage, PlanWizardPage, PlansPage, PricingPage, ScorecardPage, SecurityPage,
-    SettingsPage, SignUpPage, StrategyPage, TermsPage, WhatsNewPage,
+    AccountPage, AdminAuditPage, AdminHealthPage, AdminUsersPage, ApiReferencePage, BacktestPage,
+    BillingPage, BillingSuccessPage, BrokeragePage, DashboardPage, HistoryPage, InboxPage,
+    LandingPage, LogInPage, LoginCodePage, NotFoundPage, NotificationsPage, PlanDetailPage,
+    PlanEditPage, PlanPerformancePage, PlanWizardPage, PlansPage, PricingPage, ScorecardPage,
+    SecurityPage, SettingsPage, SignUpPage, StrategyPage, TermsPage, WhatsNewPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/billing/success") view=BillingSuccessPage />
                     <Route path=path!("/admin/users") view=AdminUsersPage />
                     <Route path=path!("/admin/audit") view=AdminAuditPage />
+                    <Route path=path!("/admin/health") view=AdminHealthPage />
                 </Routes>
             </main>
             <SiteFooter />

@@ -1,4 +1,5 @@
-//! Admin-only: the user list and disabling or re-enabling a user. Every
+//! Admin-only: the user list (searchable), disabling or re-enabling a user,
+//! the audit log and its check, and the system health page. Every
 //! function refuses anyone who is not an admin.
 
 use crate::error::AppError;
@@ -7,11 +8,13 @@ use leptos::prelude::*;
 pub use crate::dto::admin::*;
 
 #[server]
-pub async fn admin_list_users() -> Result<Vec<UserSummary>, AppError> {
+pub async fn admin_list_users(
+    #[server(default)] query: String,
+) -> Result<Vec<UserSummary>, AppError> {
     use crate::server::{admin, auth};
 
     let (ctx, user) = auth::require_admin().await?;
-    admin::list_users(&ctx.state.store, &user).await
+    admin::list_users(&ctx.state.store, &user, &query).await
 }
 
 #[server]
@@ -37,4 +40,24 @@ pub async fn admin_audit(email: String, action: String) -> Result<Vec<AuditEntry
 
     let (ctx, user) = auth::require_admin().await?;
     admin::audit_log(&ctx.state.store, &user, &email, &action).await
+}
+
+/// The system health page: database, engines, runs, jobs, brokers, Stripe,
+/// the AI analyst, e-mail, the kill switch and the alerts.
+#[server]
+pub async fn admin_system_health() -> Result<SystemHealth, AppError> {
+    use crate::server::{auth, engine, ops};
+
+    let (ctx, user) = auth::require_admin().await?;
+    let now = engine::engine_now(&ctx.state);
+    ops::health::system_health(&ctx.state, &user, now).await
+}
+
+/// Checks the audit log's hash chain now.
+#[server]
+pub async fn admin_verify_audit() -> Result<AuditChainCheck, AppError> {
+    use crate::server::{admin, auth};
+
+    let (ctx, user) = auth::require_admin().await?;
+    admin::verify_audit(&ctx.state.store, &user).await
 }

@@ -25,16 +25,29 @@ fn ensure_admin(admin: &CurrentUser) -> Result<(), AppError> {
     }
 }
 
-/// Every user, for the admin user list.
+/// The users whose e-mail contains `query` (every user when it is empty),
+/// for the admin user list.
 #[tracing::instrument(skip_all, fields(user_id = admin.id))]
-pub async fn list_users(store: &Store, admin: &CurrentUser) -> Result<Vec<UserSummary>, AppError> {
+pub async fn list_users(
+    store: &Store,
+    admin: &CurrentUser,
+    query: &str,
+) -> Result<Vec<UserSummary>, AppError> {
     ensure_admin(admin)?;
     let (zone, now) = (admin.zone()?, Utc::now());
+    let query = query.trim().to_lowercase();
+    let activity = store.user_activity().await?;
     Ok(store
         .list_users()
         .await?
         .into_iter()
+        .filter(|u| query.is_empty() || u.email_normalized.contains(&query))
         .map(|u| UserSummary {
+            last_login: activity
+                .get(&u.id)
+                .and_then(|a| a.0)
+                .map(|t| Stamp::new(t, zone, now)),
+            connections: activity.get(&u.id).map_or(0, |a| a.1),
             id: u.id,
             email: u.email,
             is_admin: u.role == "admin",
@@ -155,4 +168,68 @@ pub async fn set_disabled(
     };
     audit(store, client, actor, Some(user_id), action, json!({})).await?;
     Ok(())
+}
+
+/// Checks the audit log's hash chain (as `dripfeed admin verify-audit`).
+#[tracing::instrument(skip_all, fields(user_id = admin.id))]
+pub async fn verify_audit(
+    store: &Store,
+    admin: &CurrentUser,
+) -> Result<crate::dto::admin::AuditChainCheck, AppError> {
+    ensure_admin(admin)?;
+    let report = store.verify_audit_chain().await?;
+    Ok(match report.first_broken {
+        None => crate::dto::admin::AuditChainCheck {
+            entries: report.entries,
+            intact: true,
+            message: format!(
+                "The audit log is intact: {} entries checked.",
+                report.entries
+            ),
+        },
+        Some((id, why)) => crate::dto::admin::AuditChainCheck {
+            entries: report.entries,
+            intact: false,
+            message: format!(
+                "The audit log was altered: entry {id} {why} ({} entries checked).",
+                report.entries
+            ),
+        },
+    })
+}
+
+/// The audit log as CSV (the same filter as the page): id, time (UTC),
+/// actor, subject, action, detail, IP.
+pub async fn audit_csv(
+    store: &Store,
+    admin: &CurrentUser,
+    email: &str,
+    action: &str,
+) -> Result<String, AppError> {
+    let rows = audit_log(store, admin, email, action).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "id",
+        "occurred_at_utc",
+        "actor",
+        "subject",
+        "action",
+        "detail",
+        "ip",
+    ])
+    .map_err(anyhow::Error::from)?;
+    for r in rows {
+        out.write_record([
+            r.id.to_string(),
+            r.occurred_at.utc,
+            r.actor.unwrap_or_default(),
+            r.subject.unwrap_or_default(),
+            r.action,
+            r.detail,
+            r.ip.unwrap_or_default(),
+        ])
+        .map_err(anyhow::Error::from)?;
+    }
+    let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
 }

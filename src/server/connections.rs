@@ -112,6 +112,7 @@ fn transport_with(
     if let Some(wait) = max_rate_wait {
         config.max_rate_wait = wait;
     }
+    config.stats = Some((state.ops.clone(), env.as_str()));
     Transport::new(state.broker_http.clone(), config, credentials)
 }
 

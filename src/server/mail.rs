@@ -8,7 +8,14 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 
-pub enum Mailer {
+/// Sends e-mail and counts what was sent and what failed (for the health
+/// page and the alerts).
+pub struct Mailer {
+    pub transport: MailTransport,
+    stats: std::sync::Arc<crate::server::ops::stats::OpsStats>,
+}
+
+pub enum MailTransport {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
@@ -21,7 +28,19 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    pub fn from_settings(settings: &crate::server::config::Settings) -> anyhow::Result<Self> {
+    pub fn from_settings(
+        settings: &crate::server::config::Settings,
+        stats: std::sync::Arc<crate::server::ops::stats::OpsStats>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: MailTransport::from_settings(settings)?,
+            stats,
+        })
+    }
+}
+
+impl MailTransport {
+    fn from_settings(settings: &crate::server::config::Settings) -> anyhow::Result<Self> {
         let from: Mailbox = settings.mail_from.parse().with_context(|| {
             format!(
                 "DRIPFEED_MAIL_FROM is not an address: {}",
@@ -29,7 +48,7 @@ impl Mailer {
             )
         })?;
         match &settings.smtp_url {
-            Some(url) => Ok(Mailer::Smtp {
+            Some(url) => Ok(MailTransport::Smtp {
                 // The URL may carry a password: never in an error message.
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|_| {
@@ -40,7 +59,7 @@ impl Mailer {
             }),
             None => {
                 let dir = settings.data_dir.join("outbox");
-                Ok(Mailer::Outbox {
+                Ok(MailTransport::Outbox {
                     transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
                     dir,
                     from,
@@ -48,7 +67,9 @@ impl Mailer {
             }
         }
     }
+}
 
+impl Mailer {
     /// Sends a plain-text message.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
         let message = self
@@ -80,21 +101,27 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .with_context(|| format!("not an e-mail address: {to}"))?;
-        let from = match self {
-            Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. } => from.clone(),
+        let from = match &self.transport {
+            MailTransport::Smtp { from, .. } | MailTransport::Outbox { from, .. } => from.clone(),
         };
         Ok(Message::builder().from(from).to(to).subject(subject))
     }
 
     async fn deliver(&self, message: Message) -> anyhow::Result<()> {
-        match self {
-            Mailer::Smtp { transport, .. } => {
+        let sent = self.deliver_once(message).await;
+        self.stats.mail(chrono::Utc::now(), sent.is_ok());
+        sent
+    }
+
+    async fn deliver_once(&self, message: Message) -> anyhow::Result<()> {
+        match &self.transport {
+            MailTransport::Smtp { transport, .. } => {
                 transport
                     .send(message)
                     .await
                     .context("sending the e-mail over SMTP")?;
             }
-            Mailer::Outbox { transport, dir, .. } => {
+            MailTransport::Outbox { transport, dir, .. } => {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .with_context(|| format!("creating {}", dir.display()))?;

@@ -71,6 +71,20 @@ pub fn order_submitted(seconds: f64) {
     metrics::histogram!("dripfeed_order_submit_seconds").record(seconds);
 }
 
+/// A broker failure as a short code: its HTTP status, or its kind.
+pub fn broker_error_code(error: &crate::server::broker::BrokerError) -> String {
+    use crate::server::broker::BrokerError as E;
+    match error {
+        E::Unauthorized { .. } => "401".into(),
+        E::Api { status, .. } => status.to_string(),
+        E::RateLimited { .. } => "429".into(),
+        E::Timeout => "timeout".into(),
+        E::Unreachable(_) => "unreachable".into(),
+        E::Decode(_) => "decode".into(),
+        E::Uncertain(_) => "uncertain".into(),
+    }
+}
+
 pub fn broker_error(host: &'static str, error: &crate::server::broker::BrokerError) {
     use crate::server::broker::BrokerError as E;
     let (kind, status) = match error {
@@ -91,6 +105,10 @@ pub fn webhook_event(kind: &str, result: &'static str) {
     metrics::counter!("dripfeed_webhook_events_total",
         "type" => kind.to_owned(), "result" => result)
     .increment(1);
+}
+
+pub fn alert_raised(kind: &'static str) {
+    metrics::counter!("dripfeed_alerts_raised_total", "kind" => kind).increment(1);
 }
 
 pub fn ai_call(result: &'static str) {

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod mail;
 pub mod metrics;
 pub mod notifications;
+pub mod ops;
 pub mod plans;
 pub mod portfolio;
 pub mod recommendations;

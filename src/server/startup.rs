@@ -214,7 +214,8 @@ pub fn app_state(
         None => url::Url::parse(&format!("http://{loopback}"))
             .context("the public URL from the bound address")?,
     };
-    let mailer = crate::server::mail::Mailer::from_settings(&settings)?;
+    let ops = Arc::new(crate::server::ops::stats::OpsStats::default());
+    let mailer = crate::server::mail::Mailer::from_settings(&settings, ops.clone())?;
     let broker_http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
@@ -247,6 +248,8 @@ pub fn app_state(
         snapshots: Arc::default(),
         live: Arc::default(),
         mailer: Arc::new(mailer),
+        ops,
+        alert_memory: Arc::default(),
         billing,
     };
     Ok(state)
@@ -387,6 +390,7 @@ fn router(state: AppState, assets: Arc<Assets>) -> Router {
         .route(alpaca_oauth::START, get(alpaca_oauth::start))
         .route(alpaca_oauth::CALLBACK, get(alpaca_oauth::callback))
         .route("/plans/{id}/runs.csv", get(exports::plan_runs_csv))
+        .route("/admin/audit.csv", get(exports::audit_csv))
         .route("/events", get(crate::server::routes::live::events))
         .route("/backtest/report.json", get(exports::backtest_json))
         .route("/backtest/report.html", get(exports::backtest_html))

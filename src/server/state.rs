@@ -47,6 +47,10 @@ pub struct AppState {
     pub snapshots: Arc<crate::server::portfolio::Snapshots>,
     /// The trade-updates streams open dashboards follow.
     pub live: Arc<crate::server::portfolio::live::LiveHub>,
+    /// Recent broker, webhook and e-mail outcomes of this process.
+    pub ops: Arc<crate::server::ops::stats::OpsStats>,
+    /// What the alerts remember between evaluations.
+    pub alert_memory: Arc<crate::server::ops::alerts::AlertMemory>,
     /// Stripe, when billing is on.
     #[from_ref(skip)]
     pub billing: Option<Arc<crate::server::billing::client::StripeClient>>,

@@ -15,6 +15,7 @@ mod engine_processes;
 mod health;
 mod helpers;
 mod metrics;
+mod operations;
 mod pages;
 mod performance;
 mod plans;

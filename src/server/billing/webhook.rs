@@ -99,6 +99,7 @@ pub async fn receive(
         .filter(|k| HANDLED.contains(&k.as_str()))
         .unwrap_or_else(|| "other".to_owned());
     crate::server::metrics::webhook_event(&kind, answer.1);
+    state.ops.webhook(Utc::now(), answer.1);
     answer
 }
 

@@ -21,6 +21,7 @@ pub mod connections;
 pub mod engine;
 pub mod ledger;
 pub mod notifications;
+pub mod ops;
 pub mod plans;
 pub mod recommendations;
 pub mod rows;

@@ -26,6 +26,7 @@ mod decide;
 mod orders;
 mod preflight;
 mod reconcile;
+pub use reconcile::STUCK_AFTER;
 mod run;
 
 use crate::domain::calendar;
@@ -141,6 +142,8 @@ pub async fn worker(
     let _reconciler = AbortOnDrop(tokio::spawn(reconciler(engine.clone())));
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = crate::server::db::now();
+    let mut alerts_checked: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             break;
@@ -190,6 +193,21 @@ pub async fn worker(
             ),
             Ok(_) => {}
             Err(e) => tracing::error!(error.cause_chain = ?e, "recommendation jobs failed"),
+        }
+        if let Err(e) = engine
+            .state
+            .store
+            .engine_heartbeat(&engine.owner, started, crate::server::db::now())
+            .await
+        {
+            tracing::warn!(error.cause_chain = ?e, "could not record the engine's pass");
+        }
+        // Alerts once a minute.
+        if alerts_checked.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
+            alerts_checked = Some(tokio::time::Instant::now());
+            if let Err(e) = crate::server::ops::alerts::evaluate(&engine.state, now).await {
+                tracing::error!(error.cause_chain = ?e, "alerts could not be evaluated");
+            }
         }
     }
     tracing::info!("engine drained: the pass under way finished; no new pass starts");

@@ -168,3 +168,29 @@ pub async fn strategy_json(
         .map_err(|e| AppError::from(anyhow::Error::from(e)).into_response())?;
     Ok(download(json, "application/json", "strategy.json"))
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+/// `GET /admin/audit.csv?email=&action=`: the audit log page's rows as CSV
+/// (admins only).
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Query(f): Query<AuditFilter>,
+) -> Response {
+    let user = match current_user(&state, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in to download this.").into_response(),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    match crate::server::admin::audit_csv(&state.store, &user, &f.email, &f.action).await {
+        Ok(csv) => download(csv, "text/csv; charset=utf-8", "audit-log.csv"),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,5 +1,6 @@
 //! Admin: every user, with a way to disable or re-enable each.
 
+use super::admin_health::AdminNav;
 use crate::api::admin::{AdminSetUserDisabled, admin_list_users};
 use crate::api::billing::AdminSetTier;
 use crate::domain::tier::TierId;
@@ -13,14 +14,22 @@ use leptos_meta::Title;
 pub fn AdminUsersPage() -> impl IntoView {
     let toggle = ServerAction::<AdminSetUserDisabled>::new();
     let set_tier = ServerAction::<AdminSetTier>::new();
+    let query = leptos_router::hooks::use_query_map();
+    let search = move || query.with(|q| q.get("q").unwrap_or_default());
     let users = Resource::new(
-        move || (toggle.version().get(), set_tier.version().get()),
-        |_| admin_list_users(),
+        move || (toggle.version().get(), set_tier.version().get(), search()),
+        |(_, _, q)| admin_list_users(q),
     );
     view! {
         <Title text="Users" />
         <section class="page">
             <h1>"Users"</h1>
+            <AdminNav />
+            <form method="get" action="/admin/users" class="form inline" role="search">
+                <label for="user-search">"Search by e-mail"</label>
+                <input id="user-search" type="search" name="q" value=search />
+                <button type="submit" class="button">"Search"</button>
+            </form>
             {move || toggle.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
             {move || set_tier.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
@@ -30,7 +39,8 @@ pub fn AdminUsersPage() -> impl IntoView {
                             <table class="table" data-testid="users">
                                 <thead><tr>
                                     <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"2FA"</th>
-                                    <th scope="col">"Joined"</th><th scope="col">"Tier"</th><th scope="col">"Status"</th>
+                                    <th scope="col">"Joined"</th><th scope="col">"Last sign-in"</th>
+                                    <th scope="col">"Connections"</th><th scope="col">"Tier"</th><th scope="col">"Status"</th>
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|u| view! {
@@ -39,6 +49,11 @@ pub fn AdminUsersPage() -> impl IntoView {
                                             <td>{if u.is_admin { "admin" } else { "user" }}</td>
                                             <td>{if u.two_factor { "on" } else { "off" }}</td>
                                             <td><When at=u.created_at.clone() /></td>
+                                            <td>{match u.last_login.clone() {
+                                                Some(at) => view! { <When at /> }.into_any(),
+                                                None => view! { "Never" }.into_any(),
+                                            }}</td>
+                                            <td>{u.connections}</td>
                                             <td>
                                                 <ActionForm action=set_tier>
                                                     <input type="hidden" name="user_id" value=u.id.to_string() />
@@ -98,6 +113,7 @@ pub fn AdminAuditPage() -> impl IntoView {
         <Title text="Audit log" />
         <section class="page">
             <h1>"Audit log"</h1>
+            <AdminNav />
             <Form method="GET" action="" attr:class="filters">
                 <label>"User email " <input type="search" name="email" value=move || filters().0 /></label>
                 <label>"Action starts with " <input type="search" name="action" value=move || filters().1 placeholder="login" /></label>

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_health;
 mod api_reference;
 mod api_tokens;
 mod auth;
@@ -27,6 +28,7 @@ mod whats_new;
 
 pub use account::AccountPage;
 pub use admin::{AdminAuditPage, AdminUsersPage};
+pub use admin_health::AdminHealthPage;
 pub use api_reference::ApiReferencePage;
 pub use auth::{LogInPage, SignUpPage};
 pub use backtest::BacktestPage;

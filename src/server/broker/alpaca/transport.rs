@@ -71,6 +71,12 @@ pub struct TransportConfig {
     /// The longest a request waits for a rate-limit reset before giving up
     /// with [`BrokerError::RateLimited`].
     pub max_rate_wait: Duration,
+    /// Where outcomes are counted for the health page, and the trading
+    /// host's environment as it is shown there (`paper`, `live`, `demo`).
+    pub stats: Option<(
+        std::sync::Arc<crate::server::ops::stats::OpsStats>,
+        &'static str,
+    )>,
 }
 
 impl TransportConfig {
@@ -81,6 +87,7 @@ impl TransportConfig {
             timeout: Duration::from_secs(10),
             get_attempts: 3,
             max_rate_wait: Duration::from_secs(65),
+            stats: None,
         }
     }
 }
@@ -155,12 +162,20 @@ impl Transport {
         E::ConversionError: std::fmt::Display,
     {
         let answer = self.issue_once::<E>(host, input).await;
+        let environment = match (host, &self.config.stats) {
+            (Host::Data, _) => "data",
+            (Host::Trading, Some((_, env))) => env,
+            (Host::Trading, None) => "trading",
+        };
         if let Err(e) = &answer {
-            let host = match host {
-                Host::Trading => "trading",
-                Host::Data => "data",
+            crate::server::metrics::broker_error(environment, e);
+        }
+        if let Some((stats, _)) = &self.config.stats {
+            let outcome = match &answer {
+                Ok(_) => "ok".to_owned(),
+                Err(e) => crate::server::metrics::broker_error_code(e),
             };
-            crate::server::metrics::broker_error(host, e);
+            stats.broker(chrono::Utc::now(), environment, outcome);
         }
         answer
     }
