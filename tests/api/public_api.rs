@@ -613,3 +613,82 @@ async fn every_route_is_in_the_openapi_document_and_answers() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_key_being_answered_is_in_progress_until_it_is_abandoned() {
+    let app = spawn_app().await;
+    let (client, connection) = app.user_with_demo("ann@example.com").await;
+    let token = app
+        .api_token(&client, "trade", "")
+        .await
+        .expect("token")
+        .token;
+    let body = plan_body(connection, "Weekly VTI");
+    let (status, _, first) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/plans",
+            &token,
+            Some(body.clone()),
+            Some("k-live"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    // Keys claimed for this same request by another process that has not
+    // answered: one a minute ago (still working), one ten minutes ago (it
+    // died mid-request).
+    let hash = app
+        .text_column("SELECT request_hash FROM api_idempotency WHERE idempotency_key = 'k-live'")
+        .await
+        .remove(0);
+    for (key, age_minutes) in [("k-busy", 1), ("k-dead", 10)] {
+        app.execute_sql_at(
+            &format!(
+                "INSERT INTO api_idempotency (user_id, idempotency_key, request_hash, created_at) \
+                 SELECT id, '{key}', '{hash}', $1 FROM users WHERE email = 'ann@example.com'"
+            ),
+            chrono::Utc::now() - chrono::Duration::minutes(age_minutes),
+        )
+        .await;
+    }
+    let (status, _, busy) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/plans",
+            &token,
+            Some(body.clone()),
+            Some("k-busy"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&busy)),
+        (StatusCode::CONFLICT, "idempotency_in_progress")
+    );
+    let (status, _, taken) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/plans",
+            &token,
+            Some(body.clone()),
+            Some("k-dead"),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "an abandoned key is taken over: {taken}"
+    );
+    let (status, headers, again) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/plans",
+            &token,
+            Some(body),
+            Some("k-dead"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, taken);
+    assert!(headers.get("idempotent-replayed").is_some());
+    assert_eq!(app.count("SELECT COUNT(*) FROM plans").await, 2);
+}

@@ -40,6 +40,14 @@ pub enum KeyClaim {
     InFlight,
 }
 
+/// A stored key: the request's hash, the answer's status and body once
+/// answered, and when it was claimed.
+type KeyRow = (String, Option<i32>, Option<String>, DateTime<Utc>);
+
+/// An idempotency key claimed but unanswered this long was abandoned (the
+/// request timeout is 30 s).
+pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
 const TOKEN_COLUMNS: &str =
     "id, user_id, name, prefix, scope, created_at, expires_at, last_used_at, revoked_at";
 
@@ -114,18 +122,34 @@ impl Store {
         if inserted {
             return Ok(KeyClaim::Fresh);
         }
-        let select = "SELECT request_hash, status, body FROM api_idempotency \
+        let select = "SELECT request_hash, status, body, created_at FROM api_idempotency \
                       WHERE user_id = $1 AND idempotency_key = $2";
-        let row: Option<(String, Option<i32>, Option<String>)> = with_pool!(self, pool => sqlx::query_as(select)
+        let row: Option<KeyRow> = with_pool!(self, pool => sqlx::query_as(select)
                 .bind(user_id).bind(key).fetch_optional(pool).await)?;
         Ok(match row {
             // Released between the insert and the read: the caller may retry.
             None => KeyClaim::InFlight,
-            Some((hash, _, _)) if hash != request_hash => KeyClaim::Mismatch,
-            Some((_, Some(status), Some(body))) => KeyClaim::Replay {
+            Some((hash, _, _, _)) if hash != request_hash => KeyClaim::Mismatch,
+            Some((_, Some(status), Some(body), _)) => KeyClaim::Replay {
                 status: u16::try_from(status)?,
                 body,
             },
+            // Unanswered for longer than any request takes: its process
+            // died mid-request. This request takes the key over (one does,
+            // if several try at once).
+            Some((_, None, _, started)) if started < at - ABANDONED_AFTER => {
+                let take = "UPDATE api_idempotency SET created_at = $1 \
+                            WHERE user_id = $2 AND idempotency_key = $3 \
+                            AND status IS NULL AND created_at = $4";
+                let taken = with_pool!(self, pool => sqlx::query(take)
+                    .bind(at).bind(user_id).bind(key).bind(started)
+                    .execute(pool).await.map(|r| r.rows_affected() == 1))?;
+                if taken {
+                    KeyClaim::Fresh
+                } else {
+                    KeyClaim::InFlight
+                }
+            }
             Some(_) => KeyClaim::InFlight,
         })
     }
