@@ -178,13 +178,17 @@ pub async fn create(
         json!({ "token_id": id, "name": name, "scope": scope.as_str(), "expires_at": expires_at }),
     )
     .await?;
-    let row = state
-        .store
-        .api_tokens_of(user.id)
-        .await?
-        .into_iter()
-        .find(|t| t.id == id)
-        .ok_or_else(|| anyhow::anyhow!("api token {id} vanished after its insert"))?;
+    let row = ApiTokenRow {
+        id,
+        user_id: user.id,
+        name: name.to_owned(),
+        prefix: prefix.to_owned(),
+        scope: scope.as_str().to_owned(),
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
     Ok(CreatedApiToken {
         token,
         view: view(row, user.zone()?, now)?,

@@ -190,10 +190,14 @@ impl Store {
         Ok(())
     }
 
-    /// Clears the open alert of `kind`; its id when this call cleared it.
-    pub async fn clear_alert(&self, kind: &str, at: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
+    /// Clears the open alert of `kind`; its title when this call cleared it.
+    pub async fn clear_alert(
+        &self,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<String>> {
         let sql = "UPDATE admin_alerts SET cleared_at = $1 WHERE kind = $2 AND cleared_at IS NULL \
-                   RETURNING id";
+                   RETURNING title";
         Ok(with_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(at).bind(kind).fetch_optional(pool).await)?)
     }

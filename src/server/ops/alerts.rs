@@ -279,15 +279,8 @@ pub async fn evaluate(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Ev
                 }
             }
             None => {
-                if store.clear_alert(kind, now).await?.is_some() {
+                if let Some(title) = store.clear_alert(kind, now).await? {
                     tracing::info!(kind, "alert cleared");
-                    let title = store
-                        .recent_alerts(50)
-                        .await?
-                        .into_iter()
-                        .find(|a| a.kind == kind)
-                        .map(|a| a.title)
-                        .unwrap_or_else(|| kind.to_owned());
                     tell_admins(
                         state,
                         &admins,
