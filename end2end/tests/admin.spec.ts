@@ -3,6 +3,9 @@ import { execFileSync } from "node:child_process";
 import { expect, test } from "./fixtures/test";
 import { AuthPages } from "./fixtures/auth_page";
 import { SitePage } from "./fixtures/site_page";
+import { BrokeragePages } from "./fixtures/brokerage_page";
+import { PlanPages } from "./fixtures/plan_wizard_page";
+import { moveClock, sessionClock, slowExchange } from "./fixtures/alpaca_fake";
 
 const password = "violet tractor harbour 42";
 
@@ -19,7 +22,8 @@ function createAdmin(email: string) {
   });
 }
 
-test("an admin opens the health page with a live engine, and disables a user", async ({ page, browser }) => {
+test("an admin opens the health page with a live engine, sees a run in flight, and disables a user", async ({ page, browser }) => {
+  test.setTimeout(120_000);
   // A user who will be disabled, signed in in their own browser.
   const userContext = await browser.newContext();
   const userPage = await userContext.newPage();
@@ -27,6 +31,11 @@ test("an admin opens the health page with a live engine, and disables a user", a
   const userEmail = `disable-me-${Date.now()}@example.com`;
   await user.signUp(userEmail, password);
   await user.expectSignedInAs("disable-me-");
+  const brokerage = new BrokeragePages(userPage);
+  await brokerage.openConnections();
+  await brokerage.connectDemo();
+  // A daily plan: its Monday run comes due below.
+  await new PlanPages(userPage).createDailyVti("Admin watches this");
 
   const adminEmail = `admin-${Date.now()}@example.com`;
   createAdmin(adminEmail);
@@ -45,6 +54,19 @@ test("an admin opens the health page with a live engine, and disables a user", a
   await expect(page.getByTestId("runs-in-flight")).toBeVisible();
   const results = await new AxeBuilder({ page }).analyze();
   expect(results.violations).toEqual([]);
+
+  // A slow broker holds the plan's Monday run in flight: the page shows it.
+  await slowExchange(page, 4_000);
+  try {
+    await moveClock(page, "2026-11-23T15:00:30Z");
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByTestId("runs-in-flight")).toHaveText(/^[1-9]\d*$/, { timeout: 500 });
+    }).toPass({ timeout: 30_000 });
+  } finally {
+    await slowExchange(page, 0);
+    await moveClock(page, sessionClock);
+  }
 
   // Users: disable the user; their session ends.
   await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Users" }).click();

@@ -12,21 +12,9 @@ test.afterEach(async ({ page }) => {
 test("a plan buys twice, its fills appear on the open dashboard, its page compares it with SPY", async ({ page }) => {
   const brokerage = await userWithDemo(page, "perf");
 
-  // A daily VTI plan at 10:00 New York time (the demo exchange stands at
-  // Friday 20 November 2026, 10:30: the first run is Monday's).
+  // A daily VTI plan at 10:00 New York time: the first run is Monday's.
   const plans = new PlanPages(page);
-  await plans.startWizard();
-  await plans.chooseAccount("Demo paper account");
-  await plans.addSymbol("vti", "VTI", "40");
-  await plans.next("Next: schedule");
-  await page.getByLabel("How often").selectOption("daily");
-  await page.getByLabel("At (HH:MM, your time zone)").fill("10:00");
-  await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
-  await plans.next("Next: strategy");
-  await page.getByLabel("Name").fill("Daily VTI");
-  await plans.next("Review");
-  await page.getByTestId("create-plan").click();
-  await expect(page).toHaveURL(/\/plans\/\d+$/);
+  await plans.createDailyVti("Daily VTI");
   const planUrl = new URL(page.url()).pathname;
 
   // The dashboard is open and follows the demo account live.

@@ -235,3 +235,25 @@ pub struct StrategyReport {
     /// Sweep pairs the caller's tier allows (0: none).
     pub max_sweep_pairs: u32,
 }
+
+/// A strategy backtest run in the background: its progress through the
+/// sweep's pairs while it runs, then its report (or what went wrong).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BacktestJob {
+    pub id: i64,
+    pub status: crate::domain::backtest::job::JobStatus,
+    /// Pairs of the sweep evaluated so far (a single run is one pair).
+    pub pairs_done: u32,
+    pub pairs_total: u32,
+    pub query: StrategyQuery,
+    pub created_at: crate::dto::stamp::Stamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<crate::dto::stamp::Stamp>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The report, once done (not in lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<StrategyReport>,
+}

@@ -111,7 +111,8 @@ struct ExchangeArgs {
     /// Simulated seconds per real second (0 stops the clock).
     #[arg(long, default_value_t = 1)]
     speed: i32,
-    /// Serve POST /_control/clock so a script can move the clock.
+    /// Serve POST /_control/clock and /_control/latency so a script can move
+    /// the clock and slow the exchange.
     #[arg(long)]
     control: bool,
     /// Delay every request by this many milliseconds (a distant broker).
@@ -251,6 +252,7 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
         .build();
     let state = app_state(settings, store, options, public, loopback, false)?;
     let mut engine = start_engine(&state).await?;
+    let flusher = tokio::spawn(crate::server::ops::stats::flusher(state.clone()));
     tracing::info!(
         %database,
         backend = ?state.store.backend(),
@@ -266,6 +268,8 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
         }
     }
     engine.stop().await;
+    flusher.abort();
+    crate::server::ops::stats::flush_logged(&state).await;
     state.store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

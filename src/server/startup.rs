@@ -142,6 +142,7 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let flusher = tokio::spawn(crate::server::ops::stats::flusher(state.clone()));
         let metrics = metrics.map(|l| {
             let app = crate::server::metrics::router(state.clone());
             tokio::spawn(async move {
@@ -169,6 +170,8 @@ impl Application {
         if let Some(engine) = engine {
             engine.stop().await;
         }
+        flusher.abort();
+        crate::server::ops::stats::flush_logged(&state).await;
         state.store.close().await;
         Ok(())
     }

@@ -435,6 +435,51 @@ async fn the_demo_clock_moves_only_for_requests_carrying_the_control_token() {
 }
 
 #[tokio::test]
+async fn the_demo_exchange_is_slowed_only_for_requests_carrying_the_control_token() {
+    let app = crate::helpers::spawn_app_configured(true, |s| {
+        s.exchange_control = true;
+        s.exchange_control_token = Some(secrecy::SecretString::from("clock-t0ken".to_owned()));
+    })
+    .await;
+    let url = app.url("/paper-exchange/_control/latency");
+    let slow = serde_json::json!({ "ms": 1500 });
+    let r = app
+        .client
+        .post(&url)
+        .json(&slow)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(app.demo_exchange.faults().latency.is_zero());
+    let too_slow = serde_json::json!({ "ms": 90_000 });
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("clock-t0ken")
+        .json(&too_slow)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.expect("body").contains("30000"));
+    assert!(app.demo_exchange.faults().latency.is_zero());
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth("clock-t0ken")
+        .json(&slow)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        app.demo_exchange.faults().latency,
+        std::time::Duration::from_millis(1500)
+    );
+}
+
+#[tokio::test]
 async fn the_simulated_consent_needs_a_signed_in_user_and_sends_codes_only_to_this_app() {
     let app = spawn_app().await;
     let client = signed_in(&app, "consent@example.com").await;

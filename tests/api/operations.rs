@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use dripfeed::api::admin::{AdminSetUserDisabled, AdminSystemHealth, SystemHealth};
 use dripfeed::error::AppError;
 use dripfeed::server::ops::alerts::{self, Evaluated};
+use dripfeed::server::ops::stats::{self, Sample};
 use leptos::server_fn::ServerFn;
 
 /// Tuesday 1 December 2026, 11:00 New York: a trading day, after GO's time.
@@ -292,6 +293,53 @@ async fn broker_errors_above_the_threshold_alert_and_clear_when_the_rate_falls()
         app.count("SELECT COUNT(*) FROM admin_alerts WHERE kind = 'broker_errors'")
             .await,
         2
+    );
+}
+
+#[tokio::test]
+async fn every_instances_broker_outcomes_add_up_on_the_health_page_and_in_the_alerts() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin("admin@example.com").await;
+    let wall = Utc::now();
+    for _ in 0..10 {
+        app.state.ops.broker(wall, "paper", "ok".into());
+    }
+    for _ in 0..2 {
+        app.state.ops.broker(wall, "paper", "503".into());
+    }
+    // Another instance behind the same proxy saw a burst of 503s.
+    let theirs = Sample {
+        minute: stats::minute(wall),
+        source: stats::BROKER.into(),
+        subject: "paper".into(),
+        outcome: "503".into(),
+        n: 12,
+    };
+    app.store
+        .save_ops_samples("web-2", &[theirs], 0)
+        .await
+        .expect("their samples");
+    let health = app.health(&admin).await.expect("health");
+    let paper = health
+        .brokers
+        .iter()
+        .find(|b| b.environment == "paper")
+        .expect("paper");
+    assert_eq!((paper.requests, paper.errors), (24, 14), "{paper:?}");
+    assert_eq!(paper.by_code, vec![("503".to_owned(), 14)]);
+    // Written again, this process's counts replace its own, not add to them.
+    let health = app.health(&admin).await.expect("health");
+    assert_eq!(health.brokers[0].requests, 24, "{:?}", health.brokers);
+    assert_eq!(
+        app.evaluate(tuesday_11am()).await.raised,
+        vec!["broker_errors"]
+    );
+    let detail = app
+        .text_column("SELECT detail FROM admin_alerts WHERE kind = 'broker_errors'")
+        .await;
+    assert!(
+        detail[0].contains("paper: 14 of 24 requests failed (503 ×14)"),
+        "{detail:?}"
     );
 }
 

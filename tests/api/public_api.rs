@@ -571,6 +571,8 @@ async fn every_route_is_in_the_openapi_document_and_answers() {
         "/api/v1/recommendations/{id}/ignore",
         "/api/v1/backtests",
         "/api/v1/backtests/strategy",
+        "/api/v1/backtests/jobs",
+        "/api/v1/backtests/jobs/{id}",
     ];
     let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
     documented.sort_unstable();
@@ -691,4 +693,189 @@ async fn a_key_being_answered_is_in_progress_until_it_is_abandoned() {
     assert_eq!(again, taken);
     assert!(headers.get("idempotent-replayed").is_some());
     assert_eq!(app.count("SELECT COUNT(*) FROM plans").await, 2);
+}
+
+/// Friday 2026-11-20, after the close in New York: the demo exchange has
+/// bars up to here.
+fn after_the_close() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-20T21:30:00Z")
+        .expect("test step")
+        .with_timezone(&chrono::Utc)
+}
+
+/// A sweep of 6 fast × 3 slow windows over SPY.
+fn sweep_query() -> Value {
+    json!({"symbol": "SPY", "fast": "5..10", "slow": "20..30:5",
+           "from": "2024-01-01", "to": "2025-12-31"})
+}
+
+impl TestApp {
+    /// `POST path` with `token` and a JSON `body`, without an idempotency key.
+    async fn api_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.api(reqwest::Method::POST, path, token, Some(body), None)
+            .await
+    }
+
+    /// Follows a background backtest until it is no longer running.
+    async fn finished_job(&self, location: &str, token: &str) -> Value {
+        for _ in 0..600 {
+            let (status, _, job) = self.api_get(location, token).await;
+            assert_eq!(status, StatusCode::OK, "{job}");
+            let (done, total) = (job["pairs_done"].as_u64(), job["pairs_total"].as_u64());
+            assert!(done <= total, "progress never passes the total: {job}");
+            if job["status"] != "running" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the backtest {location} never finished");
+    }
+}
+
+#[tokio::test]
+async fn a_background_sweep_shows_its_progress_then_the_same_report_as_a_direct_run() {
+    let app = spawn_app_configured(true, |s| s.default_tier = TierId::Pro).await;
+    app.demo_exchange.set_clock(after_the_close(), 0);
+    let (client, _) = app.user_with_demo("ann@example.com").await;
+    let token = app
+        .api_token(&client, "read", "")
+        .await
+        .expect("token")
+        .token;
+
+    let (status, headers, job) = app
+        .api_post("/api/v1/backtests/jobs", &token, sweep_query())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["pairs_total"], 18, "6 fast × 3 slow windows: {job}");
+    let location = headers["location"].to_str().expect("Location").to_owned();
+    assert_eq!(location, format!("/api/v1/backtests/jobs/{}", job["id"]));
+
+    let done = app.finished_job(&location, &token).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["pairs_done"], 18);
+    assert!(done["finished_at"]["utc"].is_string(), "{done}");
+    let cells = done["report"]["sweep"]["cells"]
+        .as_array()
+        .expect("the sweep's cells");
+    assert_eq!(cells.len(), 18);
+    // The same code as the synchronous run: the same report.
+    let (status, _, direct) = app
+        .api_post("/api/v1/backtests/strategy", &token, sweep_query())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{direct}");
+    assert_eq!(done["report"], direct);
+
+    let (_, _, list) = app.api_get("/api/v1/backtests/jobs", &token).await;
+    assert_eq!(list["data"][0]["id"], job["id"], "{list}");
+    assert!(
+        list["data"][0].get("report").is_none(),
+        "lists leave reports out: {list}"
+    );
+
+    // A bad question is refused at once, and starts nothing.
+    let mut bad = sweep_query();
+    bad["fast"] = json!("x");
+    let (status, _, body) = app.api_post("/api/v1/backtests/jobs", &token, bad).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["fields"][0]["field"], "fast", "{body}");
+    let (_, _, list) = app.api_get("/api/v1/backtests/jobs", &token).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+
+    // Someone else's job is not found.
+    let (other, _) = app.user_with_demo("bob@example.com").await;
+    let theirs = app
+        .api_token(&other, "read", "")
+        .await
+        .expect("token")
+        .token;
+    let (status, _, body) = app.api_get(&location, &theirs).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "{body}"
+    );
+    let (_, _, list) = app.api_get("/api/v1/backtests/jobs", &theirs).await;
+    assert_eq!(list["data"], json!([]));
+}
+
+#[tokio::test]
+async fn running_jobs_are_capped_and_one_whose_server_stopped_reads_failed() {
+    let app = spawn_app_configured(true, |s| s.default_tier = TierId::Pro).await;
+    app.demo_exchange.set_clock(after_the_close(), 0);
+    let (client, _) = app.user_with_demo("ann@example.com").await;
+    let token = app
+        .api_token(&client, "read", "")
+        .await
+        .expect("token")
+        .token;
+    let user = app
+        .store
+        .user_by_email("ann@example.com")
+        .await
+        .expect("read")
+        .expect("ann");
+    // Two jobs under way on another instance, touched just now.
+    let now = chrono::Utc::now();
+    for _ in 0..2 {
+        app.store
+            .start_backtest_job(user.id, &sweep_query().to_string(), 18, 2, now, now)
+            .await
+            .expect("insert")
+            .expect("started");
+    }
+    let (status, _, body) = app
+        .api_post("/api/v1/backtests/jobs", &token, sweep_query())
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 backtests running")),
+        "{body}"
+    );
+
+    // That instance stops: its jobs fall silent, then read failed, and the
+    // user can start again.
+    let (_, _, list) = app.api_get("/api/v1/backtests/jobs", &token).await;
+    let first = list["data"][1]["id"].as_i64().expect("id");
+    let silent = now - chrono::Duration::minutes(2);
+    for id in [first, first + 1] {
+        app.store
+            .touch_backtest_job(id, 3, silent)
+            .await
+            .expect("touch");
+    }
+    let (_, _, job) = app
+        .api_get(&format!("/api/v1/backtests/jobs/{first}"), &token)
+        .await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["pairs_done"], 3);
+    assert!(
+        job["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("stopped before it finished")),
+        "{job}"
+    );
+    let (status, headers, body) = app
+        .api_post("/api/v1/backtests/jobs", &token, sweep_query())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let done = app
+        .finished_job(headers["location"].to_str().expect("Location"), &token)
+        .await;
+    assert_eq!(done["status"], "done", "{done}");
 }

@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     let mut best = None;
     for _ in 0..runs.max(1) {
         let start = Instant::now();
-        let rows = sweep(&bars, &fast, &slow, &config, 0.0, "final_value")?;
+        let rows = sweep(&bars, &fast, &slow, &config, 0.0, "final_value", None)?;
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         best = rows.into_iter().next();
     }

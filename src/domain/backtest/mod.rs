@@ -24,6 +24,7 @@
 pub mod actual;
 pub mod chart;
 pub mod compare;
+pub mod job;
 pub mod metrics;
 pub mod monte_carlo;
 pub mod plan;

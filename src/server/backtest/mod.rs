@@ -6,6 +6,7 @@ pub mod cli;
 pub mod csv;
 pub mod export;
 pub mod history;
+pub mod jobs;
 pub mod labels;
 pub mod monte_carlo;
 pub mod plan_cli;

@@ -234,6 +234,36 @@ pub async fn run(
     user: &CurrentUser,
     q: &StrategyQuery,
 ) -> Result<StrategyReport, AppError> {
+    let ready = prepare(state, user, q).await?;
+    ready.compute(None).await
+}
+
+/// A strategy backtest checked and its bars fetched: everything but the
+/// computation, which [`Ready::compute`] does off the async runtime.
+pub struct Ready {
+    asked: Asked,
+    bars: Vec<Bar>,
+    /// Pairs the sweep evaluates (1 for a single run).
+    pub pairs: usize,
+    frame: Frame,
+}
+
+/// What the report says besides the computation's results.
+struct Frame {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    simulated: bool,
+    max_pairs: u32,
+    query: StrategyQuery,
+    chart_src: String,
+}
+
+/// Checks `q` against the caller's tier and fetches its bars.
+pub async fn prepare(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &StrategyQuery,
+) -> Result<Ready, AppError> {
     let tier = crate::server::billing::tier_of(state, user.id).await?;
     entitlement::check(Feature::Backtests, &tier, state.settings.tiers.tiers())
         .map_err(AppError::Locked)?;
@@ -270,23 +300,62 @@ pub async fn run(
             format!("There are no daily bars for {} in that range.", a.symbol),
         ));
     }
-    let simulated = source.is_simulated(state.exchange_url.as_str());
+    Ok(Ready {
+        asked: a,
+        bars,
+        pairs,
+        frame: Frame {
+            simulated: source.is_simulated(state.exchange_url.as_str()),
+            from,
+            to,
+            max_pairs,
+            query: q.clone(),
+            chart_src: state.chart_src.to_string(),
+        },
+    })
+}
+
+impl Ready {
+    /// Runs the backtest (or the sweep, counting each pair evaluated into
+    /// `progress`) and builds its report.
+    pub async fn compute(
+        self,
+        progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    ) -> Result<StrategyReport, AppError> {
+        let Ready {
+            asked, bars, frame, ..
+        } = self;
+        let computed =
+            tokio::task::spawn_blocking(move || compute(asked, bars, progress.as_deref()))
+                .await
+                .map_err(|e| AppError::from(anyhow::Error::from(e)))?
+                .map_err(|e| AppError::invalid("slow", e.to_string()))?;
+        Ok(report(computed, frame))
+    }
+}
+
+fn report(c: Computed, f: Frame) -> StrategyReport {
     let Computed {
         title,
         metrics,
         run,
         sweep,
-    } = tokio::task::spawn_blocking(move || compute(a, bars))
-        .await
-        .map_err(|e| AppError::from(anyhow::Error::from(e)))?
-        .map_err(|e| AppError::invalid("slow", e.to_string()))?;
+    } = c;
+    let Frame {
+        from,
+        to,
+        simulated,
+        max_pairs,
+        query: q,
+        chart_src,
+    } = f;
     let headline = format!(
         "Final value {} ({}) after {} trades",
         dollars(run.final_value),
         number("total_return_pct", metrics.value_of("total_return_pct")),
         run.trades.len()
     );
-    Ok(StrategyReport {
+    StrategyReport {
         title,
         from,
         to,
@@ -298,9 +367,9 @@ pub async fn run(
         equity: run.equity.iter().map(|p| p.value.to_f64()).collect(),
         sweep,
         query: q.to_query_string(),
-        chart_src: state.chart_src.to_string(),
+        chart_src,
         max_sweep_pairs: max_pairs,
-    })
+    }
 }
 
 struct Computed {
@@ -311,11 +380,17 @@ struct Computed {
 }
 
 /// The single run, or the sweep and a full run of its best pair.
-fn compute(a: Asked, bars: Vec<Bar>) -> anyhow::Result<Computed> {
+fn compute(
+    a: Asked,
+    bars: Vec<Bar>,
+    progress: Option<&std::sync::atomic::AtomicUsize>,
+) -> anyhow::Result<Computed> {
     let (fast, slow, sweep) = match (a.fasts.as_slice(), a.slows.as_slice()) {
         ([f], [s]) => (*f, *s, None),
         _ => {
-            let rows = sweep(&bars, &a.fasts, &a.slows, &a.config, 0.0, &a.rank_by)?;
+            let rows = sweep(
+                &bars, &a.fasts, &a.slows, &a.config, 0.0, &a.rank_by, progress,
+            )?;
             let values: Vec<Option<f64>> = rows
                 .iter()
                 .map(|r| r.metrics.value_of(&a.rank_by))

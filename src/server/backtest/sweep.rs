@@ -8,6 +8,7 @@ use crate::domain::backtest::sweep::{Prepared, pairs};
 use crate::domain::strategy::Bar;
 use rayon::prelude::*;
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most pairs one sweep evaluates.
 pub const MAX_PAIRS: usize = 10_000;
@@ -28,6 +29,7 @@ pub fn sweep(
     config: &Config,
     risk_free_pct: f64,
     rank_by: &str,
+    progress: Option<&AtomicUsize>,
 ) -> anyhow::Result<Vec<Row>> {
     let all = pairs(fast, slow);
     if all.is_empty() {
@@ -50,13 +52,17 @@ pub fn sweep(
     let mut rows: Vec<Row> = all
         .par_iter()
         .filter_map(|&(f, s)| {
-            prepared
+            let row = prepared
                 .evaluate(f, s, config, risk_free_pct)
                 .map(|metrics| Row {
                     fast: f,
                     slow: s,
                     metrics,
-                })
+                });
+            if let Some(p) = progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
+            row
         })
         .collect();
     let key = |r: &Row| {
@@ -80,6 +86,7 @@ pub fn run(args: &Args, bars: &[Bar], config: &Config) -> anyhow::Result<()> {
         config,
         args.risk_free_pct,
         &args.rank_by,
+        None,
     )?;
     let best = &rows[0];
     if args.json {

@@ -128,12 +128,13 @@ pub struct Settings {
     /// `DRIPFEED_ALPACA_OAUTH_ENVIRONMENT`.
     #[serde(default)]
     pub alpaca_oauth_environment: OAuthEnvironment,
-    /// Serve `POST /paper-exchange/_control/clock` to move the embedded
-    /// exchange's clock (demos and end-to-end tests; never in production).
+    /// Serve `POST /paper-exchange/_control/clock` and `/_control/latency`
+    /// to move the embedded exchange's clock and slow it (demos and
+    /// end-to-end tests; never in production).
     /// `DRIPFEED_EXCHANGE_CONTROL`.
     #[serde(default)]
     pub exchange_control: bool,
-    /// The bearer token `POST /paper-exchange/_control/clock` requires;
+    /// The bearer token `/paper-exchange/_control/…` requires;
     /// required when `exchange_control` is on.
     /// `DRIPFEED_EXCHANGE_CONTROL_TOKEN`.
     #[serde(default)]

@@ -15,6 +15,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod backtest_jobs;
 pub mod bars;
 pub mod billing;
 pub mod connections;

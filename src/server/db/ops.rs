@@ -4,6 +4,18 @@
 use super::{Store, with_pool};
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// What one instance saw in one minute: `n` outcomes of one kind from one
+/// source (`broker` with its environment as `subject`; `webhook` with
+/// Stripe's answer as `outcome`; `mail` with `sent` or `failed`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Sample {
+    pub minute: i64,
+    pub source: String,
+    pub subject: String,
+    pub outcome: String,
+    pub n: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EngineInstanceRow {
     pub name: String,
@@ -54,6 +66,41 @@ impl Store {
             .bind(name).bind(started).bind(at)
             .execute(pool).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Writes `instance`'s `samples` (each replacing the same minute's
+    /// before it) and deletes everyone's samples before minute `drop_before`.
+    pub async fn save_ops_samples(
+        &self,
+        instance: &str,
+        samples: &[Sample],
+        drop_before: i64,
+    ) -> anyhow::Result<()> {
+        let sql = "INSERT INTO ops_samples (instance, minute, source, subject, outcome, n) \
+                   VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (instance, minute, source, subject, outcome) DO UPDATE SET n = excluded.n";
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            for s in samples {
+                sqlx::query(sql)
+                    .bind(instance).bind(s.minute).bind(&s.source).bind(&s.subject)
+                    .bind(&s.outcome).bind(s.n)
+                    .execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM ops_samples WHERE minute < $1")
+                .bind(drop_before).execute(&mut *tx).await?;
+            tx.commit().await
+        }.await)?;
+        Ok(())
+    }
+
+    /// Every instance's samples from minute `from` on, added up per minute.
+    pub async fn ops_samples_since(&self, from: i64) -> anyhow::Result<Vec<Sample>> {
+        let sql = "SELECT minute, source, subject, outcome, CAST(SUM(n) AS BIGINT) AS n \
+                   FROM ops_samples WHERE minute >= $1 \
+                   GROUP BY minute, source, subject, outcome ORDER BY minute";
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, Sample>(sql)
+            .bind(from).fetch_all(pool).await)?)
     }
 
     /// Engine instances seen since `since`, the latest pass first.

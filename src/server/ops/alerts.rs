@@ -113,9 +113,8 @@ pub async fn firing(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Vec<
     }
 
     let wall = Utc::now();
-    let bad: Vec<String> = state
-        .ops
-        .broker_window(wall, BROKER_WINDOW_MINUTES)
+    let samples = super::stats::recent(state, wall, 60).await?;
+    let bad: Vec<String> = super::stats::broker_window(&samples, wall, BROKER_WINDOW_MINUTES)
         .into_iter()
         .filter(|w| {
             w.requests >= BROKER_MIN_REQUESTS && w.errors * 100 >= w.requests * BROKER_ERROR_PCT
@@ -142,7 +141,7 @@ pub async fn firing(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Vec<
         });
     }
 
-    let (_, webhook_failures) = state.ops.webhook_window(wall, 60);
+    let (_, webhook_failures) = super::stats::webhook_window(&samples, wall, 60);
     if webhook_failures >= WEBHOOK_FAILURES {
         out.push(Firing {
             kind: "webhook_failures",
@@ -154,7 +153,7 @@ pub async fn firing(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Vec<
     }
 
     let files = super::health::outbox_files(state).unwrap_or(0);
-    let (_, mail_failed) = state.ops.mail_window(wall, 60);
+    let (_, mail_failed) = super::stats::mail_window(&samples, wall, 60);
     if files >= OUTBOX_FILES || mail_failed >= MAIL_FAILURES {
         out.push(Firing {
             kind: "outbox_backlog",

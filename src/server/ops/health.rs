@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::db::ops::AlertRow;
 use crate::server::engine::STUCK_AFTER;
+use crate::server::ops::stats;
 use crate::server::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 
@@ -85,9 +86,8 @@ pub async fn system_health(
     let (last_go, go_today) = store.last_daily_job("go", today).await?;
     let (last_analyze, _) = store.last_daily_job("analyze", today).await?;
     let wall = Utc::now();
-    let brokers = state
-        .ops
-        .broker_window(wall, BROKER_WINDOW_MINUTES)
+    let samples = stats::recent(state, wall, 60).await?;
+    let brokers = stats::broker_window(&samples, wall, BROKER_WINDOW_MINUTES)
         .into_iter()
         .map(|w| BrokerHealth {
             environment: w.environment,
@@ -97,9 +97,9 @@ pub async fn system_health(
         })
         .collect();
     let last_event = store.last_stripe_event().await?;
-    let (deliveries, failures) = state.ops.webhook_window(wall, 60);
+    let (deliveries, failures) = stats::webhook_window(&samples, wall, 60);
     let (calls, ai_failures) = store.ai_calls_on(today).await?;
-    let (sent, failed) = state.ops.mail_window(wall, 60);
+    let (sent, failed) = stats::mail_window(&samples, wall, 60);
     let kill_switch = store.global_kill_switch().await?.map(|g| {
         format!(
             "Stopped {} by user #{}: {}",

@@ -299,7 +299,7 @@ fn Brokers(brokers: Vec<BrokerHealth>) -> impl IntoView {
         }
         .into_any()
     };
-    view! { <Part testid="health-brokers" title="Brokers (last 15 minutes, this process)">{body}</Part> }
+    view! { <Part testid="health-brokers" title="Brokers (last 15 minutes, every instance)">{body}</Part> }
 }
 
 #[component]

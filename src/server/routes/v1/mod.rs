@@ -235,6 +235,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::ignore))
         .routes(routes!(backtests::compare))
         .routes(routes!(backtests::strategy))
+        .routes(routes!(backtests::start_job, backtests::list_jobs))
+        .routes(routes!(backtests::get_job))
 }
 
 /// The OpenAPI document of every `/api/v1` route (built once).

@@ -54,8 +54,9 @@ pub struct Extras {
     /// and the redirect URIs it accepts; an instance with a real Alpaca
     /// OAuth app has no use for them.
     pub oauth_fake: Option<oauth::ConsentPolicy>,
-    /// `POST /_control/clock` to move the clock (demos and end-to-end tests
-    /// only), and who may call it.
+    /// `POST /_control/clock` to move the clock and `POST /_control/latency`
+    /// to slow every request (demos and end-to-end tests only), and who may
+    /// call them.
     pub control: Option<ControlAccess>,
 }
 
@@ -102,6 +103,26 @@ async fn control_clock(State(ex): State<Exchange>, Json(c): Json<ClockControl>) 
     ok(serde_json::to_value(clock::clock(ex.now())).unwrap_or(Value::Null))
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct LatencyControl {
+    ms: u64,
+}
+
+/// The most latency the control adds to each request.
+const MAX_CONTROL_LATENCY_MS: u64 = 30_000;
+
+/// Adds `ms` to every Trading and Market Data request from now on (0 ends
+/// it): a slow broker, for demos and end-to-end tests.
+async fn control_latency(State(ex): State<Exchange>, Json(c): Json<LatencyControl>) -> Reply {
+    if c.ms > MAX_CONTROL_LATENCY_MS {
+        return Err(Refusal::invalid(
+            "ms must be between 0 and 30000 (30 seconds)",
+        ));
+    }
+    ex.faults().latency = std::time::Duration::from_millis(c.ms);
+    ok(serde_json::json!({ "latency_ms": c.ms }))
+}
+
 /// The router, with paths as Alpaca has them (`/v2/...`), plus `extras`.
 pub fn router(exchange: Exchange, extras: Extras) -> Router {
     let v2 = Router::new()
@@ -126,10 +147,11 @@ pub fn router(exchange: Exchange, extras: Extras) -> Router {
                 }
             }
         };
-        router = router.route(
-            "/_control/clock",
-            axum::routing::post(control_clock).route_layer(middleware::from_fn(guard)),
-        );
+        let control = Router::new()
+            .route("/_control/clock", axum::routing::post(control_clock))
+            .route("/_control/latency", axum::routing::post(control_latency))
+            .route_layer(middleware::from_fn(guard));
+        router = router.merge(control);
     }
     router.with_state(exchange)
 }
