@@ -45,6 +45,8 @@ async function check(page: Page, paths: string[]) {
 }
 
 test("every public page has no accessibility violations, light and dark", async ({ page }) => {
+  // Each page checked twice, the API reference among them: more than 30 s here.
+  test.setTimeout(90_000);
   await check(page, PUBLIC_PAGES);
 });
 

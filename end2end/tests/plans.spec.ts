@@ -4,6 +4,8 @@ import { PlanPages } from "./fixtures/plan_wizard_page";
 import { clockControlToken } from "./fixtures/alpaca_fake";
 
 test("create a plan with the wizard, let the engine run it, see the purchase", async ({ page }) => {
+  // Two engine passes, each seconds apart, and the wizard twice.
+  test.setTimeout(90_000);
   const brokerage = await userWithDemo(page, "plans");
 
   const plans = new PlanPages(page);
