@@ -2,6 +2,7 @@
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is a
 //! `postgres://` URL (each test then gets its own fresh database).
 
+mod access_sweep;
 mod alpaca_contract;
 mod assets;
 mod auth;
@@ -22,6 +23,7 @@ mod plans;
 mod pricing;
 mod public_api;
 mod recommendations;
+mod secret_scan;
 mod security;
 #[path = "../support/seed.rs"]
 mod seed;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 impl TestApp {
     /// A personal API token for `client`'s user, made in Settings.
-    async fn api_token(
+    pub(crate) async fn api_token(
         &self,
         client: &reqwest::Client,
         scope: &str,
@@ -36,7 +36,7 @@ impl TestApp {
     }
 
     /// `GET path` with `token`.
-    async fn api_get(
+    pub(crate) async fn api_get(
         &self,
         path: &str,
         token: &str,
@@ -46,7 +46,7 @@ impl TestApp {
     }
 
     /// Calls the API like a script does: no cookies, a bearer token.
-    async fn api(
+    pub(crate) async fn api(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -75,11 +75,11 @@ impl TestApp {
     }
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<none>")
 }
 
-fn plan_body(connection_id: i64, name: &str) -> Value {
+pub(crate) fn plan_body(connection_id: i64, name: &str) -> Value {
     let mut input = serde_json::to_value(weekly(connection_id, &[("VTI", "25")])).expect("JSON");
     input["name"] = json!(name);
     input
@@ -711,7 +711,7 @@ fn sweep_query() -> Value {
 
 impl TestApp {
     /// `POST path` with `token` and a JSON `body`, without an idempotency key.
-    async fn api_post(
+    pub(crate) async fn api_post(
         &self,
         path: &str,
         token: &str,

@@ -37,14 +37,16 @@ fn d(s: &str) -> Decimal {
     s.parse().expect("test step")
 }
 
-struct Inbox {
-    app: TestApp,
-    client: reqwest::Client,
-    connection: i64,
-    user_id: i64,
+pub(crate) struct Inbox {
+    pub(crate) app: TestApp,
+    pub(crate) client: reqwest::Client,
+    pub(crate) connection: i64,
+    pub(crate) user_id: i64,
 }
 
-async fn app_with(configure: impl FnOnce(&mut dripfeed::server::config::Settings)) -> TestApp {
+pub(crate) async fn app_with(
+    configure: impl FnOnce(&mut dripfeed::server::config::Settings),
+) -> TestApp {
     // The demo exchange's clock is the app's (as in a demo), stopped.
     let app = spawn_app_configured(true, |s| {
         s.exchange_clock = Some(at(MORNING));
@@ -57,7 +59,7 @@ async fn app_with(configure: impl FnOnce(&mut dripfeed::server::config::Settings
 }
 
 /// A user with the demo account connected and recommendations on for `watch`.
-async fn user(app: TestApp, email: &str, watch: &str) -> Inbox {
+pub(crate) async fn user(app: TestApp, email: &str, watch: &str) -> Inbox {
     let (client, connection) = app.user_with_demo(email).await;
     let user_id = app
         .count(&format!("SELECT id FROM users WHERE email = '{email}'"))
@@ -261,7 +263,7 @@ impl Inbox {
 
     /// A prepared SPY entry signal at `last` dollars, run through GO at
     /// MORNING; the one recommendation's id.
-    async fn spy_entry(&self, last: Decimal) -> i64 {
+    pub(crate) async fn spy_entry(&self, last: Decimal) -> i64 {
         let now = at(MORNING);
         let bars = crossing_up(
             NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
@@ -278,7 +280,7 @@ impl Inbox {
 }
 
 /// SPY's price on the demo exchange before Monday's open: Friday's close.
-fn spy_now() -> Decimal {
+pub(crate) fn spy_now() -> Decimal {
     market::price_at("SPY", at(MORNING)).expect("SPY trades on the demo exchange")
 }
 
