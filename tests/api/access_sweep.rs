@@ -234,24 +234,12 @@ async fn every_api_operation_refuses_anonymous_callers_and_someone_elses_ids() {
         .await
         .expect("JSON");
     // Let the owner's job finish, so that counting rows sees a still table.
-    let (mut status, mut job) = (String::new(), Value::Null);
-    for _ in 0..600 {
-        (_, _, job) = app
-            .api_get(
-                &format!(
-                    "/api/v1/backtests/jobs/{}",
-                    ids["/api/v1/backtests/jobs/{id}"]
-                ),
-                &owner_token,
-            )
-            .await;
-        status = job["status"].as_str().unwrap_or_default().to_owned();
-        if status != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, "done", "{job}");
+    let job_path = format!(
+        "/api/v1/backtests/jobs/{}",
+        ids["/api/v1/backtests/jobs/{id}"]
+    );
+    let job = app.finished_job(&job_path, &owner_token).await;
+    assert_eq!(job["status"], "done", "{job}");
     let before = row_counts(app).await;
     let owners_plan = app
         .api_get(&format!("/api/v1/plans/{plan}"), &owner_token)

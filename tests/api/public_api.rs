@@ -722,7 +722,7 @@ impl TestApp {
     }
 
     /// Follows a background backtest until it is no longer running.
-    async fn finished_job(&self, location: &str, token: &str) -> Value {
+    pub(crate) async fn finished_job(&self, location: &str, token: &str) -> Value {
         for _ in 0..600 {
             let (status, _, job) = self.api_get(location, token).await;
             assert_eq!(status, StatusCode::OK, "{job}");

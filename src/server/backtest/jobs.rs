@@ -5,6 +5,7 @@
 //! and failed, so it never reads "running" for ever.
 
 use super::strategy;
+use crate::domain::backtest::job::JobStatus;
 use crate::dto::backtest::{BacktestJob, StrategyQuery};
 use crate::dto::stamp::Stamp;
 use crate::error::AppError;
@@ -67,9 +68,8 @@ pub async fn start(
                 "You have {MAX_RUNNING} backtests running; wait for one to finish."
             ))
         })?;
-    let progress = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::new(AtomicUsize::new(0));
     let task_state = state.clone();
-    let counter = progress.clone();
     tokio::spawn(async move {
         let compute = ready.compute(Some(counter.clone()));
         tokio::pin!(compute);
@@ -89,10 +89,9 @@ pub async fn start(
         let saved = match outcome {
             Ok(report) => match serde_json::to_string(&report) {
                 Ok(json) => {
-                    let done = (counter.load(Ordering::Relaxed) as i64).max(1);
                     task_state
                         .store
-                        .finish_backtest_job(id, Ok((&json, done)), Utc::now())
+                        .finish_backtest_job(id, Ok(&json), Utc::now())
                         .await
                 }
                 Err(e) => Err(e.into()),
@@ -113,32 +112,52 @@ pub async fn start(
 
 /// The user's job `id`.
 pub async fn get(state: &AppState, user: &CurrentUser, id: i64) -> Result<BacktestJob, AppError> {
-    let now = fail_silent(state, user).await?;
-    let row = state
-        .store
-        .backtest_job(user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let now = Utc::now();
+    let read = || async {
+        state
+            .store
+            .backtest_job(user.id, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    };
+    let mut row = read().await?;
+    if silent(&row, now) {
+        fail_silent(state, user, now).await?;
+        row = read().await?;
+    }
     Ok(view(row, user.zone()?, now)?)
 }
 
 /// The user's jobs, newest first, without their reports.
 pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<BacktestJob>, AppError> {
-    let now = fail_silent(state, user).await?;
+    let now = Utc::now();
+    let mut rows = state.store.backtest_jobs_of(user.id).await?;
+    if rows.iter().any(|r| silent(r, now)) {
+        fail_silent(state, user, now).await?;
+        rows = state.store.backtest_jobs_of(user.id).await?;
+    }
     let zone = user.zone()?;
-    let rows = state.store.backtest_jobs_of(user.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| view(r, zone, now))
         .collect::<anyhow::Result<_>>()?)
 }
 
-/// Fails the user's running jobs whose process went silent; answers now.
-async fn fail_silent(state: &AppState, user: &CurrentUser) -> Result<DateTime<Utc>, AppError> {
-    let now = Utc::now();
+/// Whether `row` is running on a process that went silent.
+fn silent(row: &JobRow, now: DateTime<Utc>) -> bool {
+    row.status == JobStatus::Running && row.record.touched_at < now - SILENT_AFTER
+}
+
+/// Fails the user's running jobs whose process went silent (written only
+/// when a read found one, so following a job reads and never writes).
+async fn fail_silent(
+    state: &AppState,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     state
         .store
         .fail_silent_backtest_jobs(user.id, now - SILENT_AFTER, INTERRUPTED, now)
         .await?;
-    Ok(now)
+    Ok(())
 }

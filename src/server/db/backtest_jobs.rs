@@ -87,23 +87,23 @@ impl Store {
         Ok(())
     }
 
-    /// Finishes running job `id`: done with `report`, or failed with
-    /// `error`. False if it had finished already.
+    /// Finishes running job `id`: done with `report` (every pair
+    /// evaluated), or failed with `error`. False if it had finished already.
     pub async fn finish_backtest_job(
         &self,
         id: i64,
-        outcome: Result<(&str, i64), &str>,
+        outcome: Result<&str, &str>,
         at: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let (status, report, error, done) = match outcome {
-            Ok((report, done)) => (JobStatus::Done, Some(report), None, Some(done)),
-            Err(error) => (JobStatus::Failed, None, Some(error), None),
+        let (status, report, error) = match outcome {
+            Ok(report) => (JobStatus::Done, Some(report), None),
+            Err(error) => (JobStatus::Failed, None, Some(error)),
         };
         let sql = "UPDATE backtest_jobs SET status = $1, report = $2, error = $3, \
-                   pairs_done = COALESCE($4, pairs_done), touched_at = $5, finished_at = $5 \
-                   WHERE id = $6 AND status = 'running'";
+                   pairs_done = CASE WHEN $1 = 'done' THEN pairs_total ELSE pairs_done END, \
+                   touched_at = $4, finished_at = $4 WHERE id = $5 AND status = 'running'";
         Ok(with_pool!(self, pool => sqlx::query(sql)
-            .bind(status.as_str()).bind(report).bind(error).bind(done).bind(at).bind(id)
+            .bind(status.as_str()).bind(report).bind(error).bind(at).bind(id)
             .execute(pool).await.map(|r| r.rows_affected() == 1))?)
     }
 

@@ -83,10 +83,15 @@ impl OpsStats {
 
 /// Writes this process's samples of the last few minutes (a minute's count
 /// grows until it ends; a sample replaces the one before) and drops
-/// everyone's samples older than an hour.
+/// everyone's samples older than an hour; writes nothing when it has none.
 pub async fn flush(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<()> {
     let instance = crate::server::engine::instance_name(&state.settings);
     let samples = state.ops.since(minute(now) - 2);
+    if samples.is_empty() {
+        // Nothing seen lately: no write (older rows fall out of every
+        // window, and the next process with samples drops them).
+        return Ok(());
+    }
     state
         .store
         .save_ops_samples(&instance, &samples, minute(now) - KEEP_MINUTES)
