@@ -2,7 +2,7 @@
 //! use-cases (`admin`, `auth`, `connections`, `plans`, `portfolio`,
 //! `notifications`, `billing`), what they stand on (`db`, `engine`, `broker`,
 //! `crypto`, `mail`), the plain HTTP `routes`, and the process (`cli`, `config`,
-//! `startup`, `state`, `telemetry`). Nothing here imports the server-function
+//! `serve`, `startup`, `state`, `telemetry`). Nothing here imports the server-function
 //! or UI layers (wire types come from `dto`); `startup` alone mounts the app
 //! and the routes.
 
@@ -29,6 +29,7 @@ pub mod plans;
 pub mod portfolio;
 pub mod recommendations;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

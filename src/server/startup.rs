@@ -141,28 +141,24 @@ impl Application {
             router,
             state,
         } = self;
+        let header_timeout = Duration::from_secs(state.settings.header_timeout_secs);
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let flusher = tokio::spawn(crate::server::ops::stats::flusher(state.clone()));
         let metrics = metrics.map(|l| {
             let app = crate::server::metrics::router(state.clone());
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(l, app).await {
-                    tracing::error!(error = %e, "the metrics listener stopped");
-                }
-            })
+            tokio::spawn(crate::server::serve::serve(
+                l,
+                app,
+                header_timeout,
+                std::future::pending(),
+            ))
         });
         let engine = if state.settings.engine {
             Some(start_engine(&state).await?)
         } else {
             None
         };
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+        crate::server::serve::serve(listener, router, header_timeout, shutdown).await;
         housekeeping.abort();
         if let Some(m) = metrics {
             m.abort();

@@ -2,6 +2,7 @@
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is a
 //! `postgres://` URL (each test then gets its own fresh database).
 
+mod abuse;
 mod access_sweep;
 mod alpaca_contract;
 mod assets;

@@ -629,7 +629,7 @@ async fn guessing_the_current_password_to_change_it_is_rate_limited() {
 }
 
 /// A browser that reaches the app through a proxy which says it is `ip`.
-fn behind_proxy(app: &TestApp, ip: &str) -> reqwest::Client {
+pub(crate) fn behind_proxy(app: &TestApp, ip: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::ORIGIN,

@@ -47,6 +47,9 @@ pub fn alpaca_data_url() -> url::Url {
 pub fn alpaca_timeout_secs() -> u64 {
     10
 }
+pub fn header_timeout_secs() -> u64 {
+    10
+}
 pub fn alpaca_oauth_authorize_url() -> url::Url {
     url("https://app.alpaca.markets/oauth/authorize")
 }

@@ -110,6 +110,11 @@ pub struct Settings {
     /// Seconds before a broker request is abandoned. `DRIPFEED_ALPACA_TIMEOUT_SECS`.
     #[serde(default = "defaults::alpaca_timeout_secs")]
     pub alpaca_timeout_secs: u64,
+    /// Seconds a client has to send a request's head (its request line and
+    /// headers), which is also how long an idle keep-alive connection stays
+    /// open; a slower client is disconnected. `DRIPFEED_HEADER_TIMEOUT_SECS`.
+    #[serde(default = "defaults::header_timeout_secs")]
+    pub header_timeout_secs: u64,
     /// Your Alpaca OAuth app's client id. Without it, "Connect with OAuth" runs
     /// against the embedded exchange's simulated consent page.
     /// `DRIPFEED_ALPACA_OAUTH_CLIENT_ID`.
@@ -415,6 +420,11 @@ impl Settings {
         if self.max_amount_per_run < 1 {
             return Err(SettingsError::Invalid(
                 "DRIPFEED_MAX_AMOUNT_PER_RUN must be at least 1".into(),
+            ));
+        }
+        if self.header_timeout_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "DRIPFEED_HEADER_TIMEOUT_SECS must be at least 1".into(),
             ));
         }
         if self.engine_interval_secs == 0 || self.engine_concurrency == 0 {
