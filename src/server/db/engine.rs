@@ -7,6 +7,27 @@ use super::rows::{ConnectionRow, PlanLegRow, PlanRow, SlotOrderRow, SlotRow};
 use super::{Store, with_pool};
 use crate::domain::run::{OrderState, RunStatus};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+/// Rows per multi-row statement (slots: 6 parameters each, well under
+/// either database's limit).
+const SLOTS_PER_STATEMENT: usize = 500;
+
+/// A plan's id, when it runs next (none: it has ended) and its `updated_at`
+/// when it was read.
+pub type NextSlot = (i64, Option<DateTime<Utc>>, DateTime<Utc>);
+
+/// A due run to write (see [`Store::insert_slots`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSlot {
+    pub plan_id: i64,
+    pub at: DateTime<Utc>,
+    /// The New York trading date the run belongs to.
+    pub trading_date: NaiveDate,
+    /// Pending, or missed (then `reason` says why).
+    pub status: RunStatus,
+    pub reason: Option<String>,
+}
 
 const SLOT_COLUMNS: &str = "id, plan_id, scheduled_at, trading_date, status, reason, claimed_by, \
                             lease_until, created_at, updated_at, finished_at";
@@ -51,20 +72,6 @@ impl Store {
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, PlanRow>(&sql).bind(now).fetch_all(pool).await)?,
         )
-    }
-
-    /// Records when a plan runs next, unless the plan changed since it was
-    /// read (`seen`: its `updated_at` then); the next pass reads it again.
-    pub async fn set_next_slot(
-        &self,
-        plan_id: i64,
-        next: Option<DateTime<Utc>>,
-        seen: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let sql = "UPDATE plans SET next_slot_at = $1 WHERE id = $2 AND updated_at = $3";
-        with_pool!(self, pool => sqlx::query(sql).bind(next).bind(plan_id).bind(seen)
-            .execute(pool).await.map(|_| ()))?;
-        Ok(())
     }
 
     /// The rows `sql` selects for every key in `ids`, asked 500 at a time:
@@ -211,17 +218,76 @@ impl Store {
         )
     }
 
-    /// The latest slot of a plan, if any: its instant and trading date.
-    pub async fn last_slot(
+    /// The latest written run (instant and trading date) of each of these
+    /// plans that has one.
+    pub async fn last_slots(
         &self,
-        plan_id: i64,
-    ) -> anyhow::Result<Option<(DateTime<Utc>, NaiveDate)>> {
-        let sql = "SELECT scheduled_at, trading_date FROM plan_slots WHERE plan_id = $1 \
-                   ORDER BY scheduled_at DESC LIMIT 1";
-        Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(plan_id).fetch_optional(pool).await)?)
+        plan_ids: &[i64],
+    ) -> anyhow::Result<HashMap<i64, (DateTime<Utc>, NaiveDate)>> {
+        let rows: Vec<(i64, DateTime<Utc>, NaiveDate)> = self
+            .by_ids(plan_ids, |list| {
+                format!(
+                    "SELECT s.plan_id, s.scheduled_at, s.trading_date FROM plan_slots s \
+                     WHERE s.plan_id IN ({list}) AND s.scheduled_at = \
+                     (SELECT MAX(l.scheduled_at) FROM plan_slots l WHERE l.plan_id = s.plan_id)"
+                )
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(plan, at, day)| (plan, (at, day)))
+            .collect())
     }
 
-    /// Records a slot unless it exists; `true` if this call created it.
+    /// Records each slot unless it exists (unique per plan and instant),
+    /// [`SLOTS_PER_STATEMENT`] rows per statement; returns the plan and
+    /// instant of every slot this call created.
+    pub async fn insert_slots(
+        &self,
+        slots: &[NewSlot],
+    ) -> anyhow::Result<Vec<(i64, DateTime<Utc>)>> {
+        let now = super::now();
+        let mut created = Vec::with_capacity(slots.len());
+        for chunk in slots.chunks(SLOTS_PER_STATEMENT) {
+            let rows = (0..chunk.len())
+                .map(|i| {
+                    let b = 2 + i * 6;
+                    format!(
+                        "(${b}, ${}, ${}, ${}, ${}, $1, $1, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO plan_slots (plan_id, scheduled_at, trading_date, status, reason, \
+                 created_at, updated_at, finished_at) VALUES {rows} \
+                 ON CONFLICT (plan_id, scheduled_at) DO NOTHING RETURNING plan_id, scheduled_at"
+            );
+            let rows: Vec<(i64, DateTime<Utc>)> = with_pool!(self, pool => {
+                let mut q = sqlx::query_as(&sql).bind(now);
+                for s in chunk {
+                    let finished = (s.status != RunStatus::Pending).then_some(now);
+                    q = q
+                        .bind(s.plan_id)
+                        .bind(s.at)
+                        .bind(s.trading_date)
+                        .bind(s.status)
+                        .bind(s.reason.as_deref())
+                        .bind(finished);
+                }
+                q.fetch_all(pool).await
+            })?;
+            created.extend(rows);
+        }
+        Ok(created)
+    }
+
+    /// Records one slot unless it exists; `true` if this call created it.
     pub async fn insert_slot(
         &self,
         plan_id: i64,
@@ -230,23 +296,45 @@ impl Store {
         status: RunStatus,
         reason: Option<&str>,
     ) -> anyhow::Result<bool> {
-        let now = super::now();
-        let finished = (status != RunStatus::Pending).then_some(now);
-        let sql = "INSERT INTO plan_slots (plan_id, scheduled_at, trading_date, status, reason, \
-                   created_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
-                   ON CONFLICT (plan_id, scheduled_at) DO NOTHING";
-        let n = with_pool!(self, pool => sqlx::query(sql)
-            .bind(plan_id)
-            .bind(at)
-            .bind(trading_date)
-            .bind(status)
-            .bind(reason)
-            .bind(now)
-            .bind(finished)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        let slot = NewSlot {
+            plan_id,
+            at,
+            trading_date,
+            status,
+            reason: reason.map(str::to_owned),
+        };
+        Ok(!self.insert_slots(&[slot]).await?.is_empty())
+    }
+
+    /// Records when each plan runs next, unless the plan changed since it
+    /// was read (`seen`: its `updated_at` then; the next pass reads it
+    /// again), many plans per statement. On PostgreSQL a plan another
+    /// instance is updating is left to it (it writes the same instant).
+    pub async fn set_next_slots(&self, plans: &[NextSlot]) -> anyhow::Result<()> {
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE OF p SKIP LOCKED",
+            Store::Sqlite(_) => "",
+        };
+        for chunk in plans.chunks(SLOTS_PER_STATEMENT) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "WITH v (id, next, seen) AS (VALUES {values}) \
+                 UPDATE plans SET next_slot_at = (SELECT v.next FROM v WHERE v.id = plans.id) \
+                 WHERE id IN (SELECT p.id FROM plans p JOIN v ON v.id = p.id \
+                 AND v.seen = p.updated_at{lock})"
+            );
+            with_pool!(self, pool => {
+                let mut q = sqlx::query(&sql);
+                for (id, next, seen) in chunk {
+                    q = q.bind(*id).bind(*next).bind(*seen);
+                }
+                q.execute(pool).await.map(|_| ())
+            })?;
+        }
+        Ok(())
     }
 
     /// Claims up to `limit` slots needing work at `now`: due pending slots,

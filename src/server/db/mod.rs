@@ -29,7 +29,7 @@ pub mod rows;
 pub mod sessions;
 pub mod users;
 
-pub use engine::OrderUpdate;
+pub use engine::{NewSlot, OrderUpdate};
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};

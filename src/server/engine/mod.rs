@@ -18,11 +18,13 @@
 //! Time is a parameter: the worker passes its clock, tests and
 //! `dripfeed engine tick --at` pass any instant.
 //!
-//! Files: `run.rs` (batches and account groups), `preflight.rs` (a run's own
+//! Files: `materialise.rs` (what each plan owes, written in bulk), `run.rs`
+//! (batches and account groups), `preflight.rs` (a run's own
 //! checks), `orders.rs` (sending and following orders), `decide.rs` (what each
 //! broker answer means, as pure functions), `reconcile.rs` (against the broker).
 
 mod decide;
+mod materialise;
 mod orders;
 mod preflight;
 mod reconcile;
@@ -30,7 +32,6 @@ pub use reconcile::STUCK_AFTER;
 mod run;
 
 use crate::domain::calendar;
-use crate::domain::run::RunStatus;
 use crate::domain::schedule::Schedule;
 use crate::server::db::rows::PlanRow;
 use crate::server::state::AppState;
@@ -338,115 +339,5 @@ impl Engine {
             report.finished += run::run_batch(self, claimed, now, concurrency).await?;
         }
         Ok(report)
-    }
-
-    /// Writes the due slots of every active plan whose next run has come
-    /// (plans keep the instant of their next run, so a pass reads only those),
-    /// several plans at a time.
-    async fn materialise(&self, now: DateTime<Utc>, report: &mut TickReport) -> anyhow::Result<()> {
-        let plans = self.state.store.due_plans(now).await?;
-        let work = plans.into_iter().map(|plan| {
-            let engine = self.clone();
-            async move { engine.materialise_plan(plan, now).await }
-        });
-        for done in bounded(self.state.settings.engine_concurrency, work).await {
-            let (written, missed) = done?;
-            report.materialised += written;
-            report.missed += missed;
-        }
-        Ok(())
-    }
-
-    /// Writes one plan's due slots; (written, of which missed).
-    async fn materialise_plan(
-        &self,
-        plan: PlanRow,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<(usize, usize)> {
-        let store = &self.state.store;
-        let (mut written, mut missed) = (0, 0);
-        let schedule = match plan_schedule(&plan) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(plan_id = plan.id, error = %e, "plan has an unusable schedule");
-                return Ok((0, 0));
-            }
-        };
-        // Runs before the plan was created or (re)activated are not owed,
-        // and a plan buys at most once a trading day, even when an edit
-        // moved its time to later on a day it has already run.
-        // The next run's instant, once worked out, already obeys both rules
-        // (an edit clears it); otherwise the latest run decides.
-        let (since, ran_on) = match plan.next_slot_at {
-            Some(next) => (next - Duration::microseconds(1), None),
-            None => {
-                let last = store.last_slot(plan.id).await?;
-                (
-                    last.map_or(plan.active_since, |(at, _)| at),
-                    last.map(|(_, day)| day),
-                )
-            }
-        };
-        let since = since.max(plan.active_since);
-        let mut slots = schedule
-            .slots_after(since)
-            .filter(move |s| ran_on.is_none_or(|day| s.trading_date > day))
-            .peekable();
-        while let Some(slot) = slots.next_if(|s| s.at <= now) {
-            // The plan's missed-run policy: catch up within its window, or
-            // at the latest before that session closes.
-            let reason = too_late(&plan, slot.at, slot.trading_date, now).map(|late| {
-                let when = crate::domain::when::local(slot.at, schedule.zone(), now);
-                match late {
-                    TooLate::SessionClosed => format!(
-                        "Dripfeed was not running at {when}, and that trading session closed before it could catch up."
-                    ),
-                    TooLate::Window(m) => format!(
-                        "Dripfeed was not running at {when}, and this plan catches up only within {m} minutes."
-                    ),
-                }
-            });
-            let status = if reason.is_some() {
-                RunStatus::Missed
-            } else {
-                RunStatus::Pending
-            };
-            if store
-                .insert_slot(
-                    plan.id,
-                    slot.at,
-                    slot.trading_date,
-                    status,
-                    reason.as_deref(),
-                )
-                .await?
-            {
-                written += 1;
-                if status == RunStatus::Missed {
-                    missed += 1;
-                    tracing::warn!(plan_id = plan.id, at = %slot.at, "slot missed");
-                    crate::server::notifications::run_outcome(
-                        &self.state,
-                        &plan,
-                        None,
-                        slot.at,
-                        status.as_str(),
-                        reason.as_deref(),
-                    )
-                    .await?;
-                }
-            }
-        }
-        // Past its end date (in the plan's zone) the plan is over; its
-        // last runs, already written, still complete.
-        let today = now.with_timezone(&schedule.zone()).date_naive();
-        if schedule.end().is_some_and(|end| today > end) {
-            store.end_plan(plan.id).await?;
-        } else {
-            // Unless the plan changed meanwhile (then it is read again).
-            let next = slots.next().map(|s| s.at);
-            store.set_next_slot(plan.id, next, plan.updated_at).await?;
-        }
-        Ok((written, missed))
     }
 }

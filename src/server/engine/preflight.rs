@@ -8,10 +8,13 @@ use super::decide::money;
 use super::run::dec;
 use crate::domain::plan::Mode;
 use crate::domain::strategy::dca::{LegDecision, decide_leg};
-use crate::server::broker::{Broker, BrokerError};
+use crate::server::broker::{Asset, Broker, BrokerError};
 use crate::server::db::rows::{PlanLegRow, PlanRow, SlotRow};
 use chrono::Duration;
 use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// What to buy per symbol.
 pub(super) type Buys = Vec<(String, Decimal)>;
@@ -35,6 +38,38 @@ impl Preflight {
     }
 }
 
+/// One symbol's answer, asked for once.
+type AssetCell = OnceCell<Option<Asset>>;
+
+/// What the broker said about each symbol during one batch, per trading
+/// environment (every account of an environment sees the same assets): a
+/// batch asks once per symbol, not once per run. Kept for one batch only,
+/// seconds, so a halt announced since is still seen by the next pass; an
+/// error is not kept.
+#[derive(Default)]
+pub(super) struct AssetMemo {
+    seen: std::sync::Mutex<HashMap<(String, String), Arc<AssetCell>>>,
+}
+
+impl AssetMemo {
+    /// The asset `symbol` in `environment`, asked of `broker` the first time.
+    async fn asset(
+        &self,
+        environment: &str,
+        symbol: &str,
+        broker: &dyn Broker,
+    ) -> Result<Option<Asset>, BrokerError> {
+        let cell = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((environment.to_owned(), symbol.to_owned()))
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| broker.asset(symbol)).await.cloned()
+    }
+}
+
 /// The plan's mode, parsed; a stored mode that does not parse is an error,
 /// never a different mode.
 pub(super) fn plan_mode(plan: &PlanRow) -> anyhow::Result<Mode> {
@@ -54,7 +89,7 @@ pub(super) async fn preflight(
     plan: &PlanRow,
     slot: &SlotRow,
     legs: &[(PlanLegRow, String)],
-    broker: &dyn Broker,
+    (broker, environment, assets): (&dyn Broker, &str, &AssetMemo),
 ) -> Result<Preflight, BrokerError> {
     let store = &engine.state().store;
     let internal = |e: anyhow::Error| BrokerError::Decode(format!("{e:#}"));
@@ -129,7 +164,7 @@ pub(super) async fn preflight(
     }
 
     for (symbol, amount) in &buys {
-        match broker.asset(symbol).await? {
+        match assets.asset(environment, symbol, broker).await? {
             None => {
                 return Ok(Preflight::skip(format!(
                     "{symbol} is no longer offered by the broker."

@@ -7,7 +7,7 @@
 
 use super::decide::{DISABLED, STOPPED, STOPPED_GLOBALLY, money};
 use super::orders::{Sending, follow};
-use super::preflight::{Buys, Carries, Preflight, preflight};
+use super::preflight::{AssetMemo, Buys, Carries, Preflight, preflight};
 use super::{Engine, TooLate, too_late};
 use crate::domain::calendar;
 use crate::domain::run::RunStatus;
@@ -92,6 +92,7 @@ pub async fn run_batch(
     let disabled: HashSet<i64> = store.disabled_user_ids(&owners).await?;
     let stopped: HashSet<i64> = store.trading_stopped_user_ids(&owners).await?;
     let stopped_globally = store.global_kill_switch().await?.is_some();
+    let assets = std::sync::Arc::new(AssetMemo::default());
 
     let mut groups: BTreeMap<(Option<i64>, i64), Vec<Claimed>> = BTreeMap::new();
     for slot in claimed {
@@ -125,7 +126,8 @@ pub async fn run_batch(
                 None
             }
         });
-        async move { run_group(&engine, connection, halt, group, now).await }
+        let assets = assets.clone();
+        async move { run_group(&engine, (connection, halt), &assets, group, now).await }
     });
     Ok(super::bounded(concurrency, work).await.into_iter().sum())
 }
@@ -135,8 +137,8 @@ pub async fn run_batch(
 /// or a kill switch is on).
 async fn run_group(
     engine: &Engine,
-    connection: Option<ConnectionRow>,
-    halt: Option<&'static str>,
+    (connection, halt): (Option<ConnectionRow>, Option<&'static str>),
+    assets: &AssetMemo,
     group: Vec<Claimed>,
     now: DateTime<Utc>,
 ) -> usize {
@@ -179,7 +181,7 @@ async fn run_group(
     }
     if !fresh.is_empty() {
         let connection = connection.as_ref().zip(broker.as_ref().map(|(b, _)| b));
-        match start(engine, connection, halt, fresh, now).await {
+        match start(engine, (connection, halt), assets, fresh, now).await {
             Ok(n) => finished += n,
             Err(e) => tracing::error!(error.cause_chain = ?e, "runs could not start"),
         }
@@ -191,8 +193,11 @@ async fn run_group(
 /// orders. Returns how many reached their outcome.
 async fn start(
     engine: &Engine,
-    connection: Option<(&ConnectionRow, &AlpacaBroker)>,
-    halt: Option<&'static str>,
+    (connection, halt): (
+        Option<(&ConnectionRow, &AlpacaBroker)>,
+        Option<&'static str>,
+    ),
+    assets: &AssetMemo,
     fresh: Vec<Fresh>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
@@ -261,7 +266,12 @@ async fn start(
                 plan.status
             )))
         } else {
-            preflight(engine, &plan, &slot, &legs, broker).await
+            let asking = (
+                broker as &dyn Broker,
+                connection.environment.as_str(),
+                assets,
+            );
+            preflight(engine, &plan, &slot, &legs, asking).await
         };
         match decision {
             Ok(Preflight::Skip { reason, carries }) => {
