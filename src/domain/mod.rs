@@ -4,6 +4,8 @@
 pub mod backtest;
 pub mod calendar;
 pub mod entitlement;
+#[cfg(test)]
+mod fuzz;
 pub mod legal;
 pub mod money;
 pub mod plan;

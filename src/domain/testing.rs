@@ -15,3 +15,13 @@ pub fn seeded() -> proptest::test_runner::Config {
         ..Config::default()
     }
 }
+
+/// The parsers' fuzz runs: [`seeded`], with `DRIPFEED_FUZZ_CASES` cases per
+/// property (default 2,000; `make fuzz` runs 100,000).
+pub fn fuzz() -> proptest::test_runner::Config {
+    let cases = std::env::var("DRIPFEED_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
+    proptest::test_runner::Config { cases, ..seeded() }
+}

@@ -34,7 +34,7 @@ const ABOUT_THE_CALLER: &[&str] = &[dripfeed::api::billing::MyBilling::PATH];
 
 /// Rows per table, but for the per-minute outcome counts each process
 /// writes on its own.
-async fn row_counts(app: &TestApp) -> BTreeMap<String, i64> {
+pub(crate) async fn row_counts(app: &TestApp) -> BTreeMap<String, i64> {
     let list = match app.store.backend() {
         dripfeed::server::db::Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' \
@@ -78,7 +78,7 @@ async fn call_bare(
     outcome(response).await
 }
 
-fn registered() -> Vec<&'static str> {
+pub(crate) fn registered() -> Vec<&'static str> {
     let mut paths: Vec<&'static str> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path)
         .collect();

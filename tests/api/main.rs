@@ -14,6 +14,7 @@ mod brokerage;
 mod cli;
 mod engine;
 mod engine_processes;
+mod fuzz;
 mod health;
 mod helpers;
 mod metrics;

@@ -10,6 +10,8 @@
 //! No error message carries the API key. `fake` is a local Messages API.
 
 pub mod fake;
+#[cfg(test)]
+mod fuzz;
 
 use crate::domain::recommendation::Candidate;
 use crate::dto::recommendations::AiAnalysisDto;
@@ -350,19 +352,26 @@ fn api_error(status: u16, headers: &HeaderMap, bytes: &[u8], key: &SecretString)
         _ => {}
     }
     let body: Value = serde_json::from_slice(bytes).unwrap_or_default();
-    let error_type = body["error"]["type"].as_str().unwrap_or("unknown");
-    let mut message: String = match body["error"]["message"].as_str() {
-        Some(m) => m.chars().take(300).collect(),
+    // Never repeat the key, even if something on the way echoed it: it is
+    // taken out before the text is shortened, so no piece of it is left at
+    // the cut.
+    let secret = key.expose_secret();
+    let shown = |text: &str, max: usize| -> String {
+        let text = if secret.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(secret, "[redacted]")
+        };
+        text.chars().take(max).collect()
+    };
+    let error_type = shown(body["error"]["type"].as_str().unwrap_or("unknown"), 60);
+    let message = match body["error"]["message"].as_str() {
+        Some(m) => shown(m, 300),
         None => format!("HTTP {status}"),
     };
-    // Never repeat the key, even if something on the way echoed it.
-    let secret = key.expose_secret();
-    if !secret.is_empty() {
-        message = message.replace(secret, "[redacted]");
-    }
     AnalystError::Http {
         status,
-        error_type: error_type.to_owned(),
+        error_type,
         message,
         should_retry: header(headers, "x-should-retry").and_then(|v| v.parse().ok()),
         retry_after_secs,

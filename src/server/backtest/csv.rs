@@ -148,12 +148,15 @@ pub fn parse(text: &str) -> Result<Vec<Bar>, CsvError> {
             if adj <= Decimal::ZERO {
                 return Err(at(line, format!("Adj Close {adj} is not a positive price")));
             }
-            let factor = adj / bar.close;
-            bar.open *= factor;
-            bar.high *= factor;
-            bar.low *= factor;
-            bar.close = adj;
-            bar.volume /= factor;
+            bar = adjust(&bar, adj).ok_or_else(|| {
+                at(
+                    line,
+                    format!(
+                        "Adj Close {adj} against Close {} scales the prices beyond what can be held",
+                        bar.close
+                    ),
+                )
+            })?;
         }
         bars.push(bar);
     }
@@ -161,6 +164,21 @@ pub fn parse(text: &str) -> Result<Vec<Bar>, CsvError> {
         return Err(at(0, "the file has no rows after its header"));
     }
     Ok(bars)
+}
+
+/// `bar` scaled by `adj / close`, with `adj` as its close; none when a
+/// figure overflows or a price rounds to nothing.
+fn adjust(bar: &Bar, adj: Decimal) -> Option<Bar> {
+    let factor = adj.checked_div(bar.close)?;
+    let scale = |p: Decimal| p.checked_mul(factor).filter(|p| *p > Decimal::ZERO);
+    Some(Bar {
+        open: scale(bar.open)?,
+        high: scale(bar.high)?,
+        low: scale(bar.low)?,
+        close: adj,
+        volume: bar.volume.checked_div(factor)?,
+        ..*bar
+    })
 }
 
 #[cfg(test)]
@@ -185,6 +203,24 @@ mod tests {
             parse(",Open,High,Low,Close,Volume\n2004-08-19,100,104.06,95.96,100.34,22351900\n")
                 .unwrap();
         assert_eq!(bars[0].date, NaiveDate::from_ymd_opt(2004, 8, 19).unwrap());
+    }
+
+    /// Found by the fuzz suite: a tiny Close and a huge Adj Close (or a
+    /// huge price and an Adj Close above Close) overflowed the adjustment
+    /// and panicked; it is a refusal of that line.
+    #[test]
+    fn an_adjustment_beyond_a_decimal_is_refused_not_a_panic() {
+        let huge = "79228162514264337593543950335";
+        let tiny = "0.0000000000000000000000000001";
+        for row in [
+            format!("2024-01-02,1,1,1,{tiny},{huge},100"),
+            format!("2024-01-02,{huge},{huge},1,10,20,100"),
+            format!("2024-01-02,{tiny},1,{tiny},10,1,100"),
+        ] {
+            let text = format!("Date,Open,High,Low,Close,Adj Close,Volume\n{row}\n");
+            let e = err(&text);
+            assert!(e.starts_with("line 2: Adj Close"), "{e}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod csv;
+#[cfg(test)]
+mod csv_fuzz;
 pub mod export;
 pub mod history;
 pub mod jobs;

@@ -12,6 +12,8 @@
 
 pub mod client;
 pub mod fake;
+#[cfg(test)]
+mod fuzz;
 pub mod signature;
 pub mod webhook;
 

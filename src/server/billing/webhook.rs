@@ -40,30 +40,34 @@ pub const HANDLED: [&str; 8] = [
 ];
 
 #[derive(Debug, Deserialize)]
-struct Envelope {
-    id: String,
+pub(super) struct Envelope {
+    pub(super) id: String,
     #[serde(rename = "type")]
-    kind: String,
-    created: i64,
-    data: Data,
+    pub(super) kind: String,
+    pub(super) created: i64,
+    pub(super) data: Data,
 }
 
 #[derive(Debug, Deserialize)]
-struct Data {
-    object: Value,
+pub(super) struct Data {
+    pub(super) object: Value,
 }
 
 /// An id field that may be a plain id or an expanded object.
 fn id_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         _ => None,
     }
 }
 
 /// The subscription and customer an event is about, if any.
-fn subject(kind: &str, object: &Value) -> Option<(String, String)> {
+pub(super) fn subject(kind: &str, object: &Value) -> Option<(String, String)> {
     let customer = id_of(&object["customer"])?;
     let subscription = if kind.starts_with("customer.subscription.") {
         id_of(&object["id"])
