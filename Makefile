@@ -28,13 +28,15 @@ E2E_PORT ?= 3100
 # before a DST change. Tests must not depend on the date they run on.
 PINNED_DATES ?= 2026-12-28T15:00:00 2028-02-28T15:00:00
 
-.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck api-contract e2e bench-hydration bench-backtest bench-sweep
+.PHONY: help run release watch site test tools tools-test layers fmt-check clippy test-sqlite test-dates test-postgres crosscheck api-contract e2e bench bench-engine bench-web bench-hydration bench-backtest bench-sweep fuzz
 
 help:
 	@echo "make run      build and serve Dripfeed on http://127.0.0.1:3000"
 	@echo "make release  the same, optimised (what to deploy)"
 	@echo "make watch    rebuild on change (installs cargo-leptos the first time, ~25 minutes)"
 	@echo "make test   run every check and test (SQLite; PostgreSQL too when TEST_POSTGRES_URL is set)"
+	@echo "make bench  every benchmark in README's Performance section (PostgreSQL legs when BENCH_POSTGRES_URL is set)"
+	@echo "make fuzz   the parsers' and server functions' fuzz suites with many more cases than make test"
 
 tools:
 	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh build
@@ -145,3 +147,37 @@ bench-sweep: tools-test
 	cargo bench --locked --features ssr --bench sweep --no-run
 	"$(TOOLS_DIR)/venv/bin/python" tests/benches/sweep_vs_backtesting_py.py "$(CARGO_TARGET_DIR)/release/dripfeed" \
 	  "$$(ls -t $(CARGO_TARGET_DIR)/release/deps/sweep-* | grep -v '\.d$$' | head -n1)"
+
+# Every figure in README's "Performance" section, in one run. The PostgreSQL
+# legs of the engine benchmark need BENCH_POSTGRES_URL (a server whose user
+# may create databases), e.g. postgres://postgres@127.0.0.1:5432/postgres.
+bench: bench-engine bench-web bench-backtest bench-sweep
+	$(MAKE) bench-hydration BENCH_SITE=release
+	@echo "All benchmarks ran; figures above."
+
+bench-engine:
+	cargo bench --locked --features ssr --bench engine --no-run
+	@echo "== engine: SQLite, 1 instance, 10,000 plans"
+	env -u BENCH_DATABASE_URL cargo bench --locked --features ssr --bench engine -- --plans 10000
+	@if [ -n "$${BENCH_POSTGRES_URL:-}" ]; then \
+	  echo "== engine: PostgreSQL, 1 instance, 10,000 plans"; \
+	  BENCH_DATABASE_URL="$$BENCH_POSTGRES_URL" cargo bench --locked --features ssr --bench engine -- --plans 10000; \
+	  echo "== engine: PostgreSQL, 3 instances, 50,000 plans"; \
+	  BENCH_DATABASE_URL="$$BENCH_POSTGRES_URL" cargo bench --locked --features ssr --bench engine -- --plans 50000 --instances 3; \
+	else \
+	  echo "NOTE: the PostgreSQL engine legs were NOT run: set BENCH_POSTGRES_URL"; \
+	fi
+
+# The bare route, a server function and the dashboard under oha, and the
+# server's memory idle and loaded (tests/benches/web.rs).
+bench-web:
+	@TOOLS_DIR="$(TOOLS_DIR)" .ci/tools.sh bench
+	cargo bench --locked --features ssr --bench web
+
+# The fuzz suites with 100,000 cases per parser property and 200 generated
+# bodies per server function (`make test` runs 2,000 and 12).
+FUZZ_CASES ?= 100000
+FUZZ_CALLS ?= 200
+fuzz:
+	DRIPFEED_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --features ssr --release --lib fuzz
+	DRIPFEED_FUZZ_CALLS=$(FUZZ_CALLS) cargo test --locked --features ssr --release --test api fuzz

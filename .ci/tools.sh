@@ -7,6 +7,7 @@
 #        .ci/tools.sh test    # the build tools + chromium + faketime + the end-to-end npm packages
 #                             # + backtesting.py (PyPI, for the cross-check)
 #                             # + schemathesis, openapi-spec-validator (PyPI, for the API contract)
+#        .ci/tools.sh bench   # oha (crates.io), for `make bench-web`
 #        .ci/tools.sh cargo-leptos   # optional, only for `cargo leptos watch` (~25 minutes)
 set -euo pipefail
 
@@ -158,9 +159,22 @@ api_contract_tools() {
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 }
 
+# oha from crates.io (native-tls: OpenSSL from Debian, no C toolchain
+# downloads), for `make bench-web`: fixed-rate latency percentiles as JSON.
+OHA_VERSION=1.15.0
+oha_tool() {
+  if oha --version 2>/dev/null | grep -q "$OHA_VERSION"; then
+    say "oha $OHA_VERSION: present"
+    return
+  fi
+  say "building oha $OHA_VERSION from crates.io (first time: ~6 minutes)"
+  cargo install oha --version "$OHA_VERSION" --locked --no-default-features --features native-tls
+}
+
 case "${1:-build}" in
   build) wasm_target; wasm_bindgen; wasm_opt ;;
   test) wasm_target; wasm_bindgen; wasm_opt; chromium; faketime_tool; e2e_packages; backtesting_py; api_contract_tools ;;
+  bench) oha_tool ;;
   cargo-leptos) cargo_leptos ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|bench|cargo-leptos" >&2; exit 2 ;;
 esac

@@ -79,8 +79,19 @@ async fn one(state: &AppState, email: &str, legs: Vec<LegInput>) -> anyhow::Resu
         is_admin: false,
         time_zone: "America/New_York".into(),
     };
+    demo_and_plan(state, &user, legs).await
+}
+
+/// Connects `user`'s demo account and gives them a plan buying `legs` every
+/// trading day at 10:00 New York time.
+pub async fn demo_and_plan(
+    state: &AppState,
+    user: &CurrentUser,
+    legs: Vec<LegInput>,
+) -> anyhow::Result<Seeded> {
+    let email = &user.email;
     let client = ClientInfo::default();
-    let connection_id = connections::connect_demo(state, &user, &client)
+    let connection_id = connections::connect_demo(state, user, &client)
         .await
         .map_err(|e| anyhow::anyhow!("connect {email}: {e}"))?;
     let input = PlanInput {
@@ -99,7 +110,7 @@ async fn one(state: &AppState, email: &str, legs: Vec<LegInput>) -> anyhow::Resu
         per_run_total: None,
         catch_up_minutes: None,
     };
-    let plan_id = plans::create(state, &user, &client, input)
+    let plan_id = plans::create(state, user, &client, input)
         .await
         .map_err(|e| anyhow::anyhow!("plan for {email}: {e}"))?;
     Ok(Seeded {
