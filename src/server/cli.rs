@@ -350,7 +350,7 @@ async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
             .split_once(':')
             .filter(|(k, s)| !k.is_empty() && !s.is_empty())
             .ok_or_else(|| anyhow::anyhow!("--account takes KEY_ID:SECRET"))?;
-        let open = exchange.with_ledger(|l| l.by_key(key, secret).is_some())?;
+        let open = exchange.read(|l| l.by_key(key, secret).is_some());
         if !open {
             exchange.open_account(key, secret)?;
         }

@@ -5,11 +5,13 @@
 //! [`ledger`] (with its matching rules), prices the universe in `symbols.rs`
 //! from the simulated [`market`], and has the NYSE [`clock`].
 //!
-//! [`Exchange`] is the shared handle: the books (saved as JSON under the data
-//! folder after every change, so a restart loses nothing), a clock that can be
+//! [`Exchange`] is the shared handle: the books (kept under the data folder by
+//! [`books`], each change on disk before it is answered, so a restart loses
+//! nothing acknowledged), a clock that can be
 //! moved and sped up, and fault injection for tests. One process owns one
 //! exchange; it is a demo and a fake, not something several instances share.
 
+mod books;
 pub mod clock;
 pub mod http;
 pub mod ledger;
@@ -18,11 +20,10 @@ pub mod oauth;
 mod symbols;
 pub mod wire;
 
-use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use ledger::Ledger;
 use rust_decimal::Decimal;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
@@ -102,17 +103,84 @@ pub struct Faults {
     pub partial_fill: Option<Decimal>,
 }
 
-/// The books, and a count of the calls that may have changed them.
+/// The books in memory, and what of them is not yet on disk.
 struct Books {
     ledger: Ledger,
+    /// Bumped by every call that changed them.
     version: u64,
+    /// Journal lines for changes not yet written.
+    pending: Vec<u8>,
+    /// The next write must be a whole snapshot (a change the journal does
+    /// not express, or a write that failed).
+    whole: bool,
+    /// SHA-256 of each account's journal line as last written, so a call
+    /// that only looked is told from one that changed something.
+    digests: HashMap<Uuid, [u8; 32]>,
 }
 
-/// What is on disk: the books as of `version`, and their digest.
+/// What a change may have touched; each is compared and journalled.
 #[derive(Default)]
+struct Touched {
+    accounts: Vec<Uuid>,
+    keys: Vec<String>,
+    /// Hashed tokens.
+    tokens: Vec<String>,
+    /// Anything at all (a whole snapshot follows).
+    everything: bool,
+}
+
+impl Books {
+    /// Queues journal lines for what `touched` changed; whether anything did.
+    fn journal(&mut self, touched: &Touched) -> bool {
+        use books::Change;
+        use sha2::{Digest, Sha256};
+        if touched.everything {
+            self.whole = true;
+            self.digests.clear();
+            return true;
+        }
+        let mut changed = false;
+        let mut lines: Vec<anyhow::Result<Vec<u8>>> = Vec::new();
+        for id in &touched.accounts {
+            let Some(account) = self.ledger.accounts.get(id) else {
+                continue;
+            };
+            match Change::Account(account).line() {
+                Ok(line) => {
+                    let digest: [u8; 32] = Sha256::digest(&line).into();
+                    if self.digests.get(id) != Some(&digest) {
+                        self.digests.insert(*id, digest);
+                        lines.push(Ok(line));
+                    }
+                }
+                Err(e) => lines.push(Err(e)),
+            }
+        }
+        for key_id in &touched.keys {
+            let opens = self.ledger.keys.get(key_id);
+            lines.push(Change::Key { key_id, opens }.line());
+        }
+        for hash in &touched.tokens {
+            let opens = self.ledger.tokens.get(hash).copied();
+            lines.push(Change::Token { hash, opens }.line());
+        }
+        for line in lines {
+            changed = true;
+            match line {
+                Ok(line) => self.pending.extend_from_slice(&line),
+                // Not expressible as a line: the snapshot will say (or fail).
+                Err(_) => self.whole = true,
+            }
+        }
+        changed
+    }
+}
+
+/// What is on disk: the books as of `version`.
 struct Saved {
     version: u64,
-    digest: Option<Vec<u8>>,
+    /// `None`: the books live only in memory.
+    store: Option<books::Store>,
 }
 
 struct Inner {
@@ -122,7 +190,8 @@ struct Inner {
     saved: Mutex<Saved>,
     clock: Mutex<SimClock>,
     faults: Mutex<Faults>,
-    file: Option<PathBuf>,
+    /// Whether the books live in a file.
+    durable: bool,
     policy: KeyPolicy,
     rate: Mutex<http::RateWindows>,
     oauth: Mutex<oauth::Grants>,
@@ -148,27 +217,27 @@ impl Exchange {
     /// An exchange whose books live in `file` (created on first change), or
     /// only in memory when `file` is `None`.
     pub fn open(file: Option<PathBuf>, policy: KeyPolicy) -> anyhow::Result<Self> {
-        let ledger = match &file {
-            Some(path) if path.exists() => {
-                let bytes = std::fs::read(path).with_context(|| {
-                    format!("reading the paper exchange's books {}", path.display())
-                })?;
-                serde_json::from_slice(&bytes).with_context(|| {
-                    format!(
-                        "the paper exchange's books {} are not valid",
-                        path.display()
-                    )
-                })?
+        let (ledger, store) = match file {
+            Some(path) => {
+                let (ledger, store) = books::load(path)?;
+                (ledger, Some(store))
             }
-            _ => Ledger::default(),
+            None => (Ledger::default(), None),
         };
+        let durable = store.is_some();
         Ok(Self {
             inner: Arc::new(Inner {
-                ledger: Mutex::new(Books { ledger, version: 0 }),
-                saved: Mutex::new(Saved::default()),
+                ledger: Mutex::new(Books {
+                    ledger,
+                    version: 0,
+                    pending: Vec::new(),
+                    whole: false,
+                    digests: HashMap::new(),
+                }),
+                saved: Mutex::new(Saved { version: 0, store }),
                 clock: Mutex::new(SimClock::real()),
                 faults: Mutex::new(Faults::default()),
-                file,
+                durable,
                 policy,
                 rate: Mutex::new(http::RateWindows::default()),
                 oauth: Mutex::new(oauth::Grants::default()),
@@ -229,29 +298,107 @@ impl Exchange {
     /// Opens a funded account for an API key pair and returns its id.
     pub fn open_account(&self, key_id: &str, secret: &str) -> anyhow::Result<Uuid> {
         let now = self.now();
-        self.with_ledger(|l| l.open_with_key(key_id, secret, ledger::default_funding(), now))
+        self.change(|l, touched| {
+            let id = l.open_with_key(key_id, secret, ledger::default_funding(), now);
+            touched.accounts.push(id);
+            touched.keys.push(key_id.to_owned());
+            id
+        })
     }
 
-    /// Runs `f` on the books and, when they live in a file, returns only
-    /// once they are written as of that call (so an acknowledged order is
-    /// never lost to a crash). The books' lock is held just for `f`: they are
-    /// copied, serialised and written outside it, at most one writer at a
-    /// time, and a writer saves the newest books, so callers that waited for
-    /// it find their change already on disk. Unchanged books are not
-    /// rewritten.
+    /// Opens a funded account reachable with this OAuth access token.
+    pub fn open_token_account(&self, token: &str) -> anyhow::Result<Uuid> {
+        let now = self.now();
+        self.change(|l, touched| {
+            let id = l.open_with_token(token, ledger::default_funding(), now);
+            touched.accounts.push(id);
+            touched.tokens.push(ledger::digest(token));
+            id
+        })
+    }
+
+    /// The account this key pair opens; under [`KeyPolicy::OpenOnFirstUse`]
+    /// a key id never seen opens a new funded one.
+    pub fn account_for_key(&self, key_id: &str, secret: &str) -> anyhow::Result<Option<Uuid>> {
+        if let Some(id) = self.read(|l| l.by_key(key_id, secret)) {
+            return Ok(Some(id));
+        }
+        if self.policy() != KeyPolicy::OpenOnFirstUse {
+            return Ok(None);
+        }
+        let now = self.now();
+        self.change(|l, touched| {
+            if l.knows_key(key_id) {
+                // Known, so the secret was wrong (or a racing caller opened it).
+                return l.by_key(key_id, secret);
+            }
+            let id = l.open_with_key(key_id, secret, ledger::default_funding(), now);
+            touched.accounts.push(id);
+            touched.keys.push(key_id.to_owned());
+            Some(id)
+        })
+    }
+
+    /// Looks at the books without changing them (nothing is written).
+    pub fn read<T>(&self, f: impl FnOnce(&Ledger) -> T) -> T {
+        f(&lock(&self.inner.ledger).ledger)
+    }
+
+    /// Runs `f` on one account (`None` if there is no such account) and,
+    /// when the books live in a file and `f` changed it, returns only once
+    /// that change is on disk (so an acknowledged order is never lost to a
+    /// crash). A call that only looked writes nothing.
+    pub fn with_account<T>(
+        &self,
+        id: Uuid,
+        f: impl FnOnce(&mut ledger::Account) -> T,
+    ) -> anyhow::Result<Option<T>> {
+        self.change(|l, touched| {
+            touched.accounts.push(id);
+            l.account_mut(id).map(f)
+        })
+    }
+
+    /// Runs `f` on all the books, which are then written whole: for tests and
+    /// tools; the API's calls use [`Exchange::with_account`] and
+    /// [`Exchange::read`].
     pub fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> anyhow::Result<T> {
+        self.change(|l, touched| {
+            touched.everything = true;
+            f(l)
+        })
+    }
+
+    /// Runs `f`, which says what it touched, and makes what changed durable.
+    /// The books' lock is held just for `f` and the comparison: the change is
+    /// written outside it, at most one writer at a time, and a writer takes
+    /// everything queued, so callers that waited for it find their change
+    /// already on disk.
+    fn change<T>(&self, f: impl FnOnce(&mut Ledger, &mut Touched) -> T) -> anyhow::Result<T> {
+        let durable = self.inner.durable;
         let (out, version, events) = {
             let mut books = lock(&self.inner.ledger);
-            let out = f(&mut books.ledger);
-            books.version += 1;
+            let mut touched = Touched::default();
+            let out = f(&mut books.ledger, &mut touched);
+            let ids: Vec<Uuid> = if touched.everything {
+                books.ledger.accounts.keys().copied().collect()
+            } else {
+                touched.accounts.clone()
+            };
             let mut events = Vec::new();
-            for (id, a) in books.ledger.accounts.iter_mut() {
-                events.extend(a.events.drain(..).map(|e| (*id, e)));
+            for id in ids {
+                if let Some(a) = books.ledger.accounts.get_mut(&id) {
+                    events.extend(a.events.drain(..).map(|e| (id, e)));
+                }
             }
-            (out, books.version, events)
+            let version = (durable && books.journal(&touched)).then(|| {
+                books.version += 1;
+                books.version
+            });
+            (out, version, events)
         };
-        if let Some(path) = &self.inner.file {
-            self.persist_through(path, version)?;
+        if let Some(version) = version {
+            self.persist_through(version)?;
         }
         // Told once the change is on disk; nobody listening is fine.
         for (id, e) in events {
@@ -276,21 +423,38 @@ impl Exchange {
     }
 
     /// Makes sure the books as of `version` (or later) are on disk.
-    fn persist_through(&self, path: &std::path::Path, version: u64) -> anyhow::Result<()> {
-        use sha2::{Digest, Sha256};
+    fn persist_through(&self, version: u64) -> anyhow::Result<()> {
+        enum Work {
+            Append(Vec<u8>),
+            Snapshot(Box<Ledger>),
+        }
         let mut saved = lock(&self.inner.saved);
+        let saved = &mut *saved;
+        let Some(store) = saved.store.as_mut() else {
+            return Ok(());
+        };
         if saved.version >= version {
             return Ok(());
         }
-        let (latest, ledger) = {
-            let books = lock(&self.inner.ledger);
-            (books.version, books.ledger.clone())
+        let (latest, work) = {
+            let mut books = lock(&self.inner.ledger);
+            let work = if books.whole || store.wants_snapshot(books.pending.len()) {
+                books.whole = false;
+                books.pending.clear();
+                Work::Snapshot(Box::new(books.ledger.clone()))
+            } else {
+                Work::Append(std::mem::take(&mut books.pending))
+            };
+            (books.version, work)
         };
-        let bytes = serde_json::to_vec(&ledger).context("serialising the exchange's books")?;
-        let digest = Sha256::digest(&bytes).to_vec();
-        if saved.digest.as_ref() != Some(&digest) {
-            save(path, &bytes)?;
-            saved.digest = Some(digest);
+        let written = match &work {
+            Work::Append(bytes) => store.append(bytes),
+            Work::Snapshot(ledger) => store.snapshot(ledger),
+        };
+        if let Err(e) = written {
+            // What was taken is not on disk: the next write rewrites it all.
+            lock(&self.inner.ledger).whole = true;
+            return Err(e);
         }
         saved.version = latest;
         Ok(())
@@ -305,47 +469,175 @@ impl Exchange {
     }
 }
 
-/// Writes the books atomically: a temporary file renamed over the old one.
-fn save(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    {
-        use std::io::Write;
-        let mut file =
-            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn files(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+        (dir.join("books.json"), dir.join("books.journal"))
+    }
+
+    fn len(path: &std::path::Path) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn cash(exchange: &Exchange, id: Uuid) -> Decimal {
+        exchange.read(|l| l.account(id).unwrap().cash)
+    }
+
     #[test]
-    fn acknowledged_changes_are_on_disk_and_reads_do_not_rewrite_the_books() {
+    fn acknowledged_changes_are_on_disk_and_looks_write_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("books.json");
+        let (path, journal) = files(dir.path());
         let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
-        exchange.open_account("PKDISK", "secret").unwrap();
+        let id = exchange.open_account("PKDISK", "secret").unwrap();
         // Returned: so already durable, as a crash right now would find it.
         let reopened = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
-        assert_eq!(reopened.with_ledger(|l| l.accounts.len()).unwrap(), 1);
+        assert_eq!(reopened.read(|l| l.by_key("PKDISK", "secret")), Some(id));
 
-        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        exchange.with_account(id, |a| a.cash.to_string()).unwrap();
+        let written = (len(&path), len(&journal));
         for _ in 0..20 {
-            exchange.with_ledger(|l| l.accounts.len()).unwrap();
+            let seen = exchange.with_account(id, |a| a.orders.len()).unwrap();
+            assert_eq!(seen, Some(0));
         }
         assert_eq!(
-            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            (len(&path), len(&journal)),
             written,
-            "reads leave the file alone"
+            "looks leave the files alone"
         );
+        assert_eq!(exchange.with_account(Uuid::new_v4(), |_| ()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_change_to_one_account_appends_that_account_not_everyones_books() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, journal) = files(dir.path());
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        let ids: Vec<Uuid> = (0..200)
+            .map(|i| exchange.open_account(&format!("PK{i}"), "s").unwrap())
+            .collect();
+        // Fold everything into the snapshot, then change one account.
+        exchange.with_ledger(|_| ()).unwrap();
+        let (snapshot, before) = (len(&path), len(&journal));
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        exchange
+            .with_account(ids[7], |a| a.cash = Decimal::new(12_345, 2))
+            .unwrap()
+            .unwrap();
+        let grew = len(&journal) - before;
+        assert!(grew > 0, "the change is journalled");
+        assert!(
+            grew * 50 < snapshot,
+            "one account's line ({grew} bytes) is a sliver of the books ({snapshot} bytes)"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified,
+            "the snapshot is not rewritten"
+        );
+        let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(cash(&reopened, ids[7]), Decimal::new(12_345, 2));
+        assert_eq!(reopened.read(|l| l.accounts.len()), 200);
+    }
+
+    #[test]
+    fn a_change_cut_short_by_a_crash_is_dropped_and_later_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, journal) = files(dir.path());
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        let id = exchange.open_account("PKTORN", "secret").unwrap();
+        exchange
+            .with_account(id, |a| a.cash = Decimal::from(7))
+            .unwrap();
+        drop(exchange);
+        // A crash mid-append: half a line, never acknowledged.
+        let mut bytes = std::fs::read(&journal).unwrap();
+        bytes.extend_from_slice(br#"{"account":{"id":"#);
+        std::fs::write(&journal, &bytes).unwrap();
+
+        let reopened = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        assert_eq!(cash(&reopened, id), Decimal::from(7));
+        reopened
+            .with_account(id, |a| a.cash = Decimal::from(8))
+            .unwrap();
+        drop(reopened);
+        let again = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(
+            cash(&again, id),
+            Decimal::from(8),
+            "appends after the cut read back"
+        );
+    }
+
+    #[test]
+    fn a_damaged_change_in_the_middle_is_an_error_not_a_silent_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, journal) = files(dir.path());
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        exchange.open_account("PKBAD", "secret").unwrap();
+        drop(exchange);
+        let mut bytes = std::fs::read(&journal).unwrap();
+        let at = bytes.iter().position(|b| *b == b'\n').unwrap() + 3;
+        bytes[at] = b'#';
+        std::fs::write(&journal, &bytes).unwrap();
+        let err = Exchange::open(Some(path), KeyPolicy::Known).err().unwrap();
+        assert!(format!("{err:#}").contains("damaged at line 2"), "{err:#}");
+    }
+
+    #[test]
+    fn a_journal_older_than_the_snapshot_is_not_replayed_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, journal) = files(dir.path());
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        let id = exchange.open_account("PKOLD", "secret").unwrap();
+        exchange
+            .with_account(id, |a| a.cash = Decimal::ONE)
+            .unwrap();
+        let old = std::fs::read(&journal).unwrap();
+        exchange
+            .with_ledger(|l| l.account_mut(id).unwrap().cash = Decimal::TWO)
+            .unwrap();
+        drop(exchange);
+        // A crash after the new snapshot, before its journal replaced the old.
+        std::fs::write(&journal, old).unwrap();
+        let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(cash(&reopened, id), Decimal::TWO);
+    }
+
+    #[test]
+    fn a_change_back_after_a_whole_rewrite_is_still_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = files(dir.path());
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        let id = exchange.open_account("PKBACK", "secret").unwrap();
+        exchange
+            .with_account(id, |a| a.cash = Decimal::ONE)
+            .unwrap();
+        exchange
+            .with_ledger(|l| l.account_mut(id).unwrap().cash = Decimal::TWO)
+            .unwrap();
+        exchange
+            .with_account(id, |a| a.cash = Decimal::ONE)
+            .unwrap();
+        let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(cash(&reopened, id), Decimal::ONE);
+    }
+
+    #[test]
+    fn books_saved_before_the_journal_still_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = files(dir.path());
+        let mut ledger = Ledger::default();
+        let id = ledger.open_with_key("PKBARE", "secret", Decimal::from(100), Utc::now());
+        std::fs::write(&path, serde_json::to_vec(&ledger).unwrap()).unwrap();
+        let exchange = Exchange::open(Some(path.clone()), KeyPolicy::Known).unwrap();
+        assert_eq!(exchange.read(|l| l.by_key("PKBARE", "secret")), Some(id));
+        exchange
+            .with_account(id, |a| a.cash = Decimal::from(99))
+            .unwrap();
+        let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
+        assert_eq!(cash(&reopened, id), Decimal::from(99));
     }
 
     #[test]
@@ -358,14 +650,25 @@ mod tests {
                 let exchange = exchange.clone();
                 s.spawn(move || {
                     for i in 0..25 {
-                        exchange
+                        let id = exchange
                             .open_account(&format!("PK{t}X{i}"), "secret")
+                            .unwrap();
+                        exchange
+                            .with_account(id, |a| a.cash = Decimal::from(i))
                             .unwrap();
                     }
                 });
             }
         });
         let reopened = Exchange::open(Some(path), KeyPolicy::Known).unwrap();
-        assert_eq!(reopened.with_ledger(|l| l.accounts.len()).unwrap(), 100);
+        assert_eq!(reopened.read(|l| l.accounts.len()), 100);
+        for t in 0..4 {
+            for i in 0..25 {
+                let id = reopened
+                    .read(|l| l.by_key(&format!("PK{t}X{i}"), "secret"))
+                    .unwrap();
+                assert_eq!(cash(&reopened, id), Decimal::from(i));
+            }
+        }
     }
 }

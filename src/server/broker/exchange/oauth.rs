@@ -4,7 +4,7 @@
 //! funded account. As with Alpaca, the token response has no `expires_in` and
 //! no refresh token (see `tests/fixtures/alpaca/oauth/token-response.json`).
 
-use super::{Exchange, ledger};
+use super::Exchange;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -279,9 +279,7 @@ async fn token(State(ex): State<Exchange>, Form(t): Form<TokenRequest>) -> Respo
         );
     }
     let access_token = Uuid::new_v4().to_string();
-    let now = ex.now();
-    let opened =
-        ex.with_ledger(|l| l.open_with_token(&access_token, ledger::default_funding(), now));
+    let opened = ex.open_token_account(&access_token);
     if let Err(e) = opened {
         tracing::error!(error.cause_chain = ?e, "paper exchange could not open an OAuth account");
         return oauth_error(

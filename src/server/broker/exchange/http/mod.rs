@@ -13,7 +13,7 @@ mod trading;
 
 use super::ledger::{self, Refusal};
 pub use super::oauth::ConsentPolicy;
-use super::{Exchange, Fault, KeyPolicy, clock, oauth, wire};
+use super::{Exchange, Fault, clock, oauth, wire};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -174,8 +174,7 @@ fn authenticate(ex: &Exchange, headers: &HeaderMap) -> Result<(Uuid, String), Re
             .or_else(|| v.strip_prefix("bearer "))
     }) {
         let id = ex
-            .with_ledger(|l| l.by_token(token.trim()))
-            .map_err(internal)?
+            .read(|l| l.by_token(token.trim()))
             .ok_or_else(Refusal::unauthorized)?;
         return Ok((id, ledger::digest(token)));
     }
@@ -185,16 +184,8 @@ fn authenticate(ex: &Exchange, headers: &HeaderMap) -> Result<(Uuid, String), Re
     ) else {
         return Err(Refusal::unauthorized());
     };
-    let policy = ex.policy();
-    let now = ex.now();
     let id = ex
-        .with_ledger(|l| match l.by_key(key, secret) {
-            Some(id) => Some(id),
-            None if policy == KeyPolicy::OpenOnFirstUse && !l.knows_key(key) => {
-                Some(l.open_with_key(key, secret, ledger::default_funding(), now))
-            }
-            None => None,
-        })
+        .account_for_key(key, secret)
         .map_err(internal)?
         .ok_or_else(Refusal::unauthorized)?;
     Ok((id, ledger::digest(key)))

@@ -10,7 +10,7 @@
 //! an order waiting for the open fills and is reported without another
 //! request.
 
-use super::super::{Exchange, KeyPolicy, ledger};
+use super::super::Exchange;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -30,22 +30,13 @@ fn account_of(ex: &Exchange, msg: &Value) -> Option<Uuid> {
     let data = msg.get("data").unwrap_or(msg);
     let text = |k: &str| data.get(k).and_then(Value::as_str);
     if let Some(token) = text("oauth_token") {
-        return ex.with_ledger(|l| l.by_token(token)).ok().flatten();
+        return ex.read(|l| l.by_token(token));
     }
     let (key, secret) = match (text("key_id"), text("secret_key")) {
         (Some(k), Some(s)) => (k, s),
         _ => (text("key")?, text("secret")?),
     };
-    let (policy, now) = (ex.policy(), ex.now());
-    ex.with_ledger(|l| match l.by_key(key, secret) {
-        Some(id) => Some(id),
-        None if policy == KeyPolicy::OpenOnFirstUse && !l.knows_key(key) => {
-            Some(l.open_with_key(key, secret, ledger::default_funding(), now))
-        }
-        None => None,
-    })
-    .ok()
-    .flatten()
+    ex.account_for_key(key, secret).ok().flatten()
 }
 
 async fn send(socket: &mut WebSocket, v: &Value) -> bool {
@@ -124,11 +115,7 @@ async fn serve(ex: Exchange, mut socket: WebSocket) {
             _ = settle.tick(), if listening => {
                 if let Some(id) = account {
                     let now = ex.now();
-                    let _ = ex.with_ledger(|l| {
-                        if let Some(a) = l.account_mut(id) {
-                            a.settle(now);
-                        }
-                    });
+                    let _ = ex.with_account(id, |a| a.settle(now));
                 }
             }
         }

@@ -43,12 +43,12 @@ fn on_account<T>(
     f: impl FnOnce(&mut ledger::Account, DateTime<Utc>) -> Result<T, Refusal>,
 ) -> Result<T, Refusal> {
     let now = ex.now();
-    ex.with_ledger(|l| {
-        let account = l.account_mut(id.0).ok_or_else(Refusal::unauthorized)?;
+    ex.with_account(id.0, |account| {
         account.settle(now);
         f(account, now)
     })
     .map_err(internal)?
+    .ok_or_else(Refusal::unauthorized)?
 }
 
 async fn account(State(ex): State<Exchange>, Extension(id): Extension<AccountId>) -> Reply {
