@@ -546,6 +546,94 @@ async fn an_engine_that_died_after_sending_is_taken_over_without_a_duplicate() {
     assert_eq!(f.exchange_orders().len(), 1);
 }
 
+/// The database goes away between an order leaving and its answer being
+/// recorded: on SQLite another writer holds the database for longer than the
+/// busy timeout; on PostgreSQL every connection the app holds is cut, as a
+/// server restart does. The order is placed once, the run is not lost, and a
+/// later pass finishes it without anyone stepping in.
+#[tokio::test]
+async fn a_database_outage_while_an_order_is_in_flight_loses_nothing_and_duplicates_nothing() {
+    use sqlx::Connection;
+    let f = fixture(&[("VTI", "25")]).await;
+    let at = f.slot;
+    // Every broker call takes a second: long enough to take the database
+    // away while the order is on its way.
+    f.app.demo_exchange.set_clock(at, 0);
+    f.app.demo_exchange.faults().latency = std::time::Duration::from_secs(1);
+    let engine = f.engine.clone();
+    let pass = tokio::spawn(async move { engine.tick(at).await });
+    // The intent is committed before its order is sent, and nothing is
+    // written between the two.
+    let slot_id = loop {
+        let slot = f.slots().await.into_iter().next();
+        if let Some(slot) = slot
+            && !f.orders(&slot).await.is_empty()
+        {
+            break slot.id;
+        }
+        assert!(
+            !pass.is_finished(),
+            "the pass ended before writing an intent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let sqlite = matches!(f.app.store, dripfeed::server::db::Store::Sqlite(_));
+    if sqlite {
+        let mut writer = sqlx::SqliteConnection::connect(&f.app.database_url)
+            .await
+            .expect("a second connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut writer)
+            .await
+            .expect("the write lock");
+        // The answer arrives while the lock is held; its write waits out the
+        // busy timeout and gives up. The pass itself carries on.
+        let _ = pass.await.expect("the pass does not panic");
+        sqlx::query("ROLLBACK")
+            .execute(&mut writer)
+            .await
+            .expect("release");
+        let slot = &f.slots().await[0];
+        assert!(
+            !slot.status.is_terminal(),
+            "the outage hit before the answer was recorded: {:?}",
+            slot.status
+        );
+    } else {
+        let mut admin = sqlx::PgConnection::connect(&f.app.database_url)
+            .await
+            .expect("a second connection");
+        let cut: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .expect("cut the app's connections");
+        assert!(!cut.is_empty(), "the app held connections to cut");
+        let _ = pass.await.expect("the pass does not panic");
+    }
+    assert_eq!(f.exchange_orders().len(), 1, "the order was placed once");
+
+    // Once the run's lease has lapsed, the next pass finds the order by its
+    // client order id and ends the run; nothing is sent again.
+    f.app.demo_exchange.faults().latency = std::time::Duration::ZERO;
+    f.tick(at + Duration::minutes(3)).await;
+    let slots = f.slots().await;
+    assert_eq!(slots.len(), 1);
+    assert_eq!(slots[0].id, slot_id);
+    assert_eq!(slots[0].status, "filled", "{:?}", slots[0].reason);
+    let orders = f.orders(&slots[0]).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        orders[0].client_order_id,
+        client_order_id(f.plan_id, at, "VTI")
+    );
+    assert_eq!(f.exchange_orders().len(), 1, "nothing was sent twice");
+    let notices = notifications(&f).await;
+    assert_eq!(notices.len(), 1, "one notice of the purchase: {notices:?}");
+}
+
 #[tokio::test]
 async fn a_partial_fill_ends_the_slot_with_what_was_bought_and_why() {
     let f = fixture(&[("VTI", "100")]).await;
