@@ -165,7 +165,8 @@ fn oha(
         .ok_or_else(|| anyhow::anyhow!("oha gave no status codes"))?;
     anyhow::ensure!(
         codes.keys().all(|k| k == "200") && !codes.is_empty(),
-        "{url} answered {codes:?}"
+        "{url} answered {codes:?} (errors: {})",
+        report["errorDistribution"]
     );
     Ok(report)
 }
