@@ -244,6 +244,7 @@ pub fn app_state(
         broker_http,
         trade_cache: Arc::new(TradeCache::default()),
         asset_cache: Arc::new(AssetCache::default()),
+        clock_cache: Arc::default(),
         snapshots: Arc::default(),
         live: Arc::default(),
         mailer: Arc::new(mailer),

@@ -43,6 +43,8 @@ pub struct AppState {
     pub mailer: Arc<crate::server::mail::Mailer>,
     /// Broker asset lists shared across users.
     pub asset_cache: Arc<AssetCache>,
+    /// Brokers' market clocks, shared across users.
+    pub clock_cache: Arc<crate::server::broker::market_data::ClockCache>,
     /// Each connection's last account snapshot, shared by its page views.
     pub snapshots: Arc<crate::server::portfolio::Snapshots>,
     /// The trade-updates streams open dashboards follow.

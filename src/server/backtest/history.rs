@@ -14,6 +14,7 @@ use crate::server::broker::exchange::{Exchange, market};
 use crate::server::broker::{Broker, BrokerError};
 use crate::server::db::Store;
 use crate::server::db::bars::BarSpan;
+use crate::server::state::AppState;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -49,11 +50,21 @@ pub fn last_closed_day(now: DateTime<Utc>) -> NaiveDate {
 }
 
 impl Source {
-    /// The source's "now": the broker's clock (the demo exchange keeps its own).
-    pub async fn now(&self) -> Result<DateTime<Utc>, HistoryError> {
+    /// The source's "now": the broker's clock (the demo exchange keeps its
+    /// own). The embedded exchange this process serves is read in-process;
+    /// any other broker's clock comes through the shared
+    /// [`ClockCache`](crate::server::broker::market_data::ClockCache), so a
+    /// page view does not cost a broker call for the time.
+    pub async fn now(&self, state: &AppState) -> Result<DateTime<Utc>, HistoryError> {
         Ok(match self {
-            Source::Broker { broker, .. } => broker.clock().await?.now,
             Source::Embedded(exchange) => exchange.now(),
+            Source::Broker { .. }
+                if state.settings.demo_exchange_url.is_none()
+                    && self.is_simulated(state.exchange_url.as_str()) =>
+            {
+                state.exchange.now()
+            }
+            Source::Broker { broker, host } => state.clock_cache.now(host, broker.as_ref()).await?,
         })
     }
 

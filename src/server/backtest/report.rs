@@ -248,13 +248,14 @@ pub async fn source_for(
 /// fewer if the tier allows fewer, up to the newest complete trading day by
 /// the source's clock), checked against the tier; and the New York date now.
 pub async fn range(
+    state: &AppState,
     source: &Source,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     tier: &Tier,
 ) -> Result<(NaiveDate, NaiveDate, NaiveDate), AppError> {
     let limits = tier.backtesting();
-    let now = source.now().await.map_err(history_error)?;
+    let now = source.now(state).await.map_err(history_error)?;
     let today = now
         .with_timezone(&chrono_tz::America::New_York)
         .date_naive();
@@ -337,7 +338,7 @@ pub async fn prepare(
     }
 
     let source = source_for(state, user, subject.connection_id).await?;
-    let (from, to, today) = range(&source, from, to, &tier).await?;
+    let (from, to, today) = range(state, &source, from, to, &tier).await?;
 
     let mut bars = Bars::new();
     let warm_up = from - chrono::Duration::days(WARM_UP_DAYS);

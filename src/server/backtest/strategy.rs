@@ -289,7 +289,7 @@ pub async fn prepare(
         )));
     }
     let source = source_for(state, user, None).await?;
-    let (from, to, today) = range(&source, from, to, &tier).await?;
+    let (from, to, today) = range(state, &source, from, to, &tier).await?;
     let bars = source
         .daily_bars(&state.store, &a.symbol, from, to, today)
         .await

@@ -51,6 +51,46 @@ impl TradeCache {
     }
 }
 
+/// How long a broker's market clock is trusted once asked.
+pub const CLOCK_TTL: Duration = Duration::from_secs(5);
+
+/// The broker's market clock per host, kept as its offset from this
+/// machine's clock for [`CLOCK_TTL`]: the time is the same for every account
+/// on a host, and a page that asked for it on every view would spend its
+/// user's rate allowance (200 requests a minute) on the time of day.
+#[derive(Default)]
+pub struct ClockCache {
+    entries: Mutex<HashMap<String, (Instant, chrono::TimeDelta)>>,
+}
+
+impl ClockCache {
+    /// `host`'s "now", asking `broker` only when the last answer is older
+    /// than [`CLOCK_TTL`].
+    pub async fn now(
+        &self,
+        host: &str,
+        broker: &dyn Broker,
+    ) -> BrokerResult<chrono::DateTime<chrono::Utc>> {
+        let kept = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .filter(|(at, _)| at.elapsed() < CLOCK_TTL)
+            .map(|(_, offset)| *offset);
+        if let Some(offset) = kept {
+            return Ok(chrono::Utc::now() + offset);
+        }
+        let clock = broker.clock().await?;
+        let offset = clock.now - chrono::Utc::now();
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_owned(), (Instant::now(), offset));
+        Ok(clock.now)
+    }
+}
+
 /// The broker's asset list per trading host, kept for an hour (it changes
 /// rarely and is large).
 /// A shared, immutable asset list.
@@ -99,6 +139,7 @@ mod tests {
     #[derive(Default)]
     struct Counting {
         calls: AtomicUsize,
+        clocks: AtomicUsize,
         asked: Mutex<Vec<Vec<String>>>,
     }
 
@@ -130,7 +171,15 @@ mod tests {
             nothing()
         }
         async fn clock(&self) -> BrokerResult<MarketClock> {
-            nothing()
+            self.clocks.fetch_add(1, Ordering::SeqCst);
+            // A demo exchange whose clock was moved an hour ahead.
+            let now = Utc::now() + chrono::Duration::hours(1);
+            Ok(MarketClock {
+                now,
+                is_open: true,
+                next_open: now,
+                next_close: now,
+            })
         }
         async fn calendar(&self, _: NaiveDate, _: NaiveDate) -> BrokerResult<Vec<MarketDay>> {
             nothing()
@@ -178,6 +227,25 @@ mod tests {
 
     fn syms(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn many_page_views_ask_a_hosts_clock_once_and_keep_its_offset() {
+        let cache = ClockCache::default();
+        let broker = Counting::default();
+        for _ in 0..50 {
+            let now = cache.now("https://paper", &broker).await.unwrap();
+            // The broker's time, not this machine's: an hour ahead.
+            let ahead = now - Utc::now();
+            assert!(
+                ahead > chrono::Duration::minutes(59) && ahead <= chrono::Duration::hours(1),
+                "{ahead}"
+            );
+        }
+        assert_eq!(broker.clocks.load(Ordering::SeqCst), 1);
+        // Another host has its own clock.
+        cache.now("https://other", &broker).await.unwrap();
+        assert_eq!(broker.clocks.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

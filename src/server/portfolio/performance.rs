@@ -156,7 +156,7 @@ pub async fn plan_performance(
         });
     }
     let source = source_for(state, user, plan.connection_id).await?;
-    let now = source.now().await.map_err(history_error)?;
+    let now = source.now(state).await.map_err(history_error)?;
     let today = now
         .with_timezone(&chrono_tz::America::New_York)
         .date_naive();
