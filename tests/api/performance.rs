@@ -440,6 +440,18 @@ async fn an_accounts_chart_and_returns_come_from_its_history_with_deposits_as_co
         (Decimal::from(100_000), Decimal::ZERO)
     );
     assert!(cash.headline.contains("Cash at 0 %"), "{}", cash.headline);
+    // Views moments apart share one read of the account: a reload asks the
+    // broker nothing (its rate allowance is the user's).
+    let seen = s.app.demo_exchange.requests_seen();
+    let again = ask_against(&s.client, s.connection, "1M", "cash")
+        .await
+        .expect("cash again");
+    assert_eq!(again.equity, cash.equity);
+    assert_eq!(
+        s.app.demo_exchange.requests_seen(),
+        seen,
+        "a second view within seconds asks the broker nothing"
+    );
 
     // Today, in 15-minute windows from the open: no deposits line.
     let today = ask(&s.client, s.connection, "1D").await.expect("a day");

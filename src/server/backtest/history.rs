@@ -49,22 +49,29 @@ pub fn last_closed_day(now: DateTime<Utc>) -> NaiveDate {
     }
 }
 
+/// The market's "now" at `broker` (whose market data is at `host`): the
+/// embedded exchange this process serves is read in-process; any other
+/// broker's clock comes through the shared
+/// [`ClockCache`](crate::server::broker::market_data::ClockCache), so a page
+/// view does not cost a broker call for the time.
+pub async fn market_now(
+    state: &AppState,
+    host: &str,
+    broker: &dyn Broker,
+) -> Result<DateTime<Utc>, BrokerError> {
+    if state.settings.demo_exchange_url.is_none() && host.starts_with(state.exchange_url.as_str()) {
+        return Ok(state.exchange.now());
+    }
+    state.clock_cache.now(host, broker).await
+}
+
 impl Source {
     /// The source's "now": the broker's clock (the demo exchange keeps its
-    /// own). The embedded exchange this process serves is read in-process;
-    /// any other broker's clock comes through the shared
-    /// [`ClockCache`](crate::server::broker::market_data::ClockCache), so a
-    /// page view does not cost a broker call for the time.
+    /// own); see [`market_now`].
     pub async fn now(&self, state: &AppState) -> Result<DateTime<Utc>, HistoryError> {
         Ok(match self {
             Source::Embedded(exchange) => exchange.now(),
-            Source::Broker { .. }
-                if state.settings.demo_exchange_url.is_none()
-                    && self.is_simulated(state.exchange_url.as_str()) =>
-            {
-                state.exchange.now()
-            }
-            Source::Broker { broker, host } => state.clock_cache.now(host, broker.as_ref()).await?,
+            Source::Broker { broker, host } => market_now(state, host, broker.as_ref()).await?,
         })
     }
 

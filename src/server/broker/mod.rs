@@ -321,7 +321,7 @@ impl Activity {
 }
 
 /// Which stretch of an account's equity history to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HistoryRequest {
     /// `1D`, `1W`, `1M`, `1A`, ... back from now; or, with `start`, none.
     pub period: Option<String>,

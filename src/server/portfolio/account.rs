@@ -98,8 +98,8 @@ pub async fn account_performance(
         tracing::warn!(connection_id, error = %e, "no portfolio history");
         format!("The broker's account history could not be had: {e}")
     };
-    let now = match broker.clock().await {
-        Ok(c) => c.now,
+    let now = match crate::server::backtest::history::market_now(state, &host, &broker).await {
+        Ok(now) => now,
         Err(e) => {
             out.unavailable = Some(unavailable(e));
             return Ok(out);
@@ -117,8 +117,8 @@ pub async fn account_performance(
         - Duration::days(1);
     let (asked, whole) = (request(period, since), request(Period::All, since));
     let (chart, all) = match tokio::try_join!(
-        broker.portfolio_history(&asked),
-        broker.portfolio_history(&whole),
+        state.snapshots.history(&row, &broker, &asked),
+        state.snapshots.history(&row, &broker, &whole),
     ) {
         Ok(both) => both,
         Err(e) => {

@@ -23,7 +23,8 @@ use crate::dto::stamp::Stamp;
 use crate::error::AppError;
 use crate::server::auth::CurrentUser;
 use crate::server::broker::{
-    Account, Amount, Broker, BrokerError, MarketClock, Order, OrderFilter, Position, Side,
+    Account, Amount, Broker, BrokerError, HistoryRequest, MarketClock, Order, OrderFilter,
+    PortfolioHistory, Position, Side,
 };
 use crate::server::connections::{DEMO_LABEL, broker_for_page};
 use crate::server::db::rows::ConnectionRow;
@@ -54,12 +55,19 @@ type SnapshotKey = (i64, i64, DateTime<Utc>);
 
 /// The last snapshot per connection, each behind its own async lock: the
 /// lock is held while a read is in flight, so others wait and share it.
+/// Beside them, each connection's equity histories as last read.
 #[derive(Default)]
 pub struct Snapshots {
     by_connection: std::sync::Mutex<
         std::collections::HashMap<
             SnapshotKey,
             std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>,
+        >,
+    >,
+    histories: std::sync::Mutex<
+        std::collections::HashMap<
+            (SnapshotKey, HistoryRequest),
+            (std::time::Instant, PortfolioHistory),
         >,
     >,
 }
@@ -72,6 +80,38 @@ impl Snapshots {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(connection, _, _), _| *connection != id);
+        self.histories
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|((connection, _, _), _), _| *connection != id);
+    }
+
+    /// The connection's equity history for `asked`: as last read if that
+    /// was less than [`FRESH_FOR`] ago, else from `broker` (a chart's page
+    /// views share one read instead of each spending the user's rate
+    /// allowance).
+    pub async fn history(
+        &self,
+        row: &ConnectionRow,
+        broker: &dyn Broker,
+        asked: &HistoryRequest,
+    ) -> Result<PortfolioHistory, BrokerError> {
+        let key = ((row.id, row.user_id, row.created_at), asked.clone());
+        let kept = self
+            .histories
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(taken, _)| taken.elapsed() < FRESH_FOR)
+            .map(|(_, h)| h.clone());
+        if let Some(h) = kept {
+            return Ok(h);
+        }
+        let fresh = broker.portfolio_history(asked).await?;
+        let mut kept = self.histories.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|_, (taken, _)| taken.elapsed() < FRESH_FOR);
+        kept.insert(key, (std::time::Instant::now(), fresh.clone()));
+        Ok(fresh)
     }
 
     fn slot(&self, row: &ConnectionRow) -> std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>> {
