@@ -53,6 +53,10 @@ struct Snapshot {
 /// row id) never sees the old account's snapshot.
 type SnapshotKey = (i64, i64, DateTime<Utc>);
 
+/// One equity history as last read, and when; behind an async lock held
+/// while a read is in flight, so concurrent views share it.
+type Kept = std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, PortfolioHistory)>>>;
+
 /// The last snapshot per connection, each behind its own async lock: the
 /// lock is held while a read is in flight, so others wait and share it.
 /// Beside them, each connection's equity histories as last read.
@@ -64,12 +68,7 @@ pub struct Snapshots {
             std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>,
         >,
     >,
-    histories: std::sync::Mutex<
-        std::collections::HashMap<
-            (SnapshotKey, HistoryRequest),
-            (std::time::Instant, PortfolioHistory),
-        >,
-    >,
+    histories: std::sync::Mutex<std::collections::HashMap<(SnapshotKey, HistoryRequest), Kept>>,
 }
 
 impl Snapshots {
@@ -87,9 +86,9 @@ impl Snapshots {
     }
 
     /// The connection's equity history for `asked`: as last read if that
-    /// was less than [`FRESH_FOR`] ago, else from `broker` (a chart's page
-    /// views share one read instead of each spending the user's rate
-    /// allowance).
+    /// was less than [`FRESH_FOR`] ago, else from `broker`, one read at a
+    /// time (a chart's page views share one read instead of each spending
+    /// the user's rate allowance).
     pub async fn history(
         &self,
         row: &ConnectionRow,
@@ -97,20 +96,22 @@ impl Snapshots {
         asked: &HistoryRequest,
     ) -> Result<PortfolioHistory, BrokerError> {
         let key = ((row.id, row.user_id, row.created_at), asked.clone());
-        let kept = self
+        let slot = self
             .histories
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .entry(key)
+            .or_default()
+            .clone();
+        let mut kept = slot.lock().await;
+        if let Some((_, h)) = kept
+            .as_ref()
             .filter(|(taken, _)| taken.elapsed() < FRESH_FOR)
-            .map(|(_, h)| h.clone());
-        if let Some(h) = kept {
-            return Ok(h);
+        {
+            return Ok(h.clone());
         }
         let fresh = broker.portfolio_history(asked).await?;
-        let mut kept = self.histories.lock().unwrap_or_else(|e| e.into_inner());
-        kept.retain(|_, (taken, _)| taken.elapsed() < FRESH_FOR);
-        kept.insert(key, (std::time::Instant::now(), fresh.clone()));
+        *kept = Some((std::time::Instant::now(), fresh.clone()));
         Ok(fresh)
     }
 
