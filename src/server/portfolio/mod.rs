@@ -68,7 +68,32 @@ pub struct Snapshots {
             std::sync::Arc<tokio::sync::Mutex<Option<Snapshot>>>,
         >,
     >,
-    histories: std::sync::Mutex<std::collections::HashMap<(SnapshotKey, HistoryRequest), Kept>>,
+    histories: std::sync::Mutex<Histories>,
+}
+
+/// The equity histories kept, and the size at which the stale ones are next
+/// dropped (doubling, so dropping costs a constant per history kept).
+#[derive(Default)]
+struct Histories {
+    kept: std::collections::HashMap<(SnapshotKey, HistoryRequest), Kept>,
+    prune_at: usize,
+}
+
+impl Histories {
+    /// The slot for `key`, made if new; a new one first drops every history
+    /// that is stale and not being read once the map has doubled.
+    fn slot(&mut self, key: (SnapshotKey, HistoryRequest)) -> Kept {
+        if !self.kept.contains_key(&key) && self.kept.len() >= self.prune_at {
+            self.kept.retain(|_, slot| {
+                slot.try_lock().map_or(true, |kept| {
+                    kept.as_ref()
+                        .is_some_and(|(taken, _)| taken.elapsed() < FRESH_FOR)
+                })
+            });
+            self.prune_at = (self.kept.len() * 2).max(1024);
+        }
+        self.kept.entry(key).or_default().clone()
+    }
 }
 
 impl Snapshots {
@@ -82,6 +107,7 @@ impl Snapshots {
         self.histories
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .kept
             .retain(|((connection, _, _), _), _| *connection != id);
     }
 
@@ -100,9 +126,7 @@ impl Snapshots {
             .histories
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default()
-            .clone();
+            .slot(key);
         let mut kept = slot.lock().await;
         if let Some((_, h)) = kept
             .as_ref()
@@ -376,5 +400,46 @@ fn unreachable_text(e: &BrokerError) -> String {
             format!("The broker is having trouble (HTTP {status}).")
         }
         other => format!("The broker refused the request: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(connection: i64) -> (SnapshotKey, HistoryRequest) {
+        let opened = DateTime::<Utc>::UNIX_EPOCH;
+        let asked = HistoryRequest {
+            period: Some("1M".into()),
+            start: None,
+            timeframe: "1D".into(),
+        };
+        ((connection, 1, opened), asked)
+    }
+
+    fn history() -> PortfolioHistory {
+        PortfolioHistory {
+            base_value: Decimal::ZERO,
+            timeframe: "1D".into(),
+            points: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn histories_no_one_has_looked_at_lately_do_not_pile_up() {
+        let mut kept = Histories::default();
+        let stale = std::time::Instant::now()
+            .checked_sub(FRESH_FOR * 2)
+            .expect("an instant in the past");
+        for connection in 0..1024 {
+            *kept.slot(key(connection)).try_lock().expect("unlocked") = Some((stale, history()));
+        }
+        let fresh = kept.slot(key(5000));
+        *fresh.try_lock().expect("unlocked") = Some((std::time::Instant::now(), history()));
+        // The first new history past 1,024 dropped every stale one; the
+        // fresh one stays.
+        kept.slot(key(5001));
+        assert_eq!(kept.kept.len(), 2);
+        assert!(kept.kept.contains_key(&key(5000)));
     }
 }
